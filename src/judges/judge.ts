@@ -1,0 +1,55 @@
+/**
+ * The judge seam (design.md "Seams"). A judge never throws for a per-item
+ * failure: an HTTP error, bad JSON or a timeout becomes an `Unjudged` value
+ * with its reason, and a policy in the caller decides what to do with it.
+ */
+import type { Item, StepVerdict } from '../types.js';
+
+/** A judge could not give a verdict; `reason` says why (never contains secrets). */
+export interface Unjudged {
+  readonly kind: 'unjudged';
+  readonly reason: string;
+}
+
+export interface StepJudgeRequest {
+  /** The item: image, question, gold answer and gold reasoning. */
+  readonly item: Item;
+  /** The completion's steps, in order (text only; spans stay with the caller). */
+  readonly steps: readonly string[];
+}
+
+export type StepJudgement =
+  | {
+      readonly kind: 'judged';
+      /** One verdict per requested step, aligned by step number; missing ones are filled as invalid and counted in `missing`. */
+      readonly verdicts: readonly StepVerdict[];
+      /** How many of the steps the judge gave no verdict for (filled as {0, 0}). */
+      readonly missing: number;
+      /** How many verdicts the judge gave beyond the number of steps (dropped). */
+      readonly extra: number;
+    }
+  | Unjudged;
+
+export interface AnswerJudgeRequest {
+  readonly item: Item;
+  /** The model's extracted answer. */
+  readonly answer: string;
+}
+
+export type AnswerJudgement = { readonly kind: 'judged'; readonly correct: boolean } | Unjudged;
+
+export interface StepJudge {
+  /** Identifies the judge in logs, caches and run configs (e.g. `openai:gpt-5-mini@step-v1`, `exact-synthetic`). */
+  readonly name: string;
+  judgeSteps(request: StepJudgeRequest, signal?: AbortSignal): Promise<StepJudgement>;
+}
+
+export interface AnswerJudge {
+  readonly name: string;
+  judgeAnswer(request: AnswerJudgeRequest, signal?: AbortSignal): Promise<AnswerJudgement>;
+}
+
+/** A step is valid when Alignment = 1 or Contribution = 1 (mrpo.md §3). */
+export function stepLabelsOf(verdicts: readonly StepVerdict[]): Array<0 | 1> {
+  return verdicts.map((v) => (v.alignment === 1 || v.contribution === 1 ? 1 : 0));
+}
