@@ -24,9 +24,12 @@ export class UsageError extends MrpoError {
 export class InputError extends MrpoError {
   override readonly name: string = 'InputError';
   readonly where: string;
-  constructor(where: string, problem: string, options?: { cause?: unknown }) {
+  /** JSON path of the first bad value (`$.groups[0].completions[1].text`), for JSON inputs. */
+  readonly jsonPath?: string;
+  constructor(where: string, problem: string, options?: { cause?: unknown; jsonPath?: string }) {
     super(where ? `${where}: ${problem}` : problem, options);
     this.where = where;
+    if (options?.jsonPath !== undefined) this.jsonPath = options.jsonPath;
   }
 }
 

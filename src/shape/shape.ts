@@ -1,0 +1,170 @@
+/**
+ * `shape`: rewards and (per-token) advantages for groups of completions — the
+ * JSON contract shared by `mrpo shape`, `mrpo serve` and other trainers.
+ * Pure and synchronous: segmentation (mrpo.md §2) → rewards (§3; a reward
+ * that is given is used as is, one that is absent is computed) → the chosen
+ * advantage estimator (§4, §5, §7) → per-token advantages when token offsets
+ * are given.
+ */
+import { computeAdvantages, type EstimatorName } from '../algo/advantages/index.js';
+import { extractAnswer, segmentSteps, type SplitterName } from '../algo/steps.js';
+import { activeAnswerComponents, answerReward, DEFAULT_ANSWER_WEIGHTS, type AnswerComponent } from '../rewards/answer.js';
+import { lengthReward } from '../rewards/length.js';
+import { processReward } from '../rewards/process.js';
+import type { Rewards, Step, StepLabel } from '../types.js';
+import type { ShapeRequest } from './schema.js';
+
+export interface ShapedStep {
+  readonly start: number;
+  readonly end: number;
+  /** From stepLabels (a missing label counts as invalid); absent without labels. */
+  readonly valid?: boolean;
+  /** MRPO: w_k of an invalid step in a reshaped completion. */
+  readonly weight?: number;
+  /** MRPO: the advantage every token of this step gets, in a reshaped completion. */
+  readonly advantage?: number;
+}
+
+export interface ShapedCompletion {
+  readonly id?: string | number;
+  readonly rewards: Rewards & { readonly total: number };
+  readonly advantage: number;
+  readonly steps: readonly ShapedStep[];
+  /** The extracted answer the answer reward was computed from (absent when the reward was given). */
+  readonly answer?: string;
+  /** How the answer reward was computed (absent when it was given). */
+  readonly answerMatch?: { readonly equivalent: boolean; readonly rouge1?: number; readonly bleu1?: number; readonly semantic?: number };
+  readonly tokenAdvantages?: number[];
+  readonly unmappedSteps?: number;
+}
+
+export interface ShapeResponse {
+  readonly estimator: EstimatorName;
+  readonly splitter: SplitterName;
+  /** The components of the answer reward that were active for computed answer rewards. */
+  readonly answerComponents: readonly AnswerComponent[];
+  readonly groups: ReadonlyArray<{ readonly id?: string | number; readonly completions: readonly ShapedCompletion[] }>;
+  readonly metrics: Readonly<Record<string, number>>;
+}
+
+export interface ShapeExtras {
+  /** Semantic-similarity scores (e.g. BERTScore F1) per group and completion, when a scorer ran. */
+  readonly semantic_P_G?: ReadonlyArray<ReadonlyArray<number | undefined>>;
+}
+
+export function shape(request: ShapeRequest, extras: ShapeExtras = {}): ShapeResponse {
+  const options = request.options ?? {};
+  const splitter = (options.splitter ?? 'regex') as SplitterName;
+  const weights = { ...DEFAULT_ANSWER_WEIGHTS, ...options.answerWeights };
+  const lengthOptions = { minSteps: options.minSteps, maxSteps: options.maxSteps };
+
+  let computedAnswers = 0;
+  let equivalent = 0;
+  let noThink = 0;
+  let labelsShort = 0;
+  let labelsLong = 0;
+  let stepsTotal = 0;
+  let withSemantic = 0;
+  const steps_P_G: Step[][][] = [];
+  const answers_P_G: Array<Array<Pick<ShapedCompletion, 'answer' | 'answerMatch'>>> = [];
+  const rewards_P_G: Rewards[][] = request.groups.map((group, p) => {
+    steps_P_G.push([]);
+    answers_P_G.push([]);
+    return group.completions.map((c, g) => {
+      const steps = segmentSteps(c.text, { splitter });
+      steps_P_G[p].push(steps);
+      const K = steps.length;
+      stepsTotal += K;
+      if (K === 0) noThink++;
+      if (c.stepLabels !== undefined) {
+        if (c.stepLabels.length < K) labelsShort++;
+        if (c.stepLabels.length > K) labelsLong++;
+      }
+      let answer = c.rewards?.answer;
+      let extra: Pick<ShapedCompletion, 'answer' | 'answerMatch'> = {};
+      if (answer === undefined) {
+        // The schema guarantees gold.answer here.
+        const prediction = extractAnswer(c.text);
+        const semantic = extras.semantic_P_G?.[p]?.[g];
+        if (semantic !== undefined) withSemantic++;
+        const r = answerReward(prediction, group.gold?.answer ?? '', { weights, semantic, renormalize: options.renormalize });
+        answer = r.value;
+        computedAnswers++;
+        if (r.equivalent) equivalent++;
+        extra = { answer: prediction, answerMatch: { equivalent: r.equivalent, ...r.components } };
+      }
+      answers_P_G[p].push(extra);
+      return {
+        answer,
+        process: c.rewards?.process ?? processReward(c.stepLabels ?? null, K),
+        length: c.rewards?.length ?? lengthReward(K, lengthOptions),
+      };
+    });
+  });
+
+  const result = computeAdvantages(request.estimator, {
+    groups: request.groups.map((group, p) => ({
+      completions: group.completions.map((c, g) => ({
+        rewards: rewards_P_G[p][g],
+        steps: steps_P_G[p][g],
+        stepLabels: c.stepLabels ?? null,
+        tokenOffsets: c.tokenOffsets,
+      })),
+    })),
+    options: { tau: options.tau, roundWeights: options.roundWeights, epsilon: options.epsilon },
+  });
+
+  let n = 0;
+  const sums = { answer: 0, process: 0, length: 0, total: 0 };
+  const groups = request.groups.map((group, p) => ({
+    ...(group.id !== undefined ? { id: group.id } : {}),
+    completions: group.completions.map((c, g): ShapedCompletion => {
+      const rewards = rewards_P_G[p][g];
+      const total = rewards.answer + rewards.process + rewards.length;
+      n++;
+      sums.answer += rewards.answer;
+      sums.process += rewards.process;
+      sums.length += rewards.length;
+      sums.total += total;
+      const adv = result.value.groups[p].completions[g];
+      const labels: readonly StepLabel[] | undefined = c.stepLabels;
+      const steps = steps_P_G[p][g].map((s, k): ShapedStep => {
+        const out: { start: number; end: number; valid?: boolean; weight?: number; advantage?: number } = { start: s.start, end: s.end };
+        if (labels !== undefined) out.valid = labels[k] === 1;
+        const w = adv.stepWeights?.[k];
+        if (w !== undefined && w !== null) out.weight = w;
+        if (adv.stepAdvantages !== undefined) out.advantage = adv.stepAdvantages[k];
+        return out;
+      });
+      return {
+        ...(c.id !== undefined ? { id: c.id } : {}),
+        rewards: { ...rewards, total },
+        advantage: adv.advantage,
+        steps,
+        ...answers_P_G[p][g],
+        ...(adv.tokenAdvantages !== undefined ? { tokenAdvantages: Array.from(adv.tokenAdvantages), unmappedSteps: adv.unmappedSteps ?? 0 } : {}),
+      };
+    }),
+  }));
+
+  const mean = (x: number) => (n === 0 ? 0 : x / n);
+  return {
+    estimator: request.estimator,
+    splitter,
+    answerComponents: activeAnswerComponents(weights, withSemantic > 0),
+    groups,
+    metrics: {
+      'reward/answer': mean(sums.answer),
+      'reward/process': mean(sums.process),
+      'reward/length': mean(sums.length),
+      'reward/total': mean(sums.total),
+      'answer/computed': computedAnswers,
+      'answer/equivalent': equivalent,
+      'steps/mean': mean(stepsTotal),
+      'steps/no_think': noThink,
+      'labels/shorter_than_steps': labelsShort,
+      'labels/longer_than_steps': labelsLong,
+      ...result.metrics,
+    },
+  };
+}
