@@ -142,7 +142,7 @@ export function shape(request: ShapeRequest, extras: ShapeExtras = {}): ShapeRes
         advantage: adv.advantage,
         steps,
         ...answers_P_G[p][g],
-        ...(adv.tokenAdvantages !== undefined ? { tokenAdvantages: Array.from(adv.tokenAdvantages), unmappedSteps: adv.unmappedSteps ?? 0 } : {}),
+        ...(adv.tokenAdvantages !== undefined ? { tokenAdvantages: adv.tokenAdvantages, unmappedSteps: adv.unmappedSteps ?? 0 } : {}),
       };
     }),
   }));
@@ -168,3 +168,4 @@ export function shape(request: ShapeRequest, extras: ShapeExtras = {}): ShapeRes
     },
   };
 }
+

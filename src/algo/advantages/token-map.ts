@@ -33,11 +33,10 @@ function firstStepEndingAfter(steps_K: readonly Step[], s: number): number {
   return lo;
 }
 
-export function mapTokensToSteps(offsets_T: readonly TokenOffset[], steps_K: readonly Step[]): TokenStepMap {
+/** Calls visit(t, k) for every token t that belongs to a step k (the rule above). */
+function forEachTokenStep(offsets_T: readonly TokenOffset[], steps_K: readonly Step[], visit: (t: number, k: number) => void): void {
   const T = offsets_T.length;
   const K = steps_K.length;
-  const step_T = new Int32Array(T).fill(-1);
-  const tokens_K = new Int32Array(K);
   let k = 0;
   let prevStart = -Infinity;
   for (let t = 0; t < T; t++) {
@@ -57,33 +56,46 @@ export function mapTokensToSteps(offsets_T: readonly TokenOffset[], steps_K: rea
         best = j;
       }
     }
-    if (best >= 0) {
-      step_T[t] = best;
-      tokens_K[best]++;
-    }
+    if (best >= 0) visit(t, best);
   }
+}
+
+export function mapTokensToSteps(offsets_T: readonly TokenOffset[], steps_K: readonly Step[]): TokenStepMap {
+  const step_T = new Int32Array(offsets_T.length).fill(-1);
+  const tokens_K = new Int32Array(steps_K.length);
+  forEachTokenStep(offsets_T, steps_K, (t, k) => {
+    step_T[t] = k;
+    tokens_K[k]++;
+  });
   let unmappedSteps = 0;
-  for (let j = 0; j < K; j++) if (tokens_K[j] === 0) unmappedSteps++;
+  for (let j = 0; j < steps_K.length; j++) if (tokens_K[j] === 0) unmappedSteps++;
   return { step_T, tokens_K, unmappedSteps };
 }
 
 /**
  * Per-token advantages: the sequence advantage everywhere, replaced by
  * `stepValues_K[k]` on the tokens of step k when step values are given.
+ * Plain number[] (what JSON output and backends take).
  */
 export function tokenAdvantagesFor(
   offsets_T: readonly TokenOffset[],
   steps_K: readonly Step[],
   advantage: number,
   stepValues_K: readonly number[] | undefined,
-): { tokenAdvantages: Float64Array; unmappedSteps: number } {
-  const map = mapTokensToSteps(offsets_T, steps_K);
-  const out = new Float64Array(offsets_T.length).fill(advantage);
-  if (stepValues_K !== undefined) {
-    for (let t = 0; t < out.length; t++) {
-      const k = map.step_T[t];
-      if (k >= 0) out[t] = stepValues_K[k];
-    }
-  }
-  return { tokenAdvantages: out, unmappedSteps: map.unmappedSteps };
+): { tokenAdvantages: number[]; unmappedSteps: number } {
+  const T = offsets_T.length;
+  const out = new Array<number>(T);
+  for (let t = 0; t < T; t++) out[t] = advantage;
+  const K = steps_K.length;
+  let seen = 0; // bit set of steps that got a token (K ≤ 31), else counted below
+  const hit = K > 31 ? new Uint8Array(K) : undefined;
+  forEachTokenStep(offsets_T, steps_K, (t, k) => {
+    if (stepValues_K !== undefined) out[t] = stepValues_K[k];
+    if (hit !== undefined) hit[k] = 1;
+    else seen |= 1 << k;
+  });
+  let mapped = 0;
+  if (hit !== undefined) for (let k = 0; k < K; k++) mapped += hit[k];
+  else for (let k = 0; k < K; k++) mapped += (seen >>> k) & 1;
+  return { tokenAdvantages: out, unmappedSteps: K - mapped };
 }

@@ -41,7 +41,7 @@ export interface CompletionAdvantage {
   /** MRPO: w_k of each invalid step (null for valid steps), when reshaped. */
   readonly stepWeights?: readonly (number | null)[];
   /** Per-token advantages, when token offsets were given. */
-  readonly tokenAdvantages?: Float64Array;
+  readonly tokenAdvantages?: number[];
   /** Steps that no token mapped to (when token offsets were given). */
   readonly unmappedSteps?: number;
 }

@@ -32,7 +32,7 @@ Flags:
   --pretty      indent the JSON output
 
 Example (from a fresh clone):
-  npm run -s mrpo -- shape --in examples/shape-request.json --pretty
+  npm run -s mrpo -- shape --in example.json --pretty
 `;
 
 export const shapeCommand: Command = {

@@ -1,0 +1,23 @@
+/**
+ * Throughput of segmentation + rewards + shaping (the `shape` library call)
+ * over 64 prompts × 8 completions × ~512 tokens with offsets, per estimator,
+ * single-threaded; then with request validation added (what `mrpo shape` and
+ * `POST /v1/shape` also do). Goal (issue 2): ≥ 5M tokens/s.
+ * Figures: median and best of repeated calls.
+ */
+import { ESTIMATOR_NAMES } from '../src/algo/advantages/index.js';
+import { parseShapeRequest, shape } from '../src/shape/index.js';
+import { fmt, makeBatch, timeIt } from './support/batch.js';
+
+export async function run(): Promise<void> {
+  for (const estimator of ESTIMATOR_NAMES) {
+    const batch = makeBatch({ prompts: 64, group: 8, tokens: 512, seed: 1, estimator });
+    const request = parseShapeRequest(batch.request);
+    const t = timeIt(() => void shape(request));
+    console.log(
+      `shape/${estimator}: ${fmt(batch.tokens / t.median)} tokens/s (best ${fmt(batch.tokens / t.best)}), ${fmt(batch.completions / t.median)} completions/s — ${batch.completions} completions, ${batch.tokens} tokens, ${(t.median * 1e3).toFixed(1)} ms median`,
+    );
+    const v = timeIt(() => void shape(parseShapeRequest(batch.request)));
+    console.log(`shape+validate/${estimator}: ${fmt(batch.tokens / v.median)} tokens/s (best ${fmt(batch.tokens / v.best)}), ${fmt(batch.completions / v.median)} completions/s`);
+  }
+}
