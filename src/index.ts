@@ -11,6 +11,14 @@ export { createRng, type Rng } from './utils/rng.js';
 // Steps (mrpo.md §1–2)
 export { segmentSteps, parseCompletion, extractAnswer, splitSentences, SPLITTERS, type SplitterName, type ParsedCompletion } from './algo/steps.js';
 
+// Answer matching (§3; reference-facts.md §5)
+export { porterStem } from './algo/porter-stemmer.js';
+export { rouge1, rouge1F, rougeTokenize, normalizeForRouge, type RougeScore } from './algo/rouge.js';
+export { sentenceBleu, bleu1, type BleuSmoothing } from './algo/bleu.js';
+export { pythonSplit } from './algo/python-text.js';
+export { numberToWords, wordsToNumber, spellNumbers } from './algo/number-words.js';
+export { answersEquivalent, normalizeAnswerText, canonicalAnswerTokens } from './algo/answer-match.js';
+
 // Rewards (§3)
 export { answerReward, activeAnswerComponents, DEFAULT_ANSWER_WEIGHTS, type AnswerRewardResult, type AnswerWeights } from './rewards/answer.js';
 export { processReward } from './rewards/process.js';
