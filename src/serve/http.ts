@@ -1,0 +1,76 @@
+/**
+ * HTTP plumbing for `mrpo serve`: the error type every handler throws for a
+ * 4xx/5xx answer, the size-limited body reader and the JSON writer. The error
+ * body is always `{ "error": { "message", "path"? } }`, where `path` is the
+ * JSON path of the bad field (`$.groups[0].completions[1].text`).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MrpoError } from '../errors.js';
+
+export class HttpError extends MrpoError {
+  override readonly name: string = 'HttpError';
+  readonly status: number;
+  readonly path: string | undefined;
+  readonly headers: Readonly<Record<string, string>>;
+  constructor(status: number, message: string, options: { path?: string; headers?: Readonly<Record<string, string>> } = {}) {
+    super(message);
+    this.status = status;
+    this.path = options.path;
+    this.headers = options.headers ?? {};
+  }
+}
+
+export function errorBody(message: string, path?: string): { error: { message: string; path?: string } } {
+  return { error: path === undefined ? { message } : { message, path } };
+}
+
+/**
+ * Reads the whole body as UTF-8, refusing (413) a declared or actual size over
+ * `limitBytes`. On refusal the rest of the body is not read; the server then
+ * closes the connection after the response.
+ */
+export async function readBody(req: IncomingMessage, limitBytes: number): Promise<string> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limitBytes) throw tooLarge(limitBytes);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of req) {
+      const buffer = chunk as Buffer;
+      size += buffer.length;
+      if (size > limitBytes) throw tooLarge(limitBytes);
+      chunks.push(buffer);
+    }
+  } catch (error) {
+    if (error instanceof HttpError) throw error;
+    // The client went away mid-body (or the request timed out): a client error, not a server failure.
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new HttpError(400, `request body could not be read (${code})`, { headers: { connection: 'close' } });
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
+}
+
+function tooLarge(limitBytes: number): HttpError {
+  return new HttpError(413, `request body is larger than the limit of ${limitBytes} bytes`, { headers: { connection: 'close' } });
+}
+
+/** Parses a JSON body; a syntax error is a 400 at path `$`. */
+export function parseJsonBody(text: string): unknown {
+  if (text.trim() === '') throw new HttpError(400, 'request body is empty; expected a JSON object', { path: '$' });
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new HttpError(400, `request body is not valid JSON (${(error as Error).message})`, { path: '$' });
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), ...headers });
+  res.end(text);
+}
+
+export function sendText(res: ServerResponse, status: number, text: string, contentType: string, headers: Readonly<Record<string, string>> = {}): void {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': String(Buffer.byteLength(text)), ...headers });
+  res.end(text);
+}
