@@ -49,6 +49,33 @@ export interface AnswerJudge {
   judgeAnswer(request: AnswerJudgeRequest, signal?: AbortSignal): Promise<AnswerJudgement>;
 }
 
+/**
+ * What a run of judging did and cost (the counters of src/judges/meter.ts),
+ * here so that consumers of the seam (serve, train) can report them.
+ */
+export interface JudgeStats {
+  /** Verdicts returned (fresh + cached). */
+  readonly judged: number;
+  /** Of those, verdicts served from the cache. */
+  readonly cached: number;
+  /** Unjudged results by reason category. */
+  readonly unjudged: Readonly<Record<string, number>>;
+  /** HTTP requests sent (including retried ones). */
+  readonly requests: number;
+  /** Retries after a failed or unparseable attempt. */
+  readonly retries: number;
+  /** Times an endpoint rejected a response format and a simpler one was used. */
+  readonly formatFallbacks: number;
+  /** Steps the step judge gave no verdict for (filled as invalid). */
+  readonly missingSteps: number;
+  /** Verdicts beyond the number of steps (dropped). */
+  readonly extraVerdicts: number;
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  /** Dollars at the configured prices; null when prices are unknown. */
+  readonly costUsd: number | null;
+}
+
 /** A step is valid when Alignment = 1 or Contribution = 1 (mrpo.md §3). */
 export function stepLabelsOf(verdicts: readonly StepVerdict[]): Array<0 | 1> {
   return verdicts.map((v) => (v.alignment === 1 || v.contribution === 1 ? 1 : 0));

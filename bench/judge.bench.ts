@@ -1,0 +1,77 @@
+/**
+ * Judge throughput (issue 3): judged items per second against the local
+ * chat-completions test server at 50 ms latency and concurrency 32 (ideal:
+ * 32 / 0.05 s = 640 items/s; the ratio to it is printed), and verdict-cache
+ * hits per second (a rerun over a warm SQLite cache, no requests). The
+ * server runs in a child process, as a remote judge would; the client's CPU
+ * per item is printed too (its ceiling on one core is 1000 / that).
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { imageToDataUrl } from '../src/data/images.js';
+import { openVerdictCache } from '../src/judges/cache.js';
+import { createJudgeEndpoint } from '../src/judges/openai/endpoint.js';
+import { createOpenAIStepJudge } from '../src/judges/openai/step-judge.js';
+import type { Item } from '../src/types.js';
+
+const LATENCY_MS = 50;
+const CONCURRENCY = 32;
+const ITEMS = 1280;
+
+export async function run(): Promise<void> {
+  const png = await sharp(Buffer.alloc(64 * 64 * 3, 90), { raw: { width: 64, height: 64, channels: 3 } }).png().toBuffer();
+  const image = `data:image/png;base64,${png.toString('base64')}`;
+  const items: Item[] = Array.from({ length: ITEMS }, (_, i) => ({
+    id: `q${i}`,
+    image,
+    question: `What is abnormal in case ${i}?`,
+    answer: 'pneumothorax',
+    goldReasoning: 'Chest X-ray. The right lung shows a pleural line without lung markings beyond it: pneumothorax.',
+    source: 'bench',
+  }));
+  const steps = ['This is a chest X-ray.', 'The right lung shows a pleural line.', 'This is a pneumothorax.', 'The answer is pneumothorax.'];
+
+  const here = dirname(fileURLToPath(import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'judge-bench-server.ts'), String(LATENCY_MS)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const [baseUrl] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
+  const dir = mkdtempSync(join(tmpdir(), 'mrpo-judge-bench-'));
+  try {
+    const cache = openVerdictCache(join(dir, 'judge.sqlite'));
+    const options = { imageUrl: (x: Item['image']) => imageToDataUrl(x), baseUrl, model: 'bench-judge', concurrency: CONCURRENCY, cache };
+    const endpoint = createJudgeEndpoint(options);
+    const judge = createOpenAIStepJudge(endpoint);
+    // Warm-up: connections, JIT.
+    await Promise.all(items.slice(0, CONCURRENCY).map((item) => judge.judgeSteps({ item: { ...item, question: `warm ${item.question}` }, steps })));
+
+    let t0 = performance.now();
+    const cpu0 = process.cpuUsage();
+    const results = await Promise.all(items.map((item) => judge.judgeSteps({ item, steps })));
+    let seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const judged = results.filter((r) => r.kind === 'judged').length;
+    const rate = judged / seconds;
+    const ideal = CONCURRENCY / (LATENCY_MS / 1000);
+    console.log(`judge/items_per_s (latency ${LATENCY_MS} ms, concurrency ${CONCURRENCY}, ${ITEMS} items): ${rate.toFixed(1)} items/s`);
+    console.log(`judge/ratio_to_ideal (ideal ${ideal}/s): ${(rate / ideal).toFixed(3)} ratio`);
+    console.log(`judge/client_cpu_per_item: ${((cpu.user + cpu.system) / 1000 / judged).toFixed(2)} ms`);
+
+    const warm = createJudgeEndpoint(options);
+    const rerun = createOpenAIStepJudge(warm);
+    t0 = performance.now();
+    const hits = await Promise.all(items.map((item) => rerun.judgeSteps({ item, steps })));
+    seconds = (performance.now() - t0) / 1000;
+    if (warm.meter.snapshot().requests !== 0 || hits.some((h) => h.kind !== 'judged')) throw new Error('the cache rerun sent requests');
+    console.log(`judge/cache_hits_per_s (SQLite, ${ITEMS} items): ${(ITEMS / seconds).toFixed(0)} hits/s`);
+    cache.close();
+  } finally {
+    child.stdin?.end();
+    await once(child, 'exit');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,67 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { requestImageUrls, requestText, startChatServer, type ChatServer } from '../../judges/test-support/chat-server.js';
+import { createOpenAISampler } from './sampler.js';
+import { policyPromptText } from './prompt.js';
+
+let server: ChatServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+const image = { pixels: new Uint8Array([0, 50, 100, 150]), width: 2, height: 2, channels: 1 } as const;
+
+describe('policy prompt (mrpo.md §1)', () => {
+  it('appends the instruction with the family think tag', () => {
+    expect(policyPromptText('What organ?', 'qwen2.5-vl')).toBe(
+      'What organ? Think step-by-step and enclose your reasoning in <think>...</think> tags. Then provide your answer in <answer>...</answer> tags.',
+    );
+    expect(policyPromptText('What organ?', 'internvl3')).toContain('<think>...</think>');
+    expect(policyPromptText('What organ?', 'qwen3-vl')).toContain('<thinking>...</thinking>');
+  });
+});
+
+describe('OpenAI sampler', () => {
+  it('sends image and text with the sampling parameters and returns the text', async () => {
+    server = await startChatServer({ responder: () => ({ kind: 'content', content: '<think>A.</think><answer>b</answer>', finishReason: 'length' }) });
+    const sampler = createOpenAISampler({ baseUrl: server.baseUrl, model: 'm' });
+    const r = await sampler.sample({ image, text: 'Q?', temperature: 0, maxTokens: 64, seed: 3 });
+    expect(r).toEqual({ kind: 'ok', text: '<think>A.</think><answer>b</answer>', finishReason: 'length' });
+    const body = server.requests[0].body;
+    expect(body).toMatchObject({ model: 'm', temperature: 0, max_tokens: 64, seed: 3 });
+    expect(requestText(body)).toBe('Q?');
+    expect(requestImageUrls(body)[0]).toMatch(/^data:image\/png;base64,/);
+    expect(sampler.stats().requests).toBe(1);
+  });
+
+  it('retries 429 after the Retry-After wait and 500 with backoff; gives up with a reason', async () => {
+    let n = 0;
+    server = await startChatServer({
+      responder: () => {
+        n += 1;
+        if (n === 1) return { kind: 'status', status: 429, headers: { 'retry-after': '2' } };
+        if (n === 2) return { kind: 'status', status: 500 };
+        return { kind: 'content', content: 'ok' };
+      },
+    });
+    const delays: number[] = [];
+    const sampler = createOpenAISampler({ baseUrl: server.baseUrl, model: 'm', sleep: async (ms) => void delays.push(ms), backoff: { baseDelayMs: 10, maxDelayMs: 10 } });
+    expect(await sampler.sample({ image, text: 'Q', temperature: 1, maxTokens: 8 })).toMatchObject({ kind: 'ok', text: 'ok' });
+    expect(delays[0]).toBe(2000);
+    expect(delays[1]).toBeGreaterThanOrEqual(5);
+    expect(delays[1]).toBeLessThan(10);
+    expect(sampler.stats()).toMatchObject({ requests: 3, retries: 2 });
+
+    server.setResponder(() => ({ kind: 'hang' }));
+    const slow = createOpenAISampler({ baseUrl: server.baseUrl, model: 'm', timeoutMs: 100, maxRetries: 1, sleep: async () => undefined });
+    expect(await slow.sample({ image, text: 'Q', temperature: 1, maxTokens: 8 })).toEqual({ kind: 'failed', reason: 'timeout (after 2 attempts)' });
+  });
+
+  it('a missing image file is a failure that names it, without a request', async () => {
+    server = await startChatServer({ responder: () => ({ kind: 'content', content: 'x' }) });
+    const sampler = createOpenAISampler({ baseUrl: server.baseUrl, model: 'm' });
+    const r = await sampler.sample({ image: '/nonexistent/img.png', text: 'Q', temperature: 0, maxTokens: 8 });
+    expect(r.kind === 'failed' && r.reason).toMatch(/^bad image \(.*\/nonexistent\/img\.png/);
+    expect(server.requests).toHaveLength(0);
+  });
+});

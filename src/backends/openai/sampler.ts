@@ -1,0 +1,145 @@
+/**
+ * A sampling-only client for a policy served behind an OpenAI-compatible
+ * chat-completions endpoint (vLLM, SGLang, Ollama, llama.cpp server, hosted
+ * APIs), for evaluation (design.md: `backends/openai/`). It cannot train, so
+ * it is not a `PolicyBackend`: it turns one prompt (image + text) into one
+ * completion text, greedily (temperature 0) or sampled with a seed.
+ *
+ * Reliability as for the judges: bounded concurrency, the SDK's retries off
+ * and ours on (exponential backoff with jitter, Retry-After honoured),
+ * per-request timeout, failures returned as values with a reason that never
+ * contains the API key.
+ */
+import OpenAI from 'openai';
+import pLimit from 'p-limit';
+import { imageToDataUrl } from '../../data/images.js';
+import type { ImageSource } from '../../types.js';
+import { redactSecrets } from '../../utils/redact.js';
+import { DEFAULT_BACKOFF, backoffDelay, classifyRemoteError, sleep as realSleep, type BackoffOptions } from '../../utils/retry.js';
+import { createRng } from '../../utils/rng.js';
+
+export interface OpenAISamplerOptions {
+  /** Turns an item's image into the URL sent (default: `imageToDataUrl` of src/data/images.ts, a `data:` URL within 802,816 pixels). */
+  readonly imageUrl?: (image: ImageSource) => Promise<string>;
+  readonly baseUrl: string;
+  readonly model: string;
+  /** Never logged or stored. Omit for a local server that needs none. */
+  readonly apiKey?: string;
+  readonly concurrency?: number;
+  readonly timeoutMs?: number;
+  readonly maxRetries?: number;
+  readonly backoff?: Partial<BackoffOptions>;
+  /** Seed of the retry jitter. */
+  readonly seed?: number;
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  readonly now?: () => number;
+}
+
+export interface SampleRequest {
+  readonly image: ImageSource;
+  /** The user text (question + instruction). */
+  readonly text: string;
+  readonly temperature: number;
+  readonly maxTokens: number;
+  /** Sampler seed sent to the server (servers that support it make sampling reproducible). */
+  readonly seed?: number;
+}
+
+export type SampleResult =
+  | { readonly kind: 'ok'; readonly text: string; readonly finishReason: string }
+  | { readonly kind: 'failed'; readonly reason: string };
+
+export interface SamplerStats {
+  readonly requests: number;
+  readonly retries: number;
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+}
+
+export interface OpenAISampler {
+  sample(request: SampleRequest, signal?: AbortSignal): Promise<SampleResult>;
+  stats(): SamplerStats;
+}
+
+export function createOpenAISampler(options: OpenAISamplerOptions): OpenAISampler {
+  const timeoutMs = options.timeoutMs ?? 300_000;
+  const maxRetries = options.maxRetries ?? 4;
+  const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...options.backoff };
+  const rng = createRng(options.seed ?? 0);
+  const wait = options.sleep ?? realSleep;
+  const now = options.now ?? Date.now;
+  const limit = pLimit(Math.max(1, options.concurrency ?? 8));
+  const secrets = [options.apiKey];
+  const client = new OpenAI({
+    apiKey: options.apiKey ?? 'no-key',
+    baseURL: options.baseUrl.replace(/\/+$/, ''),
+    maxRetries: 0,
+    timeout: timeoutMs,
+    logLevel: 'off',
+  });
+  let requests = 0;
+  let retries = 0;
+  let promptTokens = 0;
+  let completionTokens = 0;
+
+  async function attempt(request: SampleRequest, imageUrl: string, signal: AbortSignal | undefined): Promise<SampleResult> {
+    let attempts = 0;
+    for (let retry = 0; ; retry++) {
+      if (signal?.aborted) return { kind: 'failed', reason: 'aborted' };
+      attempts += 1;
+      requests += 1;
+      try {
+        const response = await client.chat.completions.create(
+          {
+            model: options.model,
+            messages: [
+              {
+                role: 'user',
+                content: [
+                  { type: 'image_url', image_url: { url: imageUrl } },
+                  { type: 'text', text: request.text },
+                ],
+              },
+            ],
+            temperature: request.temperature,
+            max_tokens: request.maxTokens,
+            ...(request.seed !== undefined ? { seed: request.seed } : {}),
+          },
+          { signal, timeout: timeoutMs, maxRetries: 0 },
+        );
+        promptTokens += response.usage?.prompt_tokens ?? 0;
+        completionTokens += response.usage?.completion_tokens ?? 0;
+        const choice = response.choices?.[0];
+        if (!choice || typeof choice.message?.content !== 'string') return { kind: 'failed', reason: 'malformed response (no message content)' };
+        return { kind: 'ok', text: choice.message.content, finishReason: choice.finish_reason ?? 'stop' };
+      } catch (error) {
+        const failure = classifyRemoteError(error, now());
+        if (signal?.aborted || failure.category === 'aborted') return { kind: 'failed', reason: 'aborted' };
+        if (!failure.retryable || retry >= maxRetries) {
+          const detail = `after ${attempts} attempt${attempts === 1 ? '' : 's'}${failure.retryable ? '' : `: ${redactSecrets(failure.message, secrets, 200)}`}`;
+          return { kind: 'failed', reason: `${failure.category} (${detail})` };
+        }
+        retries += 1;
+        const delay = failure.retryAfterMs !== null ? Math.min(failure.retryAfterMs, backoff.maxRetryAfterMs) : backoffDelay(retry, backoff, rng);
+        try {
+          await wait(delay, signal);
+        } catch {
+          return { kind: 'failed', reason: 'aborted' };
+        }
+      }
+    }
+  }
+
+  return {
+    async sample(request, signal) {
+      let imageUrl: string;
+      try {
+        imageUrl = await (options.imageUrl ?? ((image: ImageSource) => imageToDataUrl(image)))(request.image);
+      } catch (error) {
+        return { kind: 'failed', reason: `bad image (${redactSecrets((error as Error).message, secrets)})` };
+      }
+      return limit(() => attempt(request, imageUrl, signal));
+    },
+    stats: () => ({ requests, retries, promptTokens, completionTokens }),
+  };
+}

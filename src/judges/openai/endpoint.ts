@@ -1,0 +1,275 @@
+/**
+ * One OpenAI-compatible chat-completions endpoint used as a judge (hosted
+ * OpenAI, vLLM, SGLang, Ollama, llama.cpp server), through the official
+ * `openai` SDK, with the reliability the judges need (issue 3):
+ *
+ * - bounded concurrency (p-limit; cache hits take no slot; identical calls
+ *   in flight at the same time share one request);
+ * - the SDK's own retries off, ours on: exponential backoff with jitter,
+ *   `Retry-After` honoured, a per-request timeout, every retry counted;
+ * - structured output: `json_schema` first; on an HTTP 400/422 that names the
+ *   response format the endpoint falls back to `json_object`, then to no
+ *   response format, and remembers that for every later call; replies are
+ *   always parsed tolerantly;
+ * - a persistent verdict cache keyed by (model, prompt version, SHA-256 of
+ *   the inputs and the image as sent), storing successes only;
+ * - token usage and cost in a shared meter;
+ * - every failure an `Unjudged` value with its reason, never a thrown error,
+ *   and never with the API key in it (server messages are redacted).
+ */
+import { createHash } from 'node:crypto';
+import OpenAI from 'openai';
+import pLimit from 'p-limit';
+import { imageToDataUrl } from '../../data/images.js';
+import type { ImageSource } from '../../types.js';
+import { createRng } from '../../utils/rng.js';
+import { DEFAULT_BACKOFF, backoffDelay, classifyRemoteError, sleep as realSleep, type BackoffOptions } from '../../utils/retry.js';
+import { redactSecrets } from '../../utils/redact.js';
+import type { Unjudged } from '../judge.js';
+import { hashInputs, type VerdictCache } from '../cache.js';
+import { createJudgeMeter, defaultPrices, type JudgeMeter, type Prices } from '../meter.js';
+import type { JsonSchemaSpec, PromptText } from '../prompts.js';
+
+export const DEFAULT_JUDGE_MODEL = 'gpt-5-mini';
+export const DEFAULT_JUDGE_BASE_URL = 'https://api.openai.com/v1';
+
+/** The judge's API key from the environment: `MRPO_JUDGE_API_KEY`, else `OPENAI_API_KEY`; undefined for key-less local servers. */
+export function judgeApiKeyFromEnv(env: Readonly<Record<string, string | undefined>>): string | undefined {
+  const key = env.MRPO_JUDGE_API_KEY?.trim() || env.OPENAI_API_KEY?.trim();
+  return key ? key : undefined;
+}
+
+export interface JudgeEndpointOptions {
+  /** Turns an item's image into the URL sent (default: `imageToDataUrl` of src/data/images.ts, a `data:` URL within 802,816 pixels). */
+  readonly imageUrl?: (image: ImageSource) => Promise<string>;
+  readonly baseUrl?: string;
+  readonly model?: string;
+  /** Never logged or stored. Omit for a local server that needs none. */
+  readonly apiKey?: string;
+  /** Requests in flight at once (default 8). */
+  readonly concurrency?: number;
+  /** Per-request timeout in ms (default 120,000). */
+  readonly timeoutMs?: number;
+  /** Retries after a retryable failure (HTTP 429/5xx, timeout, connection error); default 4. */
+  readonly maxRetries?: number;
+  /** Extra attempts when the reply cannot be parsed (default 1). */
+  readonly parseRetries?: number;
+  readonly backoff?: Partial<BackoffOptions>;
+  /** Seed of the jitter (default 0). */
+  readonly seed?: number;
+  /** $/1M tokens; default: the assumed gpt-5-mini prices for gpt-5-mini, unknown otherwise. `null` = unknown. */
+  readonly prices?: Prices | null;
+  readonly cache?: VerdictCache | null;
+  /** Shared counters (a new meter when omitted). */
+  readonly meter?: JudgeMeter;
+  /** `max_completion_tokens` for each call (unset by default: reasoning models need room). */
+  readonly maxCompletionTokens?: number;
+  /** `temperature` (unset by default: gpt-5 models accept only their default). */
+  readonly temperature?: number;
+  /** `reasoning_effort` for reasoning models (`minimal`, `low`, `medium`, `high`); unset by default. */
+  readonly reasoningEffort?: string;
+  /** Injected for tests: how to wait between retries. */
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Injected for tests: the clock used to read Retry-After dates. */
+  readonly now?: () => number;
+}
+
+export type ResponseFormatMode = 'json_schema' | 'json_object' | 'none';
+
+export interface JudgeCall<T> {
+  readonly promptVersion: string;
+  /** Everything the verdict depends on except the image (hashed into the cache key). */
+  readonly inputs: Readonly<Record<string, unknown>>;
+  readonly image: ImageSource;
+  readonly prompt: PromptText;
+  readonly schema: JsonSchemaSpec;
+  /** Parses a reply; null = unparseable. */
+  readonly parse: (content: string) => T | null;
+  /** Checks a value read back from the cache; null = unusable (the call is made again). */
+  readonly revive: (cached: unknown) => T | null;
+}
+
+export type JudgeCallResult<T> = { readonly kind: 'ok'; readonly value: T; readonly cached: boolean } | Unjudged;
+
+export interface JudgeEndpoint {
+  readonly model: string;
+  readonly baseUrl: string;
+  readonly meter: JudgeMeter;
+  /** The response format the endpoint currently uses (after any fallback). */
+  responseFormat(): ResponseFormatMode;
+  call<T>(request: JudgeCall<T>, signal?: AbortSignal): Promise<JudgeCallResult<T>>;
+}
+
+/** An unjudged value; `detail` goes in brackets so that the reason's category stays countable. */
+export function unjudged(category: string, detail?: string): Unjudged {
+  return { kind: 'unjudged', reason: detail ? `${category} (${detail})` : category };
+}
+
+/** An image as sent, with the SHA-256 of that URL (the image's bytes, for data URLs) for the cache key. */
+interface EncodedForCall {
+  readonly url: string;
+  readonly digest: string;
+}
+
+/** A 400/422 whose message is about the response format (other 400s, e.g. a bad image, are plain failures). */
+const FORMAT_COMPLAINT = /response_format|json_schema|json_object|schema|structured output|guided|grammar/i;
+
+const NEXT_FORMAT: Record<ResponseFormatMode, ResponseFormatMode | null> = { json_schema: 'json_object', json_object: 'none', none: null };
+
+export function createJudgeEndpoint(options: JudgeEndpointOptions): JudgeEndpoint {
+  const model = options.model ?? DEFAULT_JUDGE_MODEL;
+  const baseUrl = (options.baseUrl ?? DEFAULT_JUDGE_BASE_URL).replace(/\/+$/, '');
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  const maxRetries = options.maxRetries ?? 4;
+  const parseRetries = options.parseRetries ?? 1;
+  const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...options.backoff };
+  const rng = createRng(options.seed ?? 0);
+  const wait = options.sleep ?? realSleep;
+  const now = options.now ?? Date.now;
+  const meter = options.meter ?? createJudgeMeter(options.prices === undefined ? defaultPrices(model) : options.prices);
+  const cache = options.cache ?? null;
+  const limit = pLimit(Math.max(1, options.concurrency ?? 8));
+  const secrets = [options.apiKey];
+  // Request settings that change verdicts are part of the cache key (the model and prompt version are key columns).
+  const verdictSettings = { temperature: options.temperature ?? null, reasoningEffort: options.reasoningEffort ?? null };
+  let format: ResponseFormatMode = 'json_schema';
+  const toUrl = options.imageUrl ?? ((image: ImageSource) => imageToDataUrl(image));
+
+  const inFlight = new Map<string, Promise<unknown>>();
+
+  // The same image is often judged several times in a row (steps, then the answer; n samples of one item).
+  const recentImages = new Map<string, Promise<EncodedForCall>>();
+  const encodeFresh = async (image: ImageSource): Promise<EncodedForCall> => {
+    const url = await toUrl(image);
+    return { url, digest: createHash('sha256').update(url).digest('hex') };
+  };
+  function encodeImage(image: ImageSource): Promise<EncodedForCall> {
+    if (typeof image !== 'string') return encodeFresh(image);
+    let encoded = recentImages.get(image);
+    if (encoded === undefined) {
+      encoded = encodeFresh(image);
+      recentImages.set(image, encoded);
+      encoded.catch(() => recentImages.delete(image));
+      if (recentImages.size > 64) recentImages.delete(recentImages.keys().next().value as string);
+    }
+    return encoded;
+  }
+
+  const client = new OpenAI({
+    apiKey: options.apiKey ?? 'no-key', // the SDK insists on a key; key-less local servers ignore it
+    baseURL: baseUrl,
+    maxRetries: 0, // our retries are the only ones, so each is counted
+    timeout: timeoutMs,
+    logLevel: 'off',
+  });
+
+  function responseFormatParam(mode: ResponseFormatMode, schema: JsonSchemaSpec): Record<string, unknown> {
+    if (mode === 'json_schema') return { response_format: { type: 'json_schema', json_schema: { name: schema.name, schema: schema.schema, strict: true } } };
+    if (mode === 'json_object') return { response_format: { type: 'json_object' } };
+    return {};
+  }
+
+  async function attemptLoop<T>(request: JudgeCall<T>, imageUrl: string, signal: AbortSignal | undefined): Promise<{ kind: 'ok'; value: T } | Unjudged> {
+    let retries = 0;
+    let parseFailures = 0;
+    let attempts = 0;
+    for (;;) {
+      if (signal?.aborted) return unjudged('aborted');
+      const mode = format;
+      const body = {
+        model,
+        messages: [
+          { role: 'system' as const, content: request.prompt.system },
+          {
+            role: 'user' as const,
+            content: [
+              { type: 'text' as const, text: request.prompt.user },
+              { type: 'image_url' as const, image_url: { url: imageUrl } },
+            ],
+          },
+        ],
+        ...responseFormatParam(mode, request.schema),
+        ...(options.maxCompletionTokens !== undefined ? { max_completion_tokens: options.maxCompletionTokens } : {}),
+        ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
+        ...(options.reasoningEffort !== undefined ? { reasoning_effort: options.reasoningEffort } : {}),
+      } as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming;
+      attempts += 1;
+      meter.request();
+      let content: string;
+      try {
+        const response = await client.chat.completions.create(body, { signal, timeout: timeoutMs, maxRetries: 0 });
+        meter.usage(response.usage?.prompt_tokens ?? 0, response.usage?.completion_tokens ?? 0);
+        content = response.choices?.[0]?.message?.content ?? '';
+      } catch (error) {
+        const failure = classifyRemoteError(error, now());
+        if (signal?.aborted || failure.category === 'aborted') return unjudged('aborted');
+        const next = NEXT_FORMAT[mode];
+        if ((failure.status === 400 || failure.status === 422) && next !== null && FORMAT_COMPLAINT.test(failure.message)) {
+          // The server may not support this response format: step down once per endpoint, then retry at once.
+          if (format === mode) {
+            format = next;
+            meter.formatFallback();
+          }
+          continue;
+        }
+        if (!failure.retryable || retries >= maxRetries) {
+          const detail = `after ${attempts} attempt${attempts === 1 ? '' : 's'}${failure.retryable ? '' : `: ${redactSecrets(failure.message, secrets, 200)}`}`;
+          return unjudged(failure.category, detail);
+        }
+        const delay = failure.retryAfterMs !== null ? Math.min(failure.retryAfterMs, backoff.maxRetryAfterMs) : backoffDelay(retries, backoff, rng);
+        retries += 1;
+        meter.retry();
+        try {
+          await wait(delay, signal);
+        } catch {
+          return unjudged('aborted');
+        }
+        continue;
+      }
+      const value = request.parse(content);
+      if (value !== null) return { kind: 'ok', value };
+      parseFailures += 1;
+      if (parseFailures > parseRetries) return unjudged('unparseable output', `after ${attempts} attempt${attempts === 1 ? '' : 's'}`);
+      meter.retry();
+    }
+  }
+
+  return {
+    model,
+    baseUrl,
+    meter,
+    responseFormat: () => format,
+    async call<T>(request: JudgeCall<T>, signal?: AbortSignal): Promise<JudgeCallResult<T>> {
+      let image: EncodedForCall;
+      try {
+        image = await encodeImage(request.image);
+      } catch (error) {
+        return unjudged('bad image', redactSecrets((error as Error).message ?? String(error), secrets, 300));
+      }
+      const key = hashInputs({ ...request.inputs, image: image.digest, settings: verdictSettings });
+      const hit = cache?.get(model, request.promptVersion, key);
+      if (hit !== undefined) {
+        const value = request.revive(hit);
+        if (value !== null) return { kind: 'ok', value, cached: true };
+      }
+      // Identical calls in flight at once (e.g. n samples with the same answer) share one request.
+      const flightKey = `${request.promptVersion}\u0000${key}`;
+      const shared = inFlight.get(flightKey) as Promise<{ kind: 'ok'; value: T } | Unjudged> | undefined;
+      if (shared !== undefined) {
+        const result = await shared;
+        return result.kind === 'unjudged' ? result : { kind: 'ok', value: result.value, cached: true };
+      }
+      const pending = limit(() => attemptLoop(request, image.url, signal));
+      inFlight.set(flightKey, pending);
+      let result: { kind: 'ok'; value: T } | Unjudged;
+      try {
+        result = await pending;
+      } finally {
+        inFlight.delete(flightKey);
+      }
+      if (result.kind === 'unjudged') return result;
+      cache?.set(model, request.promptVersion, key, result.value);
+      return { kind: 'ok', value: result.value, cached: false };
+    },
+  };
+}

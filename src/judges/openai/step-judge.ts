@@ -1,0 +1,75 @@
+/**
+ * The step judge of mrpo.md §3 over an OpenAI-compatible endpoint: the image,
+ * question, gold answer, gold reasoning and the numbered steps go to the
+ * model with the `step-v1` prompt; the reply's verdicts are aligned to the K
+ * steps by step number, missing ones are filled as invalid ({0, 0}) and
+ * counted, extra ones dropped and counted. No steps or no gold reasoning
+ * gives an unjudged value ("no steps", "no gold reasoning": mrpo.md says such
+ * completions get no step labels), never a call.
+ */
+import type { StepVerdict } from '../../types.js';
+import type { StepJudge, StepJudgement, StepJudgeRequest } from '../judge.js';
+import { parseStepVerdicts, readBit, type ParsedStepVerdicts } from '../parse-verdicts.js';
+import { STEP_PROMPT_VERSION, stepPrompt, stepSchema } from '../prompts.js';
+import { unjudged, type JudgeEndpoint } from './endpoint.js';
+
+function reviveSteps(k: number) {
+  return (cached: unknown): ParsedStepVerdicts | null => {
+    const c = cached as { verdicts?: unknown; missing?: unknown; extra?: unknown } | null;
+    if (!c || !Array.isArray(c.verdicts) || c.verdicts.length !== k || typeof c.missing !== 'number' || typeof c.extra !== 'number') return null;
+    const verdicts: Array<StepVerdict | null> = [];
+    for (const v of c.verdicts as unknown[]) {
+      if (v === null) {
+        verdicts.push(null);
+        continue;
+      }
+      const a = readBit((v as { alignment?: unknown }).alignment);
+      const b = readBit((v as { contribution?: unknown }).contribution);
+      if (a === null || b === null) return null;
+      verdicts.push({ alignment: a, contribution: b });
+    }
+    return { verdicts, missing: c.missing, extra: c.extra };
+  };
+}
+
+export function createOpenAIStepJudge(endpoint: JudgeEndpoint): StepJudge {
+  const meter = endpoint.meter;
+  return {
+    name: `openai:${endpoint.model}@${STEP_PROMPT_VERSION}`,
+    async judgeSteps(request: StepJudgeRequest, signal?: AbortSignal): Promise<StepJudgement> {
+      const { item, steps } = request;
+      const k = steps.length;
+      const gold = item.goldReasoning?.trim() ?? '';
+      let result: StepJudgement;
+      if (k === 0) result = unjudged('no steps');
+      else if (gold === '') result = unjudged('no gold reasoning');
+      else {
+        const call = await endpoint.call(
+          {
+            promptVersion: STEP_PROMPT_VERSION,
+            inputs: { kind: 'steps', question: item.question, goldAnswer: item.answer, goldReasoning: gold, steps },
+            image: item.image,
+            prompt: stepPrompt({ question: item.question, goldAnswer: item.answer, goldReasoning: gold, steps }),
+            schema: stepSchema(k),
+            parse: (content) => parseStepVerdicts(content, k),
+            revive: reviveSteps(k),
+          },
+          signal,
+        );
+        if (call.kind === 'unjudged') result = call;
+        else {
+          meter.steps(call.value.missing, call.value.extra);
+          meter.judged({ cached: call.cached });
+          return {
+            kind: 'judged',
+            verdicts: call.value.verdicts.map((v) => v ?? { alignment: 0, contribution: 0 }),
+            missing: call.value.missing,
+            extra: call.value.extra,
+          };
+        }
+      }
+      meter.unjudged(result.reason);
+      return result;
+    },
+  };
+}
