@@ -17,25 +17,10 @@
  * blow up the label cardinality.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { JudgeStats } from '../judges/judge.js';
 
 
-/**
- * The step judge's cumulative counters, as the judges' meter reports them
- * (src/judges/meter.ts `JudgeStats` has this shape; serve imports only judge
- * interfaces, so the shape is restated here).
- */
-export interface JudgeStats {
-  /** Verdicts returned, fresh and cached. */
-  readonly judged: number;
-  /** Of those, served from the cache. */
-  readonly cached: number;
-  /** Failed judgements by reason category. */
-  readonly unjudged: Readonly<Record<string, number>>;
-  readonly requests: number;
-  readonly retries: number;
-  readonly promptTokens: number;
-  readonly completionTokens: number;
-}
+export type { JudgeStats };
 
 export type JudgementOutcome = 'judged' | 'unjudged' | 'skipped';
 
