@@ -1,0 +1,61 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../errors.js';
+import { TinkerClient } from './client.js';
+import { HOSTED_TINKER_BASE_URL, parseTinkerBackendConfig, TinkerBackendConfigSchema, tinkerEndpointFromEnv } from './config.js';
+import { startFakeTinker, type FakeTinkerServer } from './test-support/server.js';
+
+let server: FakeTinkerServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+const noTimer = { setInterval: () => 0, clearInterval: () => {} };
+const jwtWithExp = (expSeconds: number): string =>
+  ['eyJhbGciOiJub25lIn0', Buffer.from(JSON.stringify({ exp: expSeconds })).toString('base64url'), 'sig'].join('.');
+
+describe('TinkerClient handshake', () => {
+  it('exchanges the API key for a JWT when the server asks, sends it in X-API-Key, and refreshes it near expiry', async () => {
+    const farFuture = jwtWithExp(Math.floor(Date.now() / 1000) + 3600);
+    const soon = jwtWithExp(Math.floor(Date.now() / 1000) + 60); // < 5 min left: refreshed before the next request
+    server = await startFakeTinker({ vocabSize: 10, apiKey: 'tml-k', jwts: [soon, farFuture] });
+    const client = await TinkerClient.connect({ baseUrl: server.url, apiKey: 'tml-k', timer: noTimer });
+    // first token at the handshake; it expires within 5 min, so it is refreshed before create_session
+    expect(server.hits.get('auth/token')).toBe(2);
+    const model = await client.createModel({ baseModel: 'm', rank: 2 });
+    expect(server.hits.get('auth/token')).toBe(2); // the far-future token is kept
+    expect(model.modelId).toMatch(/^model_/);
+    await client.close();
+    expect([...server.apiKeysSeen].sort()).toEqual(['tml-k', farFuture].sort());
+  });
+
+  it('refuses an empty key before any request', async () => {
+    server = await startFakeTinker({ vocabSize: 10 });
+    await expect(TinkerClient.connect({ baseUrl: server.url, apiKey: '', timer: noTimer })).rejects.toThrow(ConfigError);
+    expect(server.hits.size).toBe(0);
+  });
+
+  it('refuses requests after close', async () => {
+    server = await startFakeTinker({ vocabSize: 10 });
+    const client = await TinkerClient.connect({ baseUrl: server.url, apiKey: 'k', timer: noTimer });
+    await client.close();
+    await expect(client.createModel({ baseModel: 'm', rank: 2 })).rejects.toThrow(/closed/);
+  });
+});
+
+describe('configuration', () => {
+  it('reads the endpoint from TINKER_BASE_URL / TINKER_API_KEY, defaulting to hosted Tinker', () => {
+    expect(tinkerEndpointFromEnv({ TINKER_API_KEY: ' tml-x ' })).toEqual({ baseUrl: HOSTED_TINKER_BASE_URL, apiKey: 'tml-x' });
+    expect(tinkerEndpointFromEnv({ TINKER_API_KEY: 'tml-dummy', TINKER_BASE_URL: 'http://localhost:8000' }).baseUrl).toBe('http://localhost:8000');
+    expect(() => tinkerEndpointFromEnv({})).toThrow(/TINKER_API_KEY: is not set/);
+    expect(() => tinkerEndpointFromEnv({ TINKER_API_KEY: 'k', TINKER_BASE_URL: 'ftp://x' })).toThrow(/TINKER_BASE_URL: must be an http\(s\) URL/);
+  });
+
+  it('fills defaults and rejects unknown keys', () => {
+    const c = TinkerBackendConfigSchema.parse({ name: 'tinker', model: 'Qwen/Qwen3-VL-30B-A3B-Instruct' });
+    expect(c).toMatchObject({ renderer: 'qwen3-vl', loraRank: 32, lossFn: 'ppo', serverReduction: 'sum', kl: 'reject', wireFormat: 'json', maxImagePixels: 802816 });
+    expect(TinkerBackendConfigSchema.safeParse({ name: 'tinker', model: 'm', apiKey: 'secret' }).success).toBe(false);
+    expect(() => parseTinkerBackendConfig({ name: 'tinker', model: 'm', loraRank: 0 })).toThrow(/^backend\.loraRank: /);
+    expect(() => parseTinkerBackendConfig({ name: 'tinker' })).toThrow(/^backend\.model: /);
+  });
+});

@@ -1,0 +1,92 @@
+/**
+ * Configuration of the Tinker backend: the `backend: { name: 'tinker', … }`
+ * block of a training config (one zod schema: types, validation, defaults),
+ * and the secrets and endpoint read from the environment — `TINKER_BASE_URL`
+ * and `TINKER_API_KEY` (never from a file or a flag, never logged).
+ */
+import { z } from 'zod';
+import { ConfigError } from '../../errors.js';
+import { RENDERER_NAMES, type RendererName } from './render/chat.js';
+
+/** Hosted Tinker's default base URL (tinker-protocol.md §1.1). */
+export const HOSTED_TINKER_BASE_URL = 'https://tinker.thinkingmachines.dev/services/tinker-prod';
+
+export const TinkerBackendConfigSchema = z
+  .object({
+    name: z.literal('tinker'),
+    /** Base model on the service, e.g. `Qwen/Qwen3-VL-30B-A3B-Instruct`. */
+    model: z.string().min(1),
+    /** Directory with the model's tokenizer.json/tokenizer_config.json (or a hub name, where the hub is reachable). Defaults to `model`. */
+    tokenizer: z.string().min(1).optional(),
+    renderer: z.enum(RENDERER_NAMES as [RendererName, ...RendererName[]]).default('qwen3-vl'),
+    loraRank: z.number().int().positive().default(32),
+    /** Seed of the LoRA initialisation (omitted: the service picks one). */
+    loraSeed: z.number().int().nonnegative().optional(),
+    /** `ppo` (clipped, mrpo.md §6) or `importance_sampling` (unclipped; identical when each batch is used once). */
+    lossFn: z.enum(['ppo', 'importance_sampling']).default('ppo'),
+    /**
+     * How the service reduces per-token losses: `sum` (hosted Tinker) or
+     * `sequence-mean` (SkyRL tx's JAX backend: each sequence's sum ÷ its
+     * length, then the mean over sequences). Advantages are scaled so that the
+     * configured aggregation is optimised either way.
+     */
+    serverReduction: z.enum(['sum', 'sequence-mean']).default('sum'),
+    /**
+     * The k3 KL term of mrpo.md §6 (β > 0) has no counterpart in the service's
+     * losses. `reject`: β > 0 is an error. `fold`: reference log-probs are
+     * computed on a base-model sampler and β·(exp(logπ_ref − logπ_old) − 1) is
+     * added to each token's advantage — the exact gradient of β·KL at r = 1
+     * (one update per batch).
+     */
+    kl: z.enum(['reject', 'fold']).default('reject'),
+    /** Images above this many pixels are scaled down before upload (the reference's --max_pixels). */
+    maxImagePixels: z.number().int().positive().default(802_816),
+    systemPrompt: z.string().optional(),
+    /** Time to live of checkpoints saved on the service (omitted: kept). */
+    checkpointTtlSeconds: z.number().int().positive().optional(),
+    /** `json` (SDK ≤ 0.24; SkyRL tx) or `protobuf` forward_backward requests and forward_backward/sample results (SDK ≥ 0.25). */
+    wireFormat: z.enum(['json', 'protobuf']).default('json'),
+    /** Sample requests in flight at once. */
+    sampleConcurrency: z.number().int().positive().default(32),
+    /** `TINKER_TAGS`-style session tags. */
+    tags: z.array(z.string()).default(['mrpo']),
+    projectId: z.string().optional(),
+    /** `sdk_version` reported to the server, which picks feature flags by it (0.24.1: the last SDK whose training wire was JSON). */
+    sdkVersion: z.string().min(1).default('0.24.1'),
+    /** Client timeout of one retrieve_future long-poll, ms (≥ 60 s against hosted Tinker and SkyRL). */
+    pollTimeoutMs: z.number().int().positive().default(75_000),
+  })
+  .strict();
+
+export type TinkerBackendConfig = z.output<typeof TinkerBackendConfigSchema>;
+export type TinkerBackendConfigInput = z.input<typeof TinkerBackendConfigSchema>;
+
+export interface TinkerEndpoint {
+  readonly baseUrl: string;
+  readonly apiKey: string;
+}
+
+/** Reads `TINKER_BASE_URL` (default: hosted Tinker) and `TINKER_API_KEY` (required) from `env`. */
+export function tinkerEndpointFromEnv(env: Readonly<Record<string, string | undefined>>): TinkerEndpoint {
+  const apiKey = env.TINKER_API_KEY ?? '';
+  if (apiKey.trim().length === 0)
+    throw new ConfigError('TINKER_API_KEY', 'is not set; export the API key of the Tinker service (for a self-hosted SkyRL tx server any value works, e.g. tml-dummy)');
+  const baseUrl = env.TINKER_BASE_URL?.trim() || HOSTED_TINKER_BASE_URL;
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new ConfigError('TINKER_BASE_URL', `must be an http(s) URL, got "${baseUrl}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError('TINKER_BASE_URL', `must be an http(s) URL, got "${baseUrl}"`);
+  return { baseUrl, apiKey: apiKey.trim() };
+}
+
+/** Validates a training config's `backend` block, naming the offending key (`backend.loraRank: …`). */
+export function parseTinkerBackendConfig(block: unknown, where = 'backend'): TinkerBackendConfig {
+  const parsed = TinkerBackendConfigSchema.safeParse(block);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const path = issue === undefined ? '' : issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+  throw new ConfigError(`${where}${path}`, issue?.message ?? 'invalid');
+}

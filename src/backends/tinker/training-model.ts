@@ -1,0 +1,189 @@
+/**
+ * A LoRA training model on a Tinker server (tinker-protocol.md §3): its
+ * seq-ordered requests — forward_backward (chunked), optim_step, save_weights,
+ * save_weights_for_sampler, load_weights — and unload.
+ *
+ * Ordering (§1.4, §9 item 4): the model numbers its requests with `seq_id`
+ * 1, 2, 3, … across every training op, and a submission is POSTed only after
+ * the previous one was accepted (its future returned) — results are awaited
+ * separately, so `forward_backward` and `optim_step` are queued back to back
+ * (pipelining, §3.3). Chunks of one `forward_backward` are also posted in
+ * order (the SDK posts them in parallel to hosted Tinker only; in order is
+ * correct for both hosted and SkyRL, which executes in arrival order). If a
+ * submission fails for good, the server may or may not hold that seq_id, so
+ * the model refuses further requests with a clear error instead of leaving a
+ * hole the server would wait on forever.
+ */
+import { RemoteError } from '../../errors.js';
+import type { CallContext } from './calls.js';
+import { mergeChunkMetrics, splitIntoChunks } from './chunking.js';
+import type { LoraSpec, TinkerClient } from './client.js';
+import { SamplingSession } from './sampling-session.js';
+import { settleAll } from './settle.js';
+import { encodeForwardBackward, PROTO_CONTENT_TYPE } from './wire-proto.js';
+import {
+  datumToJson,
+  ForwardBackwardResult,
+  LoadWeightsResult,
+  OptimStepResult,
+  parseResponse,
+  SaveForSamplerResult,
+  SaveWeightsResult,
+  type AdamParams,
+  type Datum,
+  type LossFn,
+} from './wire.js';
+
+export interface ForwardBackwardOutput {
+  /** One record per datum, in input order: `logprobs` (learner log-probs of the targets) and any other outputs. */
+  readonly outputs: ReadonlyArray<Readonly<Record<string, readonly number[]>>>;
+  readonly metrics: Readonly<Record<string, number>>;
+}
+
+/** A submitted request whose result has not been awaited yet. */
+export interface Pending<T> {
+  readonly seqIds: readonly number[];
+  result(): Promise<T>;
+}
+
+export class TrainingModel {
+  private lastSeq = 0;
+  private turn: Promise<void> = Promise.resolve();
+  private broken: string | undefined;
+  private unloaded = false;
+
+  constructor(
+    private readonly client: TinkerClient,
+    readonly modelId: string,
+    readonly lora: LoraSpec,
+  ) {}
+
+  /** Number of seq-ordered requests submitted so far. */
+  get requestCount(): number {
+    return this.lastSeq;
+  }
+
+  /**
+   * Submits seq-ordered requests: waits for the previous submission to be
+   * accepted, gives each body the next seq_id, posts them in order.
+   */
+  private async submitOrdered(route: string, bodies: ReadonlyArray<(seqId: number) => unknown>): Promise<Array<{ seqId: number; requestId: string }>> {
+    const previous = this.turn;
+    let release!: () => void;
+    this.turn = new Promise<void>((resolve) => (release = resolve));
+    try {
+      await previous;
+      if (this.unloaded) throw new RemoteError(`model ${this.modelId} was unloaded`);
+      if (this.broken !== undefined) throw new RemoteError(this.broken);
+      const out: Array<{ seqId: number; requestId: string }> = [];
+      for (const body of bodies) {
+        const seqId = this.lastSeq + 1;
+        try {
+          const { requestId } = await this.client.submit(route, body(seqId));
+          out.push({ seqId, requestId });
+        } catch (error) {
+          this.broken =
+            `model ${this.modelId}: ${route} seq ${seqId} could not be submitted (${(error as Error).message}); ` +
+            'the server may or may not hold it, so no further request is sent to this model — restart from the last checkpoint';
+          throw error;
+        } finally {
+          this.lastSeq = seqId; // consumed either way: never reuse a seq_id for different content
+        }
+      }
+      return out;
+    } finally {
+      release();
+    }
+  }
+
+  /** Queues a forward_backward (chunked by the server's limits); the result joins the chunks in order. */
+  async forwardBackward(data: readonly Datum[], lossFn: LossFn, lossFnConfig?: Readonly<Record<string, number>>): Promise<Pending<ForwardBackwardOutput>> {
+    if (data.length === 0) throw new RangeError('forwardBackward: empty batch');
+    const chunks = splitIntoChunks(data, this.client.limits);
+    const proto = this.client.wireFormat === 'protobuf';
+    const bodies = chunks.map((chunk) => (seqId: number): unknown =>
+      proto
+        ? { bytes: encodeForwardBackward({ modelId: this.modelId, seqId, data: chunk, lossFn, lossFnConfig }), contentType: PROTO_CONTENT_TYPE }
+        : {
+            model_id: this.modelId,
+            seq_id: seqId,
+            forward_backward_input: {
+              loss_fn: lossFn,
+              ...(lossFnConfig && Object.keys(lossFnConfig).length > 0 ? { loss_fn_config: lossFnConfig } : {}),
+              data: chunk.map(datumToJson),
+            },
+            type: 'forward_backward',
+          },
+    );
+    const submitted = await this.submitOrdered('forward_backward', bodies);
+    return {
+      seqIds: submitted.map((s) => s.seqId),
+      result: async () => {
+        const parts = await settleAll(
+          submitted.map(async (s, i) => {
+            const raw = await this.client.retrieveResult(s.requestId, `forward_backward seq ${s.seqId}`, 'ForwardBackward');
+            const r = parseResponse(ForwardBackwardResult, raw, 'forward_backward');
+            if (r.loss_fn_outputs.length !== chunks[i].length)
+              throw new RemoteError(`forward_backward seq ${s.seqId}: ${r.loss_fn_outputs.length} outputs for ${chunks[i].length} datums`);
+            return { r, datums: chunks[i].length };
+          }),
+        );
+        const outputs = parts.flatMap(({ r }) =>
+          r.loss_fn_outputs.map((o) => Object.fromEntries(Object.entries(o).map(([k, t]) => [k, t.data])) as Record<string, number[]>),
+        );
+        return { outputs, metrics: mergeChunkMetrics(parts.map(({ r, datums }) => ({ metrics: r.metrics, datums }))) };
+      },
+    };
+  }
+
+  async optimStep(adam: AdamParams): Promise<Pending<Record<string, number>>> {
+    const [s] = await this.submitOrdered('optim_step', [(seqId) => ({ model_id: this.modelId, seq_id: seqId, adam_params: adam, type: 'optim_step' })]);
+    return {
+      seqIds: [s.seqId],
+      result: async () => parseResponse(OptimStepResult, await this.client.retrieve(s.requestId, `optim_step seq ${s.seqId}`, 'OptimStep'), 'optim_step').metrics ?? {},
+    };
+  }
+
+  /** Saves weights + optimizer state under `name`; returns the `tinker://…/weights/<name>` path. */
+  async saveWeights(name: string, ttlSeconds?: number): Promise<string> {
+    const [s] = await this.submitOrdered('save_weights', [
+      (seqId) => ({ model_id: this.modelId, path: name, seq_id: seqId, ...(ttlSeconds ? { ttl_seconds: ttlSeconds } : {}), type: 'save_weights' }),
+    ]);
+    return parseResponse(SaveWeightsResult, await this.client.retrieve(s.requestId, `save_weights seq ${s.seqId}`, 'SaveWeights'), 'save_weights').path;
+  }
+
+  /** Ephemeral sampler weights of the current training state, ready to sample from. */
+  async samplerForCurrentWeights(): Promise<SamplingSession> {
+    const samplingSeq = this.client.nextSamplingSessionSeq();
+    const [s] = await this.submitOrdered('save_weights_for_sampler', [
+      (seqId) => ({ model_id: this.modelId, seq_id: seqId, sampling_session_seq_id: samplingSeq, type: 'save_weights_for_sampler' }),
+    ]);
+    const r = parseResponse(
+      SaveForSamplerResult,
+      await this.client.retrieve(s.requestId, `save_weights_for_sampler seq ${s.seqId}`, 'SaveWeightsForSampler'),
+      'save_weights_for_sampler',
+    );
+    if (r.sampling_session_id) return new SamplingSession(this.client, r.sampling_session_id);
+    if (r.path) return this.client.createSamplingSession({ modelPath: r.path });
+    throw new RemoteError('save_weights_for_sampler: the result has neither sampling_session_id nor path');
+  }
+
+  /** Loads a `tinker://…/weights/…` checkpoint; only valid as the model's first request. */
+  async loadWeights(path: string, withOptimizer: boolean): Promise<void> {
+    if (this.lastSeq !== 0) throw new RemoteError(`load_weights must be the first request of a model; model ${this.modelId} has had ${this.lastSeq}`);
+    const [s] = await this.submitOrdered('load_weights', [
+      (seqId) => ({ model_id: this.modelId, seq_id: seqId, path, optimizer: withOptimizer, type: 'load_weights' }),
+    ]);
+    parseResponse(LoadWeightsResult, await this.client.retrieve(s.requestId, `load_weights seq ${s.seqId}`, 'LoadWeights'), 'load_weights');
+  }
+
+  /** Frees the model on the server (after the submissions already queued). */
+  async unload(ctx?: CallContext): Promise<void> {
+    if (this.unloaded) return;
+    this.unloaded = true;
+    this.client.forget(this);
+    await this.turn; // let queued submissions go first
+    const { requestId } = await this.client.submit('unload_model', { model_id: this.modelId, type: 'unload_model' }, undefined, ctx);
+    await this.client.retrieve(requestId, 'unload_model', undefined, ctx);
+  }
+}

@@ -1,0 +1,48 @@
+import { PassThrough } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeTinker, type FakeTinkerServer } from '../../backends/tinker/test-support/server.js';
+import { main } from '../main.js';
+
+let server: FakeTinkerServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+async function run(args: string[], env: Record<string, string>) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c) => (out += String(c)));
+  stderr.on('data', (c) => (err += String(c)));
+  const code = await main(args, { stdin: new PassThrough(), stdout, stderr, env, cwd: process.cwd() });
+  return { code, out, err };
+}
+
+describe('mrpo tinker check', () => {
+  it('reports the endpoint, session and offered models; exit 1 when --model is not offered', async () => {
+    server = await startFakeTinker({ vocabSize: 10, apiKey: 'tml-cli', supportedModels: ['Qwen/Qwen3-VL-30B-A3B-Instruct'] });
+    const env = { TINKER_BASE_URL: server.url, TINKER_API_KEY: 'tml-cli' };
+    const ok = await run(['tinker', 'check', '--model', 'Qwen/Qwen3-VL-30B-A3B-Instruct'], env);
+    expect(ok.code).toBe(0);
+    const report = JSON.parse(ok.out);
+    expect(report).toMatchObject({ baseUrl: server.url, auth: 'api-key', modelSupported: true, chunkLimits: { maxDatums: 1024, maxBytes: 5_000_000 } });
+    expect(report.supportedModels).toEqual([{ model: 'Qwen/Qwen3-VL-30B-A3B-Instruct', maxContextLength: 32768 }]);
+    expect(ok.out + ok.err).not.toContain('tml-cli');
+    const missing = await run(['tinker', 'check', '--model', 'Qwen/Qwen3-VL-235B-A22B-Instruct'], env);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toContain('does not offer Qwen/Qwen3-VL-235B-A22B-Instruct; it offers: Qwen/Qwen3-VL-30B-A3B-Instruct');
+  });
+
+  it('exits 2 without TINKER_API_KEY and 1 with a wrong key, never printing the key', async () => {
+    server = await startFakeTinker({ vocabSize: 10, apiKey: 'tml-right' });
+    const noKey = await run(['tinker', 'check'], { TINKER_BASE_URL: server.url });
+    expect(noKey.code).toBe(2);
+    expect(noKey.err).toContain('TINKER_API_KEY');
+    const wrong = await run(['tinker', 'check'], { TINKER_BASE_URL: server.url, TINKER_API_KEY: 'tml-wrong-secret' });
+    expect(wrong.code).toBe(1);
+    expect(wrong.err).toContain('HTTP 401');
+    expect(wrong.err).not.toContain('tml-wrong-secret');
+  });
+});
