@@ -13,6 +13,12 @@ describe('think/answer parsing', () => {
     expect(texts('<Thinking >A!  B?</thinking>')).toEqual(['A!', 'B?']);
   });
 
+  it('cuts a <thinking> block at an inner answer tag whatever its case and spacing', () => {
+    const text = '<thinking>A. B. < ANSWER >x</answer> C.</THINKING ><answer>y</answer>';
+    expect(segmentSteps(text).map((s) => [s.start, s.end])).toEqual([[10, 12], [13, 15]]);
+    expect(parseCompletion(text).think).toBe('A. B. ');
+  });
+
   it('requires the closing tag to match the opening one and to exist', () => {
     expect(texts('<think>A. B.</thinking>')).toEqual([]);
     expect(texts('<think>A. B. cut at the token limit')).toEqual([]);
@@ -60,6 +66,26 @@ describe('regex splitter (faithful: (?<=[.!?])\\s+(?=[^\\s]))', () => {
     expect(texts('<think>A.\ufeffB.</think>')).toEqual(['A.\ufeffB.']);
   });
 
+  it('matches Python re.split with the reference pattern, then strip and drop empties (property)', () => {
+    // The reference's own pattern, run by the JS regex engine with Python's `\s` set (str.isspace) spelled out.
+    const PY_WS = '\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+    const reference = new RegExp(`(?<=[.!?])[${PY_WS}]+(?=[^${PY_WS}])`);
+    const pyStrip = new RegExp(`^[${PY_WS}]+|[${PY_WS}]+$`, 'g');
+    const alphabet = fc.constantFrom('a', 'B', '.', '!', '?', ' ', '  ', '\n', '\t', '\u00a0', '\u2003', '\u001c', '\ufeff', '\u200b', '"', '1', '1.');
+    fc.assert(
+      fc.property(fc.array(alphabet, { maxLength: 40 }), (parts) => {
+        const think = parts.join('');
+        const expected = think
+          .split(reference)
+          .map((p) => p.replace(pyStrip, ''))
+          .filter((p) => p.length > 0);
+        const got = splitSentences(think, 0, think.length, 'regex').map((s) => think.slice(s.start, s.end));
+        expect(got).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('drops empty pieces and strips whitespace', () => {
     expect(texts('<think>   \n  </think>')).toEqual([]);
     expect(texts('<think>\n  A.   \n\n B.  \n</think>')).toEqual(['A.', 'B.']);
@@ -73,6 +99,22 @@ describe('numbering merge', () => {
     expect(steps.map((s) => s.text)).toEqual(['1. The image is a CT.', '2. There is a mass.']);
     expect(steps[0].start).toBe(7);
     expect(steps[1].end).toBe(text.indexOf('</think>'));
+  });
+
+  it('merges any Unicode decimal digits (Python \\d) and numbers of any length', () => {
+    expect(texts('<think>\uff11. The image. \u0662. The mass.</think>')).toEqual(['\uff11. The image.', '\u0662. The mass.']);
+    expect(texts('<think>1234567890123. The image.</think>')).toEqual(['1234567890123. The image.']);
+    expect(texts('<think>A1. The image. (1. The mass.</think>')).toEqual(['A1.', 'The image.', '(1.', 'The mass.']);
+  });
+
+  it('pairs consecutive numbers with each other, as the reference does, and never merges across blocks', () => {
+    // Pieces "1.", "2.", "The image." → the first number takes the piece after it (itself a number).
+    const text = '<think>1. 2. The image.</think>';
+    expect(segmentSteps(text).map((s) => [s.start, s.end, s.text])).toEqual([
+      [7, 12, '1. 2.'],
+      [13, 23, 'The image.'],
+    ]);
+    expect(texts('<think>A. 1.</think><think>The image.</think>')).toEqual(['A.', '1.', 'The image.']);
   });
 
   it('keeps a trailing number alone and does not merge "1.5" style text', () => {
@@ -129,5 +171,11 @@ describe('improved splitter', () => {
   it('agrees with the regex splitter where there is no abbreviation, quote or blank line', () => {
     const think = 'The image is an axial CT! Is the liver enlarged? Yes, it is. The lesion is 2.5 cm.';
     expect(improved(think)).toEqual(splitSentences(think, 0, think.length, 'regex').map((s) => think.slice(s.start, s.end)));
+  });
+});
+
+describe('improved splitter and units', () => {
+  it('splits after a unit at the end of a sentence ("5 mm. Margins …")', () => {
+    expect(texts('<think>The nodule measures 5 mm. Margins are smooth.</think>', 'improved')).toEqual(['The nodule measures 5 mm.', 'Margins are smooth.']);
   });
 });

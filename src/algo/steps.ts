@@ -48,10 +48,12 @@ const WS = '\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\
 const THINK_RE = /<\s*(think|thinking)\s*>([\s\S]*?)<\s*\/\s*\1\s*>/gi;
 const ANSWER_RE = /<\s*answer\s*>([\s\S]*?)<\s*\/\s*answer\s*>/i;
 const ANSWER_OPEN_RE = /<\s*answer\s*>/i;
-const REGEX_SPLIT = new RegExp(`(?<=[.!?])[${WS}]+(?=[^${WS}])`, 'g');
+const SENTENCE_END = new RegExp(`[.!?][${WS}]+(?=[^${WS}])`, 'g');
 const LEADING_WS = new RegExp(`^[${WS}]+`);
 const TRAILING_WS = new RegExp(`[${WS}]+$`);
-const NUMBER_FRAGMENT = /^\d+\.$/;
+// Python's `\d` in a str pattern is any Unicode decimal digit (category Nd), not just 0-9.
+const NUMBER_FRAGMENT = /^\p{Nd}+\.$/u;
+const CH_DOT = 46;
 
 function isPyWs(code: number): boolean {
   return (
@@ -90,7 +92,7 @@ export function thinkSpans(text: string): Span[] {
   for (let m = THINK_RE.exec(text); m !== null; m = THINK_RE.exec(text)) {
     const content = m[2];
     const start = m.index + m[0].indexOf('>') + 1;
-    const cut = content.search(ANSWER_OPEN_RE);
+    const cut = content.indexOf('<') < 0 ? -1 : content.search(ANSWER_OPEN_RE); // most blocks have no tag at all
     spans.push({ start, end: start + (cut >= 0 ? cut : content.length) });
   }
   return spans;
@@ -119,13 +121,21 @@ export function parseCompletion(text: string): ParsedCompletion {
   };
 }
 
-/** Boundaries of the faithful regex splitter inside [start, end): [cutStart, cutEnd) separator spans. */
+/**
+ * Boundaries of the faithful regex splitter inside [start, end): [cutStart, cutEnd)
+ * separator spans. These are exactly the matches of the reference's
+ * `(?<=[.!?])\s+(?=[^\s])` (Python's `\s`) on the block text: each maximal
+ * whitespace run that follows `.`, `!` or `?` and is followed by a non-space
+ * character. SENTENCE_END matches the punctuation too instead of looking
+ * behind for it (same cuts, about 2.5× faster in V8); steps.test.ts checks
+ * the two agree on random text.
+ */
 function regexBoundaries(text: string, start: number, end: number): Span[] {
   const region = text.slice(start, end);
   const out: Span[] = [];
-  REGEX_SPLIT.lastIndex = 0;
-  for (let m = REGEX_SPLIT.exec(region); m !== null; m = REGEX_SPLIT.exec(region)) {
-    out.push({ start: start + m.index, end: start + m.index + m[0].length });
+  SENTENCE_END.lastIndex = 0;
+  for (let m = SENTENCE_END.exec(region); m !== null; m = SENTENCE_END.exec(region)) {
+    out.push({ start: start + m.index + 1, end: start + m.index + m[0].length });
   }
   return out;
 }
@@ -135,7 +145,7 @@ function regexBoundaries(text: string, start: number, end: number): Span[] {
 // are added on purpose: punkt splits after them, which is a known punkt weakness).
 const ABBREVIATIONS = new Set([
   'dr', 'mr', 'mrs', 'ms', 'prof', 'st', 'jr', 'sr', 'vs', 'v', 'inc', 'ltd', 'co', 'corp', 'no', 'nos', 'fig', 'figs',
-  'approx', 'e.g', 'i.e', 'cf', 'al', 'etc', 'ca', 'resp', 'u.s', 'u.k', 'ph.d', 'a.m', 'p.m', 'mg', 'mm', 'cm', 'ml',
+  'approx', 'e.g', 'i.e', 'cf', 'al', 'etc', 'ca', 'resp', 'u.s', 'u.k', 'ph.d', 'a.m', 'p.m',
   'vol', 'pt', 'pts', 'hx', 'dx', 'sx', 'tx', 'rx',
 ]);
 // Sentence starters: after an abbreviation, a capitalised one of these still starts a new sentence.
@@ -196,13 +206,19 @@ export function splitSentences(text: string, start: number, end: number, splitte
   return out;
 }
 
+/** Cheap pre-check for NUMBER_FRAGMENT: ends with "." and starts with a digit (or any non-ASCII character). */
+function mayBeNumberFragment(text: string, s: Span): boolean {
+  const first = text.charCodeAt(s.start);
+  return text.charCodeAt(s.end - 1) === CH_DOT && ((first >= 48 && first <= 57) || first >= 128);
+}
+
 /** Merges a list-number fragment ("1.") with the sentence after it. */
 function mergeNumbering(text: string, spans: Span[]): Span[] {
   const out: Span[] = [];
   for (let i = 0; i < spans.length; i++) {
     const s = spans[i];
     const next = spans[i + 1];
-    if (next !== undefined && s.end - s.start <= 12 && NUMBER_FRAGMENT.test(text.slice(s.start, s.end))) {
+    if (next !== undefined && mayBeNumberFragment(text, s) && NUMBER_FRAGMENT.test(text.slice(s.start, s.end))) {
       out.push({ start: s.start, end: next.end });
       i++;
     } else out.push(s);

@@ -82,7 +82,7 @@ export const shapeOptionsSchema = z
   .object({
     tau: finite().optional(),
     minSteps: z.number().int().min(0).optional(),
-    maxSteps: z.number().int().min(0).optional(),
+    maxSteps: z.number().int().min(1).optional(), // R_len divides by K_max
     roundWeights: z.boolean().optional(),
     epsilon: finite().positive().optional(),
     splitter: z.enum(SPLITTERS as [string, ...string[]]).optional(),

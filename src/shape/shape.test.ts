@@ -138,6 +138,8 @@ describe('parseShapeRequest errors name the JSON path', () => {
     expect(bad({ estimator: 'mrpo', groups: [{ completions: [{ text: 'abc' }] }] })).toMatch(/\$\.groups\[0\]\.completions\[0\]\.rewards\.answer: required when the group has no gold\.answer/);
     expect(bad({ estimator: 'mrpo', groups: [{ completions: [] }] })).toMatch(/\$\.groups\[0\]\.completions: expected at least one completion/);
     expect(bad({ estimator: 'mrpo', options: { minSteps: 5, maxSteps: 2 }, groups: [] })).toMatch(/\$\.options\.maxSteps: minSteps must not exceed maxSteps/);
+    // K_max = 0 would divide by zero in R_len (−Infinity, then NaN advantages serialised as null).
+    expect(bad({ estimator: 'mrpo', options: { maxSteps: 0 }, groups: [] })).toMatch(/\$\.options\.maxSteps: .*>=\s*1/);
   });
 });
 

@@ -130,7 +130,7 @@ export function shape(request: ShapeRequest, extras: ShapeExtras = {}): ShapeRes
       const labels: readonly StepLabel[] | undefined = c.stepLabels;
       const steps = steps_P_G[p][g].map((s, k): ShapedStep => {
         const out: { start: number; end: number; valid?: boolean; weight?: number; advantage?: number } = { start: s.start, end: s.end };
-        if (labels !== undefined) out.valid = labels[k] === 1;
+        if (labels !== undefined && labels.length > 0) out.valid = labels[k] === 1;
         const w = adv.stepWeights?.[k];
         if (w !== undefined && w !== null) out.weight = w;
         if (adv.stepAdvantages !== undefined) out.advantage = adv.stepAdvantages[k];

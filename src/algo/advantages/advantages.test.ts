@@ -148,6 +148,30 @@ describe('MRPO shaping', () => {
     expect(unlabeled.stepAdvantages).toBeUndefined();
   });
 
+  it('K = 1 with a positive advantage: an invalid step gets −A, a valid one +A; with a negative one a valid step gets +|A|', () => {
+    // Totals 0.5 and 0: A = ±0.25/(0.5/√2 + 1e-4) = ±0.25/(0.353553… + 1e-4).
+    const A = 0.25 / (0.5 / Math.SQRT2 + 1e-4);
+    const [g] = advs('mrpo', [[{ rewards: r(0.5), steps: fakeSteps(1), stepLabels: [0] }, { rewards: r(0), steps: fakeSteps(1), stepLabels: [1] }]]);
+    expect(g[0].advantage).toBeCloseTo(A, 12);
+    expect(g[0].stepAdvantages![0]).toBeCloseTo(-A, 12);
+    expect(g[0].stepWeights).toEqual([1]);
+    expect(g[1].advantage).toBeCloseTo(-A, 12);
+    expect(g[1].stepAdvantages![0]).toBeCloseTo(A, 12);
+  });
+
+  it('all rewards equal in a group: A = 0, so every step and token of a reshaped completion gets 0', () => {
+    const offsets: TokenOffset[] = [[0, 8], [8, 10], [10, 18], [20, 28]];
+    const same = (labels: StepLabel[]): AdvantageCompletion => ({ rewards: r(0.2, 0.5, -0.25), steps: fakeSteps(3), stepLabels: labels, tokenOffsets: offsets });
+    const [g] = advs('mrpo', [[same([1, 0, 0]), same([0, 1, 1]), same([1, 1, 1])]]);
+    for (const c of g) {
+      expect(c.advantage).toBeCloseTo(0, 9);
+      c.stepAdvantages!.forEach((v) => expect(v).toBeCloseTo(0, 9));
+      c.tokenAdvantages!.forEach((v) => expect(v).toBeCloseTo(0, 9));
+    }
+    const gd = advs('gdpo', [[{ rewards: r(0.2, 0.5, -0.25) }, { rewards: r(0.2, 0.5, -0.25) }]])[0];
+    gd.forEach((c) => expect(c.advantage).toBeCloseTo(0, 9));
+  });
+
   it('labels shorter than K: missing labels are invalid; longer: extras ignored', () => {
     const [g] = advs('mrpo', [[{ rewards: r(0), steps: fakeSteps(3), stepLabels: [1] }, { rewards: r(1, 1) }]]);
     expect(g[0].stepWeights).toEqual([null, 1.65, 1]); // w_2 = e^0.5 ≈ 1.6487 → 1.65, w_3 = 1
@@ -189,7 +213,11 @@ describe('MRPO shaping', () => {
             out.stepAdvantages.forEach((v, k) => {
               if (c.labels?.[k] === 1) expect(v).toBeGreaterThanOrEqual(0);
               else expect(v).toBeLessThanOrEqual(0);
+              expect(out.tokenAdvantages![k]).toBe(v); // token k is exactly step k here
             });
+          } else {
+            expect(c.labels === null || c.labels.length === 0 || c.K === 0).toBe(true); // only unlabeled (null or []) or step-less completions escape reshaping
+            for (const v of out.tokenAdvantages!) expect(v).toBe(out.advantage);
           }
           expect(out.unmappedSteps).toBe(0);
         });
@@ -238,5 +266,14 @@ describe('token ↔ step mapping', () => {
         expect(Array.from(mapTokensToSteps(offs, ss).step_T)).toEqual(brute(offs, ss));
       }),
     );
+  });
+});
+
+describe('MRPO: an empty label list means "no labels"', () => {
+  it('keeps A_i on every step and token (mrpo.md §5; the reference records a failed judgement as [])', () => {
+    const steps = fakeSteps(3);
+    const [g] = advs('mrpo', [[{ rewards: r(0), steps, stepLabels: [], tokenOffsets: steps.map((s) => [s.start, s.end] as TokenOffset) }, { rewards: r(1) }]]);
+    expect(g[0].stepAdvantages).toBeUndefined();
+    expect(g[0].tokenAdvantages).toEqual([g[0].advantage, g[0].advantage, g[0].advantage]);
   });
 });

@@ -6,6 +6,7 @@
 import { tokenAdvantagesFor } from './token-map.js';
 import { DEFAULT_EPSILON, type AdvantageEstimator, type AdvantageInput, type CompletionAdvantage } from './types.js';
 import { summarizeAdvantages } from './metrics.js';
+import { normalize as normalizeGroup } from './normalize.js';
 
 /** The per-group GRPO advantages A_G of every group: adv_P_G[p][g]. */
 export function grpoAdvantages(input: AdvantageInput): Float64Array[] {
@@ -16,7 +17,6 @@ export function grpoAdvantages(input: AdvantageInput): Float64Array[] {
   });
 }
 
-import { normalize as normalizeGroup } from './normalize.js';
 
 /** Completion results with a constant advantage on every token. */
 export function constantAdvantages(input: AdvantageInput, adv_P_G: readonly Float64Array[]): CompletionAdvantage[][] {

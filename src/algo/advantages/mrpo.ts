@@ -8,10 +8,11 @@
  *   rounded to two decimals by default (faithful to the reference).
  *   Labels are aligned by step number; a missing label counts as invalid
  *   (mrpo.md §3), extra labels are ignored.
- * - Tokens outside every step keep A_i; a completion without labels keeps A_i
+ * - Tokens outside every step keep A_i; a completion without labels (null,
+ *   absent or an empty list) keeps A_i
  *   everywhere.
  */
-import { constantAdvantages, grpoAdvantages } from './grpo.js';
+import { grpoAdvantages } from './grpo.js';
 import { summarizeAdvantages } from './metrics.js';
 import { tokenAdvantagesFor } from './token-map.js';
 import { DEFAULT_TAU, type AdvantageEstimator, type CompletionAdvantage } from './types.js';
@@ -26,15 +27,15 @@ export const mrpo: AdvantageEstimator = (input) => {
   const tau = input.options?.tau ?? DEFAULT_TAU;
   const round = input.options?.roundWeights ?? true;
   const adv_P_G = grpoAdvantages(input);
-  const plain = constantAdvantages({ groups: input.groups.map((g) => ({ completions: g.completions.map((c) => ({ rewards: c.rewards })) })) }, adv_P_G);
   const groups: CompletionAdvantage[][] = input.groups.map((group, p) =>
     group.completions.map((c, g): CompletionAdvantage => {
       const advantage = adv_P_G[p][g];
       const steps = c.steps ?? [];
       const labels = c.stepLabels;
-      const reshape = c.rewards.answer <= tau && labels !== null && labels !== undefined && steps.length > 0;
+      // An empty label list is "no labels" (how the reference records a failed judgement), not "all invalid".
+      const reshape = c.rewards.answer <= tau && labels !== null && labels !== undefined && labels.length > 0 && steps.length > 0;
       if (!reshape) {
-        if (c.tokenOffsets === undefined) return plain[p][g];
+        if (c.tokenOffsets === undefined) return { advantage };
         return { advantage, ...tokenAdvantagesFor(c.tokenOffsets, steps, advantage, undefined) };
       }
       const K = steps.length;

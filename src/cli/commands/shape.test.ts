@@ -23,7 +23,13 @@ describe('mrpo shape', () => {
     expect(await main(['shape', '--in', join(root, 'example.json'), '--out', join(dir, 'out.json')], io)).toBe(0);
     expect(io.out()).toBe('');
     expect(JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8')).groups[0].completions).toHaveLength(4);
-    expect(io.err()).toMatch(/answer reward components: rouge1 \+ bleu1/);
+    expect(io.err()).toMatch(/answer reward components: rouge1 \+ bleu1 \(no semantic scorer; weights renormalised over these\)/);
+  });
+
+  it('says the semantic component scores 0 (not renormalised) when renormalize is false', async () => {
+    const io = memoryIo(JSON.stringify({ estimator: 'grpo', options: { renormalize: false }, groups: [{ gold: { answer: 'lung' }, completions: [{ text: 'lung' }, { text: 'liver' }] }] }));
+    expect(await main(['shape'], io)).toBe(0);
+    expect(io.err()).toMatch(/answer reward components: rouge1 \+ bleu1 \(no semantic scorer; it scores 0, as in the reference\)/);
   });
 
   it('exits 2 with the JSON path for invalid input, 2 for bad JSON, a missing file or an unknown flag; never a stack trace', async () => {

@@ -48,7 +48,9 @@ export const shapeCommand: Command = {
     if (unmapped > 0)
       io.stderr.write(`mrpo shape: warning: ${unmapped} step(s) mapped to no token; their tokens keep the sequence advantage (check tokenOffsets)\n`);
     if (response.metrics['answer/computed'] > 0 && !response.answerComponents.includes('semantic'))
-      io.stderr.write(`mrpo shape: answer reward components: ${response.answerComponents.join(' + ')} (no semantic scorer; weights renormalised over these)\n`);
+      io.stderr.write(
+        `mrpo shape: answer reward components: ${response.answerComponents.join(' + ')} (no semantic scorer; ${request.options?.renormalize === false ? 'it scores 0, as in the reference' : 'weights renormalised over these'})\n`,
+      );
     await writeOutput(stringFlag(parsed, 'out'), JSON.stringify(response, null, boolFlag(parsed, 'pretty') ? 2 : undefined) + '\n', io);
     return 0;
   },
