@@ -237,7 +237,14 @@ def main(argv=None):
     import os
 
     client = MrpoClient(args.url, token=args.token or os.environ.get("MRPO_SERVE_TOKEN"))
-    response = client.shape(demo_request())
+    try:
+        response = client.shape(demo_request())
+    except MrpoServiceError as error:  # one readable line, not a traceback
+        print("mrpo_client.py: %s" % error, file=sys.stderr)
+        return 1
+    except urllib.error.URLError as error:
+        print("mrpo_client.py: cannot reach %s (%s); is `mrpo serve` running?" % (args.url, error.reason), file=sys.stderr)
+        return 1
     got = token_advantages(response)
     if args.check:
         with open(args.check, encoding="utf-8") as f:

@@ -1,6 +1,6 @@
 /** Reading inputs and writing outputs for CLI commands: files or stdin/stdout. */
 import { readFile, rename, writeFile, mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import type { CliIo } from './command.js';
 
@@ -10,11 +10,11 @@ export async function readStream(stream: NodeJS.ReadableStream): Promise<string>
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Reads `path`, or stdin when path is undefined or '-'. */
+/** Reads `path` (relative to `io.cwd`; named as given in errors), or stdin when path is undefined or '-'. */
 export async function readInput(path: string | undefined, io: CliIo): Promise<{ text: string; name: string }> {
   if (path === undefined || path === '-') return { text: await readStream(io.stdin), name: '<stdin>' };
   try {
-    return { text: await readFile(path, 'utf8'), name: path };
+    return { text: await readFile(resolve(io.cwd, path), 'utf8'), name: path };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new InputError(path, code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? String(error)})`);
@@ -38,11 +38,11 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   await rename(tmp, path);
 }
 
-/** Writes to `path`, or stdout when path is undefined or '-'. */
+/** Writes to `path` (relative to `io.cwd`), or stdout when path is undefined or '-'. */
 export async function writeOutput(path: string | undefined, text: string, io: CliIo): Promise<void> {
   if (path === undefined || path === '-') {
     await new Promise<void>((resolve, reject) => io.stdout.write(text, (err) => (err ? reject(err) : resolve())));
     return;
   }
-  await writeFileAtomic(path, text);
+  await writeFileAtomic(resolve(io.cwd, path), text);
 }

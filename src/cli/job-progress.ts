@@ -4,6 +4,7 @@
  * clean; and Ctrl-C handling that aborts in-flight requests while keeping
  * every finished line written.
  */
+import { setMaxListeners } from 'node:events';
 import cliProgress from 'cli-progress';
 import type { CliIo } from './command.js';
 
@@ -25,8 +26,14 @@ export function startJobProgress(io: CliIo, label: string, total: number): JobPr
 
 /** Aborts `controller` on Ctrl-C while `work` runs, so in-flight requests stop and finished lines stay written. */
 export async function withInterrupt<T>(controller: AbortController, work: () => Promise<T>): Promise<T> {
-  const onSigint = (): void => controller.abort(new Error('interrupted'));
-  process.once('SIGINT', onSigint);
+  // Every request in flight listens to the signal (bounded by --concurrency): no leak, so no MaxListenersExceededWarning.
+  setMaxListeners(0, controller.signal);
+  // `on`, not `once`: a second SIGINT (tsx relays Ctrl-C to the child again when the child is slow to
+  // acknowledge it) would otherwise kill the process before the summary and the output are closed.
+  const onSigint = (): void => {
+    if (!controller.signal.aborted) controller.abort(new Error('interrupted'));
+  };
+  process.on('SIGINT', onSigint);
   try {
     return await work();
   } finally {

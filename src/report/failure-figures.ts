@@ -17,7 +17,10 @@ export function binLabel(lo: number, hi: number): string {
 }
 
 export function stageShareChart(runs: readonly ReportRun[]): Promise<Chart> {
-  const rows: ChartRow[] = runs.flatMap((run) => STAGES.map((stage) => ({ stage, share: run.summary.stageShare[stage], run: run.label })));
+  // Shares of zero failed traces are undefined: a gap (the summary reports 0s there).
+  const rows: ChartRow[] = runs.flatMap((run) =>
+    STAGES.map((stage) => ({ stage, share: run.summary.withFailure > 0 ? run.summary.stageShare[stage] : null, run: run.label })),
+  );
   return barChartSvg({
     rows,
     x: 'stage',

@@ -44,8 +44,12 @@ describe('parseJudgedJsonl', () => {
     expect(errorOf(() => parseJudgedJsonl('{"id":"a","correct":"yes","stepLabels":[1]}', 'j.jsonl')).message).toBe(
       'j.jsonl line 1: field "correct" must be true, false or null (unjudged), got "yes"',
     );
+    // A missing verdict field says which command adds it (a newcomer may skip `judge answers`).
     expect(errorOf(() => parseJudgedJsonl('{"id":"a","stepLabels":[1]}', 'j.jsonl')).message).toBe(
-      'j.jsonl line 1: field "correct" must be true, false or null (unjudged), got nothing (field missing)',
+      'j.jsonl line 1: field "correct" must be true, false or null (unjudged), got nothing (field missing; `mrpo judge answers` adds it)',
+    );
+    expect(errorOf(() => parseJudgedJsonl('{"id":"a","correct":true}', 'j.jsonl')).message).toBe(
+      'j.jsonl line 1: field "stepLabels" must be an array of 0/1 (or null when unjudged), got nothing (field missing; `mrpo judge steps` adds it)',
     );
     expect(errorOf(() => parseJudgedJsonl('{"correct":true,"stepLabels":[1]}', 'j.jsonl')).message).toBe(
       'j.jsonl line 1: field "id" must be a string, got nothing (field missing)',

@@ -36,6 +36,11 @@ function describe(value: unknown): string {
   return json.length > 60 ? `${json.slice(0, 57)}...` : json;
 }
 
+/** Like `describe`, naming the command that writes the field when it is missing. */
+function missing(value: unknown, command: string): string {
+  return value === undefined ? `nothing (field missing; \`${command}\` adds it)` : describe(value);
+}
+
 /** Validates one parsed record; `where` is e.g. `judged.jsonl line 7`. */
 export function parseJudgedRecord(value: unknown, where: string): JudgedTrace {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
@@ -46,12 +51,12 @@ export function parseJudgedRecord(value: unknown, where: string): JudgedTrace {
     throw new InputError(where, `field "id" must be a string, got ${describe(id)}`);
   const correct = record.correct;
   if (correct !== null && typeof correct !== 'boolean')
-    throw new InputError(where, `field "correct" must be true, false or null (unjudged), got ${describe(correct)}`);
+    throw new InputError(where, `field "correct" must be true, false or null (unjudged), got ${missing(correct, 'mrpo judge answers')}`);
   const labels = record.stepLabels;
   let stepLabels: StepLabel[] | null = null;
   if (labels !== null) {
     if (!Array.isArray(labels) || !labels.every((l) => l === 0 || l === 1))
-      throw new InputError(where, `field "stepLabels" must be an array of 0/1 (or null when unjudged), got ${describe(labels)}`);
+      throw new InputError(where, `field "stepLabels" must be an array of 0/1 (or null when unjudged), got ${missing(labels, 'mrpo judge steps')}`);
     stepLabels = labels as StepLabel[];
   }
   const source = record.source;

@@ -42,6 +42,17 @@ describe('renderReport', () => {
     expect(html).toContain('<td>mrpo</td><td>(0.2, 0.4]</td><td class="num">2</td><td class="num">50.0%</td><td class="num">16.7%</td><td class="num">0.0%</td><td class="num">33.3%</td>');
   });
 
+  it('a run with no failed trace has no stage shares to draw (a gap, as in the summary table), not 0% bars', async () => {
+    const clean = [
+      { id: 'c1', correct: true, stepLabels: [1, 1] },
+      { id: 'c2', correct: false, stepLabels: [1, 1, 1] },
+    ];
+    const html = await renderReport({ title: 'T', runs: [runOf('clean', clean), runOf('base', BASE_LINES)] });
+    // stages: base's 3 bars only; the summary row of "clean" shows – for early/mid/late
+    expect(countMarks(figures(html)[0].svg)).toMatchObject({ rect: 3, text: 3 });
+    expect(html).toContain('<td>clean</td><td class="num">2</td>');
+  });
+
   it('escapes every label and title', async () => {
     const evil = '<script>alert("x")</script>';
     const html = await renderReport({

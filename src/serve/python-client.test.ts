@@ -7,6 +7,8 @@
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -91,9 +93,21 @@ describe('examples/trl/mrpo_client.py', () => {
       stderr: expect.stringMatching(/completion 0 token 3/),
     });
 
-    // Without the token the client reports the service's 401 message.
+    // Without the token the client reports the service's 401 message: one line, exit 1, no traceback.
     await expect(run('python3', [client, '--url', server.url, '--check', file], { env: { PATH: process.env.PATH ?? '' } })).rejects.toMatchObject({
-      stderr: expect.stringMatching(/MrpoServiceError: HTTP 401: missing or wrong bearer token/),
+      code: 1,
+      stderr: expect.stringMatching(/^mrpo_client\.py: HTTP 401: missing or wrong bearer token[^\n]*\n$/),
+    });
+  });
+
+  it('says in one line when the service cannot be reached (no traceback)', async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', () => resolve()));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    await expect(run('python3', [client, '--url', `http://127.0.0.1:${port}`], { env: { PATH: process.env.PATH ?? '' } })).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(new RegExp(`^mrpo_client\\.py: cannot reach http://127\\.0\\.0\\.1:${port} \\(.*refused.*\\); is \`mrpo serve\` running\\?\\n$`)),
     });
   });
 

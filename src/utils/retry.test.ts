@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createRng } from './rng.js';
+import { APIConnectionError, APIConnectionTimeoutError, APIUserAbortError } from 'openai';
 import { backoffDelay, classifyRemoteError, retryAfterMs } from './retry.js';
 
 const headers = (h: Record<string, string>) => new Headers(h);
@@ -50,5 +51,14 @@ describe('classifyRemoteError', () => {
     expect(classifyRemoteError(err({ name: 'APIConnectionError' }), 0)).toMatchObject({ category: 'connection error', retryable: true });
     expect(classifyRemoteError(new SyntaxError('Unexpected end of JSON input'), 0)).toMatchObject({ category: 'malformed response' });
     expect(classifyRemoteError(err({ name: 'APIUserAbortError' }), 0)).toMatchObject({ category: 'aborted', retryable: false });
+  });
+
+  it("classifies the openai SDK's own error classes, whose name property is just 'Error'", () => {
+    const connection = new APIConnectionError({ message: 'Connection error.' });
+    expect(connection.name).toBe('Error'); // why the class chain is read, not only `name`
+    expect(classifyRemoteError(connection, 0)).toMatchObject({ category: 'connection error', retryable: true });
+    expect(classifyRemoteError(new APIConnectionTimeoutError(), 0)).toMatchObject({ category: 'timeout', retryable: true });
+    expect(classifyRemoteError(new APIUserAbortError(), 0)).toMatchObject({ category: 'aborted', retryable: false });
+    expect(classifyRemoteError(new Error('something else'), 0)).toMatchObject({ category: 'client error', retryable: false });
   });
 });

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { requestImageUrls, requestText, startChatServer, type ChatServer } from '../../judges/test-support/chat-server.js';
 import { createOpenAISampler } from './sampler.js';
@@ -63,5 +65,16 @@ describe('OpenAI sampler', () => {
     const r = await sampler.sample({ image: '/nonexistent/img.png', text: 'Q', temperature: 0, maxTokens: 8 });
     expect(r.kind === 'failed' && r.reason).toMatch(/^bad image \(.*\/nonexistent\/img\.png/);
     expect(server.requests).toHaveLength(0);
+  });
+
+  it('a refused connection (nothing listening) is a "connection error" and is retried', async () => {
+    // A port that was free a moment ago: bind it, read it, release it.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', () => resolve()));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const sampler = createOpenAISampler({ baseUrl: `http://127.0.0.1:${port}/v1`, model: 'm', maxRetries: 2, sleep: async () => undefined });
+    expect(await sampler.sample({ image, text: 'Q', temperature: 0, maxTokens: 8 })).toEqual({ kind: 'failed', reason: 'connection error (after 3 attempts)' });
+    expect(sampler.stats()).toMatchObject({ requests: 3, retries: 2 });
   });
 });

@@ -77,6 +77,9 @@ describe('mrpo analyze', () => {
     expect(s.stageShare.early).toBeCloseTo(1 / 3, 12);
     expect(s.bins[1].far.all).toBeCloseTo(1 / 6, 12);
     expect(s.accuracy).toBe(0.75);
+    const h = memoryIo(toJsonl(MRPO_LINES));
+    expect(await analyzeCommand.run(['--html', '-'], h.io)).toBe(0);
+    expect(h.out()).toContain('Inputs: stdin<'); // not "stdin = stdin"
   });
 
   it('writes one object per label and the HTML report for several inputs', async () => {
@@ -95,6 +98,15 @@ describe('mrpo analyze', () => {
     expect((page.match(/<svg/g) ?? []).length).toBe(4);
     expect(page).toContain('<td>MRPO</td>');
     expect(m.err()).toContain(`report written to ${html}`);
+  });
+
+  it('resolves relative --in, --json and --html against the working directory it is given', async () => {
+    const m = memoryIo();
+    const code = await analyzeCommand.run(['--in', 'base.jsonl', '--json', 'out/summary.json', '--html', 'out/report.html'], { ...m.io, cwd: dir });
+    expect(code).toBe(0);
+    expect(JSON.parse(await readFile(join(dir, 'out/summary.json'), 'utf8'))).toMatchObject({ traces: 5, withFailure: 4 }); // worked out in fixtures.ts
+    expect(await readFile(join(dir, 'out/report.html'), 'utf8')).toMatch(/^<!DOCTYPE html>/i);
+    expect(m.err()).toContain('report written to out/report.html');
   });
 
   it('labels runs by file name by default', async () => {

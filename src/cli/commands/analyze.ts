@@ -93,7 +93,12 @@ export const analyzeCommand: Command = {
     if (htmlPath !== undefined) {
       const html = await renderReport({
         title: stringFlag(parsed, 'title') ?? 'mrpo reasoning-failure report',
-        subtitle: `Inputs: ${runs.map((r, i) => `${r.label} = ${inputs[i] === '-' ? 'stdin' : inputs[i]}`).join('; ')}`,
+        subtitle: `Inputs: ${runs
+          .map((r, i) => {
+            const source = inputs[i] === '-' ? 'stdin' : inputs[i];
+            return r.label === source ? source : `${r.label} = ${source}`;
+          })
+          .join('; ')}`,
         runs: runs.map(({ json: _json, ...run }) => run),
       });
       await writeOutput(htmlPath, html, io);

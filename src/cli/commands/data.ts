@@ -50,10 +50,11 @@ train splits by (image key, question, answer), normalised (lower case, whitespac
 space before ?.,!;:), SLAKE images keyed "xmlab<N>_<file>". Items carry the MedThink rationale as
 goldReasoning (train; test when a MedThink test rationale matches).
 
-Example:
-  mrpo data build --vqa-rad raw/vqa-rad --slake raw/slake --pathvqa raw/path-vqa \\
+Example (needs the raw downloads above, fetched yourself: mrpo downloads nothing, so this
+cannot run from a fresh clone alone; examples/eval/items.jsonl shows the output format):
+  npm run -s mrpo -- data build --vqa-rad raw/vqa-rad --slake raw/slake --pathvqa raw/path-vqa \\
     --medthink raw/Medthink_Dataset --out data/mrpo
-  mrpo infer --in data/mrpo/test.jsonl …   (items JSONL feed every other command)
+  npm run -s mrpo -- infer --in data/mrpo/test.jsonl …   (items JSONL feed every other command)
 `;
 
 async function runBuild(args: readonly string[], io: CliIo): Promise<number> {

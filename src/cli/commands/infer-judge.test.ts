@@ -163,6 +163,75 @@ describe('mrpo infer', () => {
     expect(requestText(server.requests[0].body)).toBe(`Which organ is shown?${suffix}`); // the suffix is not doubled
   });
 
+  it('a failure is shown with an item and its full reason: a missing image, an HTTP 400 with its message', async () => {
+    writeFileSync(
+      join(dir, 'items.jsonl'),
+      `${readFileSync(join(dir, 'items.jsonl'), 'utf8')}${JSON.stringify({ id: 'd', image: 'images/missing.png', question: 'Which organ is shown?', answer: 'liver' })}\n`,
+    );
+    server.setResponder((rec) =>
+      requestText(rec.body).startsWith('How many')
+        ? { kind: 'status', status: 400, body: { error: { message: 'max_tokens is too large for this model' } } }
+        : responder(rec),
+    );
+    const r = await infer(['--max-retries', '0']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('failed 2 (');
+    expect(r.err).toMatch(/bad image: e\.g\. d \(sample 0\): bad image \(.*images\/missing\.png: image file not found\)/);
+    expect(r.err).toMatch(/http 400: e\.g\. b \(sample 0\): http 400 \(after 1 attempt: .*max_tokens is too large for this model/);
+    expect(Object.keys(byId('out/completions.jsonl')).sort()).toEqual(['a#0', 'c#0']);
+  });
+
+  it('a 404 (no such model or route) stops the run: every other call would fail the same way', async () => {
+    server.setResponder(() => ({ kind: 'status', status: 404, body: { error: { message: 'The model `qwen2.5-vl-typo` does not exist.' } } }));
+    const r = await infer(['--concurrency', '1']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('refused the request (http 404)');
+    expect(r.err).toContain('--base-url');
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('a hosted OpenAI endpoint without a key is bad usage (exit 2), before any work', async () => {
+    const r = await run(['infer', '--in', 'items.jsonl', '--base-url', 'https://api.openai.com/v1', '--model', 'gpt-4o', '--family', 'qwen2.5-vl']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('needs a key: set MRPO_INFER_API_KEY');
+  });
+
+  it('Ctrl-C keeps the finished samples, exits 130 without calling it a failure, and a rerun does the rest', async () => {
+    // One request at a time: the first is answered, Ctrl-C comes while the second is in flight.
+    // (Which item goes first depends on which image is read first.)
+    server.setResponder((rec) => {
+      if (rec.index === 0) return responder(rec);
+      setImmediate(() => process.emit('SIGINT', 'SIGINT'));
+      return { kind: 'hang' };
+    });
+    const r = await infer(['--concurrency', '1']);
+    expect(r.code).toBe(130);
+    expect(r.err).toContain('failed 0, not done 2 (interrupted)');
+    expect(r.err).toContain('interrupted: 2 samples not done; rerun the same command to resume');
+    expect(server.requests).toHaveLength(2);
+    expect(Object.keys(byId('out/completions.jsonl'))).toHaveLength(1);
+    server.setResponder(responder);
+    const again = await infer();
+    expect(again.code).toBe(0);
+    expect(again.err).toContain('resuming: 1 of 3 samples already in');
+    expect(Object.keys(byId('out/completions.jsonl')).sort()).toEqual(['a#0', 'b#0', 'c#0']);
+  });
+
+  it('a repeated id is bad input (exit 2), in items for infer and in lines for judge', async () => {
+    writeFileSync(join(dir, 'dup.jsonl'), `${readFileSync(join(dir, 'items.jsonl'), 'utf8')}${JSON.stringify({ id: 'a', image: 'images/b.png', question: 'q', answer: 'x' })}\n`);
+    const r = await run(['infer', '--in', 'dup.jsonl', '--base-url', server.baseUrl, '--model', 'qwen2.5-vl']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('dup.jsonl: record 4: id "a" is already used by record 1 (ids must be unique)');
+    expect(server.requests).toHaveLength(0);
+    const line = { id: 'a', question: 'q', answer: 'x', image: 'images/a.png', completion: '<think>A.</think><answer>x</answer>' };
+    writeFileSync(join(dir, 'c.jsonl'), [line, { ...line, id: 'b' }, line].map((l) => JSON.stringify(l)).join('\n') + '\n');
+    const j = await run(['judge', 'answers', '--judge', 'offline', '--in', 'c.jsonl']);
+    expect(j.code).toBe(2);
+    expect(j.err).toContain('c.jsonl line 3: id "a" with sample 0 is already on line 1');
+    writeFileSync(join(dir, 'c.jsonl'), [line, { ...line, sample: 1 }].map((l) => JSON.stringify(l)).join('\n') + '\n');
+    expect((await run(['judge', 'answers', '--judge', 'offline', '--in', 'c.jsonl'])).code).toBe(0); // other samples of an item are fine
+  });
+
   it('names the line and field of a bad item', async () => {
     writeFileSync(join(dir, 'bad.jsonl'), '{"id": "x", "image": "images/a.png", "question": 5, "answer": null}\n');
     const r = await run(['infer', '--in', 'bad.jsonl', '--model', 'qwen2.5-vl', '--base-url', server.baseUrl]);
@@ -241,6 +310,35 @@ describe('mrpo judge', () => {
     expect(judged.find((l) => l.id === 'c')).toMatchObject({ unjudged: 'no gold reasoning' });
   });
 
+  it('Ctrl-C: lines not judged are not written, exit 130, no --retry-unjudged advice, and a rerun judges them', async () => {
+    expect((await infer()).code).toBe(0);
+    server.setResponder((rec) => {
+      if (!requestText(rec.body).includes('How many nodules')) return responder(rec);
+      setImmediate(() => process.emit('SIGINT', 'SIGINT'));
+      return { kind: 'hang' };
+    });
+    const r = await judge('steps', 'out/completions.jsonl', 'out/judged.jsonl', ['--concurrency', '1']);
+    expect(r.code).toBe(130);
+    expect(r.err).toContain('interrupted; rerun the same command to resume');
+    expect(r.err).not.toContain('--retry-unjudged');
+    expect(byId('out/judged.jsonl')['b#0']).toBeUndefined();
+    server.setResponder(responder);
+    const again = await judge('steps', 'out/completions.jsonl', 'out/judged.jsonl');
+    expect(again.code).toBe(0);
+    expect(byId('out/judged.jsonl')['b#0']).toMatchObject({ stepLabels: [1, 0] });
+  });
+
+  it('a 404 from the judge endpoint (no such model or route) stops the run, like a 401', async () => {
+    expect((await infer()).code).toBe(0);
+    server.setResponder(() => ({ kind: 'status', status: 404, body: { error: { message: 'The model `gpt-5-mini` does not exist.' } } }));
+    const before = server.requests.length;
+    const r = await judge('answers', 'out/completions.jsonl', 'out/a.jsonl', ['--concurrency', '1']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('refused the request (http 404)');
+    expect(server.requests.length - before).toBe(1);
+    expect(readFileSync(join(dir, 'out/a.jsonl'), 'utf8')).toBe('');
+  });
+
   it('the offline judges need no server', async () => {
     expect((await infer()).code).toBe(0);
     const before = server.requests.length;
@@ -268,6 +366,7 @@ describe('mrpo judge', () => {
     expect(a.code).toBe(1);
     expect(a.err).toContain('refused the request (http 401)');
     expect(readFileSync(join(dir, 'out/a.jsonl'), 'utf8')).toBe(''); // refused lines are not written: a rerun resumes them
+    expect(a.err).not.toContain('--retry-unjudged'); // …so a plain rerun is the advice, not --retry-unjudged
     const i = await run(['infer', '--in', 'items.jsonl', '--out', 'out/c2.jsonl', '--base-url', server.baseUrl, '--model', 'qwen2.5-vl'], { MRPO_INFER_API_KEY: key });
     expect(i.code).toBe(1);
     expect(i.err).toContain('http 401');

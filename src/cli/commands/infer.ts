@@ -13,7 +13,7 @@ import { MODEL_FAMILIES, policyPromptText, type ModelFamily } from '../../backen
 import { parseCompletion, segmentSteps, SPLITTERS, type SplitterName } from '../../algo/steps.js';
 import { imageToDataUrl } from '../../data/images.js';
 import { readItems } from '../../data/items-jsonl.js';
-import { RemoteError, UsageError } from '../../errors.js';
+import { InputError, RemoteError, UsageError } from '../../errors.js';
 import type { Item } from '../../types.js';
 import { redactSecrets } from '../../utils/redact.js';
 import { numberFlag, parseFlags, stringFlag } from '../args.js';
@@ -49,9 +49,15 @@ Flags:
   --splitter NAME       step splitter: regex (faithful default) or improved
   --limit N             only the first N items
 Environment: MRPO_INFER_API_KEY (else OPENAI_API_KEY); a local server may need none.
+Failures: each failed sample is counted by reason, with one example (item and full reason)
+  per reason; a 401/403/404 (wrong key, model or URL) stops the run at once.
+Exit: 0 done; 1 samples failed or the endpoint refused (rerun to retry); 2 bad usage or
+  input; 130 interrupted by Ctrl-C (finished samples are kept: rerun to resume).
 
-Example (a vLLM server on this machine):
-  npm run -s mrpo -- infer --in data/test.jsonl --out runs/eval/completions.jsonl \\
+Example (needs a model served behind an OpenAI-compatible endpoint, here vLLM on this
+machine; examples/eval/items.jsonl is a 4-item file to try, \`mrpo data build\` makes the
+real test set; examples/eval/completions.jsonl is what this writes):
+  npm run -s mrpo -- infer --in examples/eval/items.jsonl --out runs/eval/completions.jsonl \\
     --base-url http://127.0.0.1:8000/v1 --model Qwen/Qwen2.5-VL-7B-Instruct --family qwen2.5-vl
 `;
 
@@ -69,6 +75,9 @@ export function imageForOutput(image: Item['image'], outDir: string | null): str
   if (outDir === null || image.startsWith('data:') || /^https?:\/\//i.test(image) || !isAbsolute(image)) return image;
   return relative(outDir, image).split(sep).join('/');
 }
+
+/** Failures every later call would repeat (wrong key, no such model or route): the run stops at the first. */
+const STOP_FAILURE = /^http (401|403|404)$/;
 
 export const sampleKey = (id: unknown, sample: unknown): string => `${String(id)}\u0000${typeof sample === 'number' ? sample : 0}`;
 
@@ -117,12 +126,19 @@ export const inferCommand: Command = {
     const limit = numberFlag(parsed, 'limit', { integer: true, min: 0 }) ?? Number.POSITIVE_INFINITY;
     const baseUrl = stringFlag(parsed, 'base-url') ?? io.env.MRPO_INFER_BASE_URL ?? 'http://127.0.0.1:8000/v1';
     const apiKey = io.env.MRPO_INFER_API_KEY?.trim() || io.env.OPENAI_API_KEY?.trim() || undefined;
+    if (apiKey === undefined && /^https:\/\/api\.openai\.com\b/i.test(baseUrl))
+      throw new UsageError(`the endpoint ${redactSecrets(baseUrl, [])} needs a key: set MRPO_INFER_API_KEY (or OPENAI_API_KEY), or give --base-url of your own server`);
 
     const inPath = resolve(io.cwd, input);
     if (out !== undefined && out !== '-' && resolve(io.cwd, out) === inPath) throw new UsageError('--in and --out must be different files');
     const items: Item[] = [];
+    const firstRecord = new Map<string, number>();
     for await (const item of readItems(inPath)) {
       if (items.length >= limit) break;
+      // Output lines, resume and the judges are keyed by (id, sample): an id must be unique.
+      const earlier = firstRecord.get(item.id);
+      if (earlier !== undefined) throw new InputError(input, `record ${items.length + 1}: id "${item.id}" is already used by record ${earlier} (ids must be unique)`);
+      firstRecord.set(item.id, items.length + 1);
       items.push(item);
     }
 
@@ -148,7 +164,9 @@ export const inferCommand: Command = {
       seed,
     });
     const outDir = outPath === null ? null : dirname(outPath);
-    const failures: Record<string, number> = {};
+    /** Failures by category, with the first one's item and full reason (the category alone says too little). */
+    const failures: Record<string, { count: number; example: string }> = {};
+    let interrupted = 0;
     let written = 0;
     const controller = new AbortController();
     let authFailure: string | null = null;
@@ -166,11 +184,17 @@ export const inferCommand: Command = {
               progress.increment();
               if (result.kind === 'failed') {
                 const category = result.reason.replace(/\s*\(.*$/s, '');
-                if (/^http (401|403)$/.test(category)) {
+                if (category === 'aborted') {
+                  interrupted += 1; // not done, not failed: a rerun does it
+                  return;
+                }
+                if (STOP_FAILURE.test(category)) {
                   authFailure ??= category;
                   controller.abort(new Error('authentication failed')); // every later call would fail too
                 }
-                failures[category] = (failures[category] ?? 0) + 1;
+                const seen = failures[category];
+                if (seen) seen.count += 1;
+                else failures[category] = { count: 1, example: `${String(item.id)} (sample ${sample}): ${result.reason}` };
                 return;
               }
               const parsedCompletion = parseCompletion(result.text);
@@ -200,23 +224,24 @@ export const inferCommand: Command = {
       await sink?.close();
     }
     const stats = sampler.stats();
-    const failed = Object.values(failures).reduce((a, b) => a + b, 0);
+    const failed = Object.values(failures).reduce((a, b) => a + b.count, 0);
     const reasons = Object.entries(failures)
-      .map(([r, c]) => `${r}: ${c}`)
+      .map(([r, c]) => `${r}: ${c.count}`)
       .join(', ');
     io.stderr.write(
       `mrpo infer: wrote ${written} samples (${skipped} already done), failed ${failed}${reasons ? ` (${reasons})` : ''}, ` +
+        `${interrupted > 0 ? `not done ${interrupted} (${authFailure !== null ? 'stopped' : 'interrupted'}), ` : ''}` +
         `requests ${stats.requests}, retries ${stats.retries}, tokens ${stats.promptTokens} in / ${stats.completionTokens} out\n`,
     );
+    for (const [category, { example }] of Object.entries(failures)) io.stderr.write(`mrpo infer: ${category}: e.g. ${example}\n`);
     if (authFailure !== null)
-      throw new RemoteError(`the endpoint ${redactSecrets(baseUrl, [apiKey])} refused the request (${authFailure}): check MRPO_INFER_API_KEY / OPENAI_API_KEY and --model; rerun to resume`);
-    if (failed > 0) {
-      const interrupted = controller.signal.aborted;
       throw new RemoteError(
-        interrupted
-          ? `interrupted: ${failed} samples not done; rerun the same command to resume`
-          : `${failed} samples failed after retries (${reasons}); rerun the same command to retry them`,
+        `the endpoint ${redactSecrets(baseUrl, [apiKey])} refused the request (${authFailure}): check MRPO_INFER_API_KEY / OPENAI_API_KEY, --model and --base-url; rerun to resume`,
       );
+    if (failed > 0) throw new RemoteError(`${failed} samples failed (${reasons}); rerun the same command to retry them`);
+    if (controller.signal.aborted) {
+      io.stderr.write(`mrpo infer: interrupted: ${interrupted} samples not done; rerun the same command to resume\n`);
+      return 130;
     }
     return 0;
   },

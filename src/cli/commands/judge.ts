@@ -70,10 +70,19 @@ Flags:
   --align-threshold X    offline step judge: share of step terms in the gold rationale (default 0.5)
   --dry-run              print the resolved configuration and exit
 Environment: MRPO_JUDGE_API_KEY (else OPENAI_API_KEY); a local server may need none.
+Failures: a line the judge could not judge is written unjudged with its reason (counted on
+  stderr, one example per reason); a 401/403/404 (wrong key, model or URL) stops the run.
+Exit: 0 done (unjudged lines included); 1 the endpoint refused; 2 bad usage or input;
+  130 interrupted by Ctrl-C (rerun to resume).
 
-Example (offline judges, no network):
-  npm run -s mrpo -- judge answers --judge offline --in completions.jsonl --out answers.jsonl
-  npm run -s mrpo -- judge steps --judge offline --in answers.jsonl --out judged.jsonl
+Example (from a fresh clone, offline judges, no network; examples/eval/completions.jsonl is
+\`mrpo infer\` output for examples/eval/items.jsonl):
+  npm run -s mrpo -- judge answers --judge offline --in examples/eval/completions.jsonl --out /tmp/mrpo-eval/answers.jsonl
+  npm run -s mrpo -- judge steps --judge offline --in /tmp/mrpo-eval/answers.jsonl --out /tmp/mrpo-eval/judged.jsonl
+  npm run -s mrpo -- analyze --in /tmp/mrpo-eval/judged.jsonl --html /tmp/mrpo-eval/report.html
+With an LLM judge (any OpenAI-compatible endpoint; default OpenAI gpt-5-mini):
+  MRPO_JUDGE_API_KEY=... npm run -s mrpo -- judge steps --in answers.jsonl --out judged.jsonl
+  npm run -s mrpo -- judge steps --in answers.jsonl --out judged.jsonl --base-url http://127.0.0.1:8000/v1 --model Qwen/Qwen2.5-VL-72B-Instruct
 `;
 
 const configSchema = z
@@ -183,8 +192,8 @@ function stepsOf(record: JsonRecord, where: string, splitter: SplitterName): str
 
 /** Unjudged reasons that are facts about the line, not failures: a rerun would give the same. */
 const FINAL_REASONS = new Set(['no steps', 'no gold reasoning']);
-/** Failures that every later call would repeat: the run stops instead of marking every line unjudged. */
-const AUTH_FAILURE = /^http (401|403)\b/;
+/** Failures that every later call would repeat (wrong key, no such model or route): the run stops instead of marking every line unjudged. */
+const AUTH_FAILURE = /^http (401|403|404)\b/;
 
 type Mode = 'answers' | 'steps';
 
@@ -281,11 +290,18 @@ export const judgeCommand: Command = {
       }
       const todo: Array<{ record: JsonRecord; where: string }> = [];
       let total = 0;
+      const firstLine = new Map<string, number>();
       for await (const { record, line } of readJsonlRecords(input === undefined || input === '-' ? io.stdin : resolve(io.cwd, input), inName)) {
         total += 1;
         const where = `${inName} line ${line}`;
         if (record.id === undefined) throw new InputError(where, 'field "id" is required');
-        if (sink?.done.has(sampleKey(record.id, record.sample))) continue;
+        // Output lines and resume are keyed by (id, sample): a repeated pair would be judged twice and resumed wrongly.
+        const key = sampleKey(record.id, record.sample);
+        const earlier = firstLine.get(key);
+        if (earlier !== undefined)
+          throw new InputError(where, `id ${JSON.stringify(record.id)} with sample ${JSON.stringify(record.sample ?? 0)} is already on line ${earlier} (each (id, sample) must be unique)`);
+        firstLine.set(key, line);
+        if (sink?.done.has(key)) continue;
         todo.push({ record, where });
       }
       if (sink && total > todo.length) io.stderr.write(`mrpo judge ${mode}: resuming: ${total - todo.length} of ${total} lines already in ${out}, ${todo.length} to go\n`);
@@ -302,9 +318,16 @@ export const judgeCommand: Command = {
       };
       const progress = startJobProgress(io, `judge ${mode}`, todo.length);
       const pool = pLimit(config.concurrency * 2);
-      const emit = async (record: JsonRecord): Promise<void> => {
+      /** Lines written unjudged after a failure, by category, with the first one's id and full reason. */
+      const writtenFailures: Record<string, { count: number; example: string }> = {};
+      const emit = async (record: JsonRecord, unjudged?: string): Promise<void> => {
         if (sink) await sink.append(record);
         else io.stdout.write(`${JSON.stringify(record)}\n`);
+        if (unjudged === undefined || FINAL_REASONS.has(unjudged)) return;
+        const category = unjudged.replace(/\s*\(.*$/s, '');
+        const seen = writtenFailures[category];
+        if (seen) seen.count += 1;
+        else writtenFailures[category] = { count: 1, example: `${String(record.id)}${record.sample === undefined ? '' : ` (sample ${String(record.sample)})`}: ${unjudged}` };
       };
       // Validate every line before the first request, so bad input fails fast and costs nothing.
       const prepared = todo.map(({ record, where }) => ({
@@ -321,11 +344,14 @@ export const judgeCommand: Command = {
                   const result = await answerJudge.judgeAnswer({ item, answer: payload as string }, controller.signal);
                   progress.increment();
                   if (result.kind === 'unjudged' && skipAndMaybeStop(result.reason)) return;
-                  await emit({
-                    ...record,
-                    correct: result.kind === 'judged' ? result.correct : null,
-                    answerJudge: result.kind === 'judged' ? { name: answerJudge.name } : { name: answerJudge.name, unjudged: result.reason },
-                  });
+                  await emit(
+                    {
+                      ...record,
+                      correct: result.kind === 'judged' ? result.correct : null,
+                      answerJudge: result.kind === 'judged' ? { name: answerJudge.name } : { name: answerJudge.name, unjudged: result.reason },
+                    },
+                    result.kind === 'unjudged' ? result.reason : undefined,
+                  );
                 } else {
                   const result = await stepJudge.judgeSteps({ item, steps: payload as string[] }, controller.signal);
                   progress.increment();
@@ -340,6 +366,7 @@ export const judgeCommand: Command = {
                           stepJudge: { name: stepJudge.name, missing: result.missing, extra: result.extra },
                         }
                       : { ...rest, stepVerdicts: [], stepLabels: null, unjudged: result.reason, stepJudge: { name: stepJudge.name } },
+                    result.kind === 'unjudged' ? result.reason : undefined,
                   );
                 }
               }),
@@ -351,11 +378,13 @@ export const judgeCommand: Command = {
       }
       const stats = meter.snapshot();
       io.stderr.write(`mrpo judge ${mode}: ${formatJudgeStats(stats)}\n`);
-      const failures = Object.entries(stats.unjudged).filter(([r]) => !FINAL_REASONS.has(r)).reduce((a, [, n]) => a + n, 0);
+      for (const [category, { example }] of Object.entries(writtenFailures)) io.stderr.write(`mrpo judge ${mode}: ${category}: e.g. ${example}\n`);
+      // Only lines written unjudged need --retry-unjudged; aborted and refused ones were not written, a plain rerun does them.
+      const failures = Object.values(writtenFailures).reduce((a, f) => a + f.count, 0);
       if (failures > 0 && sink) io.stderr.write(`mrpo judge ${mode}: ${failures} lines unjudged after failures; rerun with --retry-unjudged to try them again\n`);
       if (authFailure !== null)
         throw new RemoteError(
-          `the judge endpoint ${redactSecrets(config.baseUrl, [])} refused the request (${authFailure}): check MRPO_JUDGE_API_KEY / OPENAI_API_KEY and --model; nothing was written for the refused lines, rerun to resume`,
+          `the judge endpoint ${redactSecrets(config.baseUrl, [])} refused the request (${authFailure}): check MRPO_JUDGE_API_KEY / OPENAI_API_KEY, --model and --base-url; nothing was written for the refused lines, rerun to resume`,
         );
       if (controller.signal.aborted) {
         io.stderr.write(`mrpo judge ${mode}: interrupted; rerun the same command to resume\n`);

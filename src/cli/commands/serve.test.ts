@@ -148,6 +148,14 @@ describe('mrpo serve (configuration)', () => {
     expect(resolved.judge).toMatchObject({ kind: 'offline', model: 'judge-from-flag', cache: '.cache/judge-verdicts.sqlite', maxPixels: 1000 });
   });
 
+  it('--dry-run never prints credentials carried in the judge base URL', async () => {
+    const io = memoryIo('', {}, dir);
+    expect(await main(['serve', '--judge-base-url', 'http://judge-user:judge-PASSWORD@127.0.0.1:9/v1', '--dry-run'], io)).toBe(0);
+    const resolved = JSON.parse(io.out()) as { judge: { baseUrl: string } };
+    expect(resolved.judge.baseUrl).toBe('http://[redacted]@127.0.0.1:9/v1');
+    expect(io.out() + io.err()).not.toContain('PASSWORD');
+  });
+
   it('exits 2 naming the key, flag or file for bad configuration, and refuses secrets in files', async () => {
     const secret = join(dir, 'secret.yaml');
     writeFileSync(secret, 'judge:\n  apiKey: sk-should-not-be-here\n');

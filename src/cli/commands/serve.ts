@@ -22,6 +22,7 @@ import { JUDGE_KINDS, parseServeConfig, type ServeConfig } from '../../serve/con
 import { createJsonLogger } from '../../serve/log.js';
 import { createScorer } from '../../serve/score.js';
 import { createMrpoServer } from '../../serve/server.js';
+import { redactSecrets } from '../../utils/redact.js';
 
 const help = `mrpo serve — MRPO shaping and scoring over HTTP for trainers you already run (TRL, verl, OpenRLHF)
 
@@ -235,7 +236,8 @@ export const serveCommand: Command = {
     const file = configPath === undefined ? {} : await readConfigFile(configPath, io.cwd);
     const config = parseServeConfig(merge(file, flagsAsConfig(parsed)), configPath === undefined ? 'flags' : `${configPath} (with flags)`);
     if (boolFlag(parsed, 'dry-run')) {
-      io.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+      const judgeShown = config.judge.baseUrl === undefined ? config.judge : { ...config.judge, baseUrl: redactSecrets(config.judge.baseUrl, [], 1000) };
+      io.stdout.write(`${JSON.stringify({ ...config, judge: judgeShown }, null, 2)}\n`);
       return 0;
     }
 
