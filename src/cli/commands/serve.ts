@@ -188,13 +188,14 @@ function setUpJudge(config: ServeConfig, env: Readonly<Record<string, string | u
   return { stepJudge, stats: () => endpoint.meter.snapshot(), cache, description: `${stepJudge.name} at ${withoutCredentials(endpoint.baseUrl)}` };
 }
 
-/** A URL for logs: user and password removed, in case the base URL carries them. */
+/** A URL for logs: user, password and query string removed, in case the base URL carries a key. */
 function withoutCredentials(url: string): string {
   try {
     const parsed = new URL(url);
-    if (parsed.username === '' && parsed.password === '') return url;
+    if (parsed.username === '' && parsed.password === '' && parsed.search === '') return url;
     parsed.username = '';
     parsed.password = '';
+    parsed.search = '';
     return parsed.toString();
   } catch {
     return '(unparseable URL)';
