@@ -53,3 +53,48 @@ export { shape, parseShapeRequest, type ShapeRequest, type ShapeResponse } from 
 export type { StepJudge, AnswerJudge, StepJudgement, AnswerJudgement, Unjudged } from './judges/judge.js';
 export type { Dataset } from './data/dataset.js';
 export type { PolicyBackend, SampledCompletion, Prompt, TrainExample, LossSpec } from './backends/backend.js';
+
+// Judges (mrpo.md §3, §9)
+export { stepLabelsOf, type JudgeStats } from './judges/judge.js';
+export { createJudgeEndpoint, judgeApiKeyFromEnv, DEFAULT_JUDGE_MODEL, DEFAULT_JUDGE_BASE_URL, type JudgeEndpoint, type JudgeEndpointOptions } from './judges/openai/endpoint.js';
+export { createOpenAIStepJudge } from './judges/openai/step-judge.js';
+export { createOpenAIAnswerJudge } from './judges/openai/answer-judge.js';
+export { createOfflineStepJudge, lexicalStepVerdicts } from './judges/offline/step-judge.js';
+export { createOfflineAnswerJudge, offlineAnswerCorrect } from './judges/offline/answer-judge.js';
+export { openVerdictCache, hashInputs, type VerdictCache } from './judges/cache.js';
+export { createJudgeMeter, formatJudgeStats, defaultPrices, GPT5_MINI_PRICES, type JudgeMeter, type Prices } from './judges/meter.js';
+export { STEP_PROMPT_VERSION, ANSWER_PROMPT_VERSION, stepPrompt, answerPrompt } from './judges/prompts.js';
+export { parseStepVerdicts, parseAnswerVerdict } from './judges/parse-verdicts.js';
+
+// Data
+export { readItems, itemsDataset, writeItemsJsonl, stripPromptSuffix, stripAnswerTags } from './data/items-jsonl.js';
+export { imageToDataUrl, prepareImage, validateImage, loadImageBytes, fitToPixelBudget, DEFAULT_MAX_PIXELS } from './data/images.js';
+export { createImageUrlCache } from './data/image-url-cache.js';
+export { hfParquetDataset, readHfParquetRows, findParquetSplits } from './data/hf-parquet.js';
+export { slakeDataset, readSlakeJson } from './data/slake.js';
+export { vqaRadOsfDataset, readVqaRadOsfJson } from './data/vqa-rad-osf.js';
+export { medthinkDataset, readMedThinkFile } from './data/medthink.js';
+export { pmcVqaDataset, readPmcVqaCsv } from './data/pmc-vqa.js';
+export { buildDatasets, formatBuildSummary, type BuildOptions, type BuildReport } from './data/build.js';
+
+// Sampling-only client for evaluation
+export { createOpenAISampler, type OpenAISampler, type SampleRequest, type SampleResult } from './backends/openai/sampler.js';
+export { policyPromptText, MODEL_FAMILIES, type ModelFamily } from './backends/openai/prompt.js';
+
+// Report
+export { renderReport, type ReportInput, type ReportRun, type ReportSection } from './report/report.js';
+export { barChartSvg, lineChartSvg, vegaLiteChart } from './report/charts.js';
+export { parseJudgedJsonl, accuracyBySource, type JudgedTrace } from './report/judged.js';
+
+// Semantic answer component
+export { createBertScorer, type BertScoreOptions } from './rewards/bertscore.js';
+export { bertScoreFromEmbeddings } from './rewards/bertscore-match.js';
+export { describeAnswerReward } from './rewards/answer-components.js';
+
+// Serve
+export { createMrpoServer, type MrpoServer, type ServeOptions } from './serve/server.js';
+export { createScorer, parseScoreRequest, type Scorer, type ScoreResponse } from './serve/score.js';
+
+// Backends
+export { createEmbeddedBackend, loadEmbeddedBackend, type EmbeddedBackend, type EmbeddedBackendOptions, WordTokenizer } from './backends/embedded/index.js';
+export { createTinkerBackend, createTinkerBackendFromConfig, TinkerBackendConfigSchema, tinkerEndpointFromEnv, type TinkerBackendConfig } from './backends/tinker/index.js';
