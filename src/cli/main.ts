@@ -9,9 +9,18 @@ import { realpathSync } from 'node:fs';
 import { exitCodeFor, MrpoError, UnknownNameError } from '../errors.js';
 import type { CliIo, Command } from './command.js';
 import { shapeCommand } from './commands/shape.js';
+import { analyzeCommand } from './commands/analyze.js';
+import { serveCommand } from './commands/serve.js';
+import { dataCommand } from './commands/data.js';
+import { inferCommand } from './commands/infer.js';
+import { judgeCommand } from './commands/judge.js';
+import { trainCommand } from './commands/train.js';
+import { experimentCommand } from './commands/experiment.js';
+import { demoCommand } from './commands/demo.js';
+import { tinkerCommand } from './commands/tinker.js';
 
 /** Every sub-command, in the order `mrpo --help` lists them. */
-export const commands = [shapeCommand] as const satisfies readonly Command[];
+export const commands = [shapeCommand, dataCommand, inferCommand, judgeCommand, analyzeCommand, trainCommand, experimentCommand, serveCommand, demoCommand, tinkerCommand] as const satisfies readonly Command[];
 
 function topHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Item, StepVerdict } from '../../types.js';
 import { stepLabelsOf } from '../judge.js';
-import { createSyntheticJudge, goldFactsOf, isMetaCommentary, mentionedFacts, normalizeAnswer } from './exact-judge.js';
+import { createSyntheticJudge, goldFactsOf, isMetaCommentary, mentionedFacts, normalizeAnswer, sentenceKey, taskSentences } from './exact-judge.js';
+import { generateItems, warmStartChain } from '../../data/synthetic/index.js';
+import { createRng } from '../../utils/rng.js';
 
 const GOLD =
   'The background has a speckled texture. The image is a ct scan. The image shows the abdomen. ' +
@@ -86,6 +88,25 @@ describe('exact synthetic judge — steps', () => {
       V(0, 0),
       V(0, 0),
     ]);
+  });
+
+  it('true facts in sentences outside the task language are incoherent (the judge-gaming MRPO found)', async () => {
+    // Seen after 60 MRPO steps with the fact-only rules: each of these states one true fact ("wide": the abdomen's silhouette).
+    expect(await verdicts(findingItem, ['The image is wide.', 'There is wide.', 'This appearance indicates wide.', 'So the answer is wide.', 'So the abdomen.'])).toEqual([
+      V(0, 0), V(0, 0), V(0, 0), V(0, 0), V(0, 0),
+    ]);
+    // the same facts in the task's own sentences are fine, in any letter case and with a missing final period
+    expect(await verdicts(findingItem, ['the silhouette is WIDE', 'So the answer is calculus.'])).toEqual([V(1, 0), V(1, 1)]);
+  });
+
+  it('every sentence of generated gold and warm-start chains is in the task language', () => {
+    const language = taskSentences();
+    expect(language.size).toBeGreaterThan(150);
+    expect(language.size).toBeLessThan(400);
+    const rng = createRng(3);
+    for (const it of generateItems(11, 'train', 150))
+      for (const text of [it.goldReasoning ?? '', warmStartChain(it, rng).text.replace(/<\/?think>|<answer>.*$/g, '')])
+        for (const sentence of text.split(/(?<=\.) /)) expect(language.has(sentenceKey(sentence)), sentence).toBe(true);
   });
 
   it('items without usable gold reasoning are unjudged values, not errors', async () => {

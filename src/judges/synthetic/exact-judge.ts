@@ -17,11 +17,17 @@
  *    an earlier step) or meta-commentary (a step that opens by announcing the
  *    reasoning — "I will…", "Let me…", "Now we…" — or states no task fact and
  *    talks about the process) → Alignment 0, Contribution 0.
- * 2. Alignment = 1 when the step states at least one fact and every fact it
+ * 2. A step that is not a sentence of the task's closed language (the ≈200
+ *    sentences its rationales are made of, matched case-insensitively with
+ *    digits read as number words) is incoherent → 0, 0: without this rule a
+ *    policy learns to game the judge with true facts in broken sentences
+ *    ("There is wide.", "This appearance indicates wide."), which MRPO did
+ *    after 60 steps.
+ * 3. Alignment = 1 when the step states at least one fact and every fact it
  *    states equals the gold fact (a wrong modality, region, side, count or
  *    finding — or two values for one fact — is a contradiction; a step with no
  *    fact is generic).
- * 3. Contribution = 1 when the step states at least one fact the answer needs
+ * 4. Contribution = 1 when the step states at least one fact the answer needs
  *    with its gold value and none with a wrong value. The answer needs: the
  *    finding and its polarity (finding questions), side and level (location
  *    questions), the count (count questions).
@@ -35,6 +41,9 @@
 import type { StepVerdict } from '../../types.js';
 import type { AnswerJudge, AnswerJudgeRequest, AnswerJudgement, StepJudge, StepJudgeRequest, StepJudgement } from '../judge.js';
 import {
+  answerFor,
+  COUNT_WORDS,
+  factsFrom,
   FINDINGS,
   FINDINGS_OF,
   LEVELS,
@@ -48,11 +57,14 @@ import {
   SIDES,
   TEXTURE_OF,
   TEXTURES,
+  QUESTION_KINDS,
+  type Count,
   type Finding,
   type Modality,
   type Polarity,
   type Region,
 } from '../../data/synthetic/facts.js';
+import { stepSentence, type StepKind } from '../../data/synthetic/texts.js';
 
 export type FactKey = 'modality' | 'texture' | 'region' | 'shape' | 'polarity' | 'side' | 'level' | 'count' | 'finding';
 
@@ -118,6 +130,33 @@ export function requiredFacts(answer: string): FactKey[] {
   return ['finding', 'polarity']; // an answer outside the vocabulary: the finding is what any diagnosis needs
 }
 
+const STEP_KINDS: readonly StepKind[] = ['texture', 'modality', 'region', 'shape', 'lesion', 'diagnosis', 'conclusion'];
+
+/** A sentence for matching: lower case, digits 1–3 as words, single spaces, no final period. */
+export function sentenceKey(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/\b([1-3])\b/g, (d) => COUNT_WORDS[Number(d) - 1])
+    .replace(/\s+/g, ' ')
+    .replace(/[\s.!?]+$/, '')
+    .trim();
+}
+
+/** Every sentence the task's language has (about 200), as sentence keys. */
+export function taskSentences(): ReadonlySet<string> {
+  const out = new Set<string>();
+  for (const m of MODALITIES)
+    for (const shape of SHAPES)
+      for (const p of POLARITIES)
+        for (const side of SIDES)
+          for (const level of LEVELS)
+            for (let c = 1; c <= 3; c++) {
+              const f = factsFrom(m, shape, p, { side, level, count: c as Count });
+              for (const q of QUESTION_KINDS) for (const k of STEP_KINDS) out.add(sentenceKey(stepSentence(k, f, answerFor(q, f))));
+            }
+  return out;
+}
+
 const META_OPENING = /^(?:(?:now|next|first|then|finally)\s*,?\s*)?(?:(?:i|we)\s*(?:will|'ll|shall|am going to|are going to|need to|have to|should|must|want to)\b|let(?:'s|\s+me|\s+us)\b)/;
 const META_TALK = /\b(?:analy[sz]e|analysis|look(?:ing)? at|examin(?:e|ing)|think|consider|step by step|reason(?:ing)?|question|answer)\b/;
 
@@ -132,7 +171,12 @@ export function isMetaCommentary(text: string, facts: Map<FactKey, Set<string>>)
 }
 
 /** The verdicts of a completion's steps against the gold facts (pure; exported for tests). */
-export function judgeStepsExactly(steps: readonly string[], gold: GoldFacts, required: readonly FactKey[]): StepVerdict[] {
+export function judgeStepsExactly(
+  steps: readonly string[],
+  gold: GoldFacts,
+  required: readonly FactKey[],
+  language: ReadonlySet<string> = taskSentences(),
+): StepVerdict[] {
   const seen = new Set<string>();
   return steps.map((text): StepVerdict => {
     const norm = normStep(text);
@@ -140,6 +184,8 @@ export function judgeStepsExactly(steps: readonly string[], gold: GoldFacts, req
     seen.add(norm);
     const facts = mentionedFacts(text);
     if (!/[a-z0-9]/i.test(text) || repeated || isMetaCommentary(text, facts)) return { alignment: 0, contribution: 0 };
+    // The task's language is closed: a sentence outside it ("There is wide.") states nothing coherent.
+    if (!language.has(sentenceKey(text))) return { alignment: 0, contribution: 0 };
     let aligned = facts.size > 0;
     for (const [k, values] of facts) if (values.size !== 1 || !values.has(gold[k])) aligned = false;
     let contributes = false;
@@ -171,6 +217,7 @@ export interface SyntheticJudge extends StepJudge, AnswerJudge {}
 
 /** The exact judge of the synthetic task (`exact-synthetic`). */
 export function createSyntheticJudge(): SyntheticJudge {
+  const language = taskSentences();
   return {
     name: 'exact-synthetic',
     async judgeSteps(request: StepJudgeRequest): Promise<StepJudgement> {
@@ -180,7 +227,7 @@ export function createSyntheticJudge(): SyntheticJudge {
       const gold = goldFactsOf(item.goldReasoning, item.answer);
       if (gold === null)
         return { kind: 'unjudged', reason: `item ${item.id}: the gold reasoning does not state the synthetic task's facts` };
-      return { kind: 'judged', verdicts: judgeStepsExactly(steps, gold, requiredFacts(item.answer)), missing: 0, extra: 0 };
+      return { kind: 'judged', verdicts: judgeStepsExactly(steps, gold, requiredFacts(item.answer), language), missing: 0, extra: 0 };
     },
     async judgeAnswer(request: AnswerJudgeRequest): Promise<AnswerJudgement> {
       return { kind: 'judged', correct: normalizeAnswer(request.answer) === normalizeAnswer(request.item.answer) };
