@@ -98,3 +98,15 @@ export { createScorer, parseScoreRequest, type Scorer, type ScoreResponse } from
 // Backends
 export { createEmbeddedBackend, loadEmbeddedBackend, type EmbeddedBackend, type EmbeddedBackendOptions, WordTokenizer } from './backends/embedded/index.js';
 export { createTinkerBackend, createTinkerBackendFromConfig, TinkerBackendConfigSchema, tinkerEndpointFromEnv, type TinkerBackendConfig } from './backends/tinker/index.js';
+
+// Training (the loop is backend-agnostic; the synthetic task brings its own exact judge)
+export { createSyntheticDataset, generateItems, syntheticCorpus, warmStartChain, DEFAULT_WARM_START_MIX, type SyntheticItem, type SyntheticFacts } from './data/synthetic/index.js';
+export { renderPrompt, goldCompletion, thinkInstruction } from './data/prompt.js';
+export { createSyntheticJudge } from './judges/synthetic/exact-judge.js';
+export { TrainConfigSchema, resolveConfig, CONFIG_FLAGS, type TrainConfig } from './train/config.js';
+export { loadTrainConfig } from './train/config-file.js';
+export { runTraining, type TrainObserver } from './train/loop.js';
+export { rlStep } from './train/rl-step.js';
+export { evaluate } from './train/evaluate.js';
+export { judgeCompletion, type TrainTask } from './train/rollout.js';
+export { RunDir, readLog } from './train/run-dir.js';
