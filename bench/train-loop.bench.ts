@@ -28,7 +28,7 @@ export async function run(): Promise<void> {
   console.log(`exact synthetic judge: ${((4 * stepCount) / ((performance.now() - t0) / 1000)).toFixed(0)} steps/s`);
 
   const config = resolveConfig({ algorithm: 'mrpo', promptsPerStep: 8, groupSize: 8, dataset: { trainSize: 64, testSize: 8 } }, 'bench');
-  const task = createTask(config);
+  const task = await createTask(config);
   const backend = await createBackend(config);
   try {
     for (let step = 1; step <= 2; step++) {

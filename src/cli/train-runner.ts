@@ -40,8 +40,8 @@ export async function savedConfig(runPath: string): Promise<TrainConfig> {
 export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult> {
   const config: TrainConfig = options.config.init === undefined ? options.config : { ...options.config, init: resolve(options.io.cwd, options.config.init) };
   const out = resolve(options.io.cwd, options.out);
-  const task = createTask(config);
-  const backend = await createBackend(config);
+  const task = await createTask(config, options.io.cwd, options.io.env);
+  const backend = await createBackend(config, options.io.env, (m) => options.io.stderr.write(`${m}\n`));
   try {
     const progress = progressObserver({ stream: options.io.stderr, label: options.label, bar: options.bar });
     const observer = options.observer === undefined ? progress : mergeObserver(progress, options.observer);

@@ -6,7 +6,19 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createEmbeddedBackend, loadEmbeddedBackend, type EmbeddedBackend } from '../backends/embedded/index.js';
+import { resolve } from 'node:path';
+import type { PolicyBackend } from '../backends/backend.js';
+import { createEmbeddedBackend, loadEmbeddedBackend } from '../backends/embedded/index.js';
+import { createTinkerBackendFromConfig } from '../backends/tinker/index.js';
+import { collectItems } from '../data/dataset.js';
+import { itemsDataset } from '../data/items-jsonl.js';
+import { openVerdictCache } from '../judges/cache.js';
+import { createOfflineAnswerJudge } from '../judges/offline/answer-judge.js';
+import { createOfflineStepJudge } from '../judges/offline/step-judge.js';
+import { createOpenAIAnswerJudge } from '../judges/openai/answer-judge.js';
+import { createJudgeEndpoint, judgeApiKeyFromEnv } from '../judges/openai/endpoint.js';
+import { createOpenAIStepJudge } from '../judges/openai/step-judge.js';
+import type { Item } from '../types.js';
 import { goldCompletion, renderPrompt } from '../data/prompt.js';
 import {
   DEFAULT_WARM_START_MIX,
@@ -15,23 +27,43 @@ import {
   warmStartChain,
   type SyntheticItem,
 } from '../data/synthetic/index.js';
-import { InputError } from '../errors.js';
+import { ConfigError, InputError } from '../errors.js';
 import { createSyntheticJudge } from '../judges/synthetic/exact-judge.js';
 import type { TrainConfig } from '../train/config.js';
 import type { TrainTask } from '../train/rollout.js';
 
-export function createTask(config: TrainConfig): TrainTask {
-  const judge = createSyntheticJudge();
-  const { seed, trainSize, testSize } = config.dataset;
-  const trainItems = generateItems(seed, 'train', trainSize);
-  const evalItems = generateItems(seed, 'test', testSize);
+/**
+ * The task a config names: the synthetic task with its exact judge, or item
+ * files (`dataset: items`) judged by the offline or an OpenAI-compatible judge.
+ * `cwd` resolves relative paths; `env` supplies the judge's key.
+ */
+export async function createTask(
+  config: TrainConfig,
+  cwd: string = process.cwd(),
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<TrainTask> {
   const tag = config.thinkTag;
+  const { seed, trainSize, testSize } = config.dataset;
+  let trainItems: readonly Item[];
+  let evalItems: readonly Item[];
+  if (config.dataset.name === 'synthetic') {
+    trainItems = generateItems(seed, 'train', trainSize);
+    evalItems = generateItems(seed, 'test', testSize);
+  } else {
+    const { train, test } = config.dataset;
+    if (train === undefined || test === undefined)
+      throw new ConfigError('dataset', 'dataset.name "items" needs dataset.train and dataset.test (item files: JSONL or the reference JSON)');
+    trainItems = (await collectItems(itemsDataset(resolve(cwd, train)))).slice(0, trainSize);
+    evalItems = (await collectItems(itemsDataset(resolve(cwd, test)))).slice(0, testSize);
+    if (trainItems.length === 0) throw new ConfigError('dataset.train', `${train} has no items`);
+    if (evalItems.length === 0) throw new ConfigError('dataset.test', `${test} has no items`);
+  }
+  const judges = createJudges(config, cwd, env);
   return {
-    name: 'synthetic',
+    name: config.dataset.name,
     trainItems,
     evalItems,
-    stepJudge: judge,
-    answerJudge: judge,
+    ...judges,
     promptText: (item) => renderPrompt(item.question, tag),
     sftTarget: (item, rng) => {
       if (config.sftData === 'warm-start-mix' && 'facts' in item) return warmStartChain(item as SyntheticItem, rng, DEFAULT_WARM_START_MIX, tag).text;
@@ -41,12 +73,49 @@ export function createTask(config: TrainConfig): TrainTask {
   };
 }
 
+function createJudges(
+  config: TrainConfig,
+  cwd: string,
+  env: Readonly<Record<string, string | undefined>>,
+): Pick<TrainTask, 'stepJudge' | 'answerJudge'> {
+  switch (config.judge) {
+    case 'exact-synthetic': {
+      if (config.dataset.name !== 'synthetic')
+        throw new ConfigError('judge', 'the exact-synthetic judge only knows the synthetic task; use judge "offline" or "openai" for item files');
+      const judge = createSyntheticJudge();
+      return { stepJudge: judge, answerJudge: judge };
+    }
+    case 'offline':
+      return { stepJudge: createOfflineStepJudge(), answerJudge: createOfflineAnswerJudge() };
+    case 'openai': {
+      const e = config.judgeEndpoint;
+      const endpoint = createJudgeEndpoint({
+        baseUrl: e.baseUrl,
+        model: e.model,
+        apiKey: judgeApiKeyFromEnv(env),
+        concurrency: e.concurrency,
+        cache: openVerdictCache(resolve(cwd, e.cache)),
+      });
+      return { stepJudge: createOpenAIStepJudge(endpoint), answerJudge: createOpenAIAnswerJudge(endpoint) };
+    }
+  }
+}
+
 /**
  * The policy a config starts from: the `init` checkpoint (a warm start, which
  * then becomes the frozen KL reference, mrpo.md §6) or fresh seeded weights
  * with the task's vocabulary.
  */
-export async function createBackend(config: TrainConfig): Promise<EmbeddedBackend> {
+export async function createBackend(
+  config: TrainConfig,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  log: (message: string) => void = () => {},
+): Promise<PolicyBackend> {
+  if (config.backend.name === 'tinker') {
+    if (config.init !== undefined) throw new ConfigError('init', 'the tinker backend starts from its base model (resume a tinker run with --resume)');
+    if (config.dataset.name === 'synthetic' && config.judge === 'exact-synthetic') log('note: training a Tinker model on the synthetic task (set dataset.name: items for real data)');
+    return createTinkerBackendFromConfig(config.backend, env, { log: { warn: log } });
+  }
   if (config.init !== undefined) {
     const dir = await policyDirOf(config.init);
     const backend = await loadEmbeddedBackend(dir);

@@ -62,10 +62,23 @@ export const TrainConfigSchema = z
     /** Rollouts per step written to samples.jsonl. */
     samplesPerStep: z.number().int().min(0).default(4),
     /** Step and answer judge. */
-    judge: z.enum(['exact-synthetic']).default('exact-synthetic'),
+    judge: z.enum(['exact-synthetic', 'offline', 'openai']).default('exact-synthetic'),
+    /** OpenAI-compatible judge (`judge: openai`): endpoint and model; the key comes from MRPO_JUDGE_API_KEY or OPENAI_API_KEY. */
+    judgeEndpoint: z
+      .object({
+        baseUrl: z.string().min(1).optional(),
+        model: z.string().min(1).optional(),
+        concurrency: z.number().int().min(1).default(8),
+        /** SQLite verdict cache (relative to the working directory). */
+        cache: z.string().min(1).default('.cache/judge.sqlite'),
+      })
+      .prefault({}),
     dataset: z
       .object({
-        name: z.enum(['synthetic']).default('synthetic'),
+        name: z.enum(['synthetic', 'items']).default('synthetic'),
+        /** `items`: item files (our JSONL or the reference's {image, problem, solution}) for training and held-out evaluation. */
+        train: z.string().min(1).optional(),
+        test: z.string().min(1).optional(),
         /** Seed of the task generator (independent of the training seed). */
         seed: z.number().int().min(0).default(0),
         trainSize: z.number().int().min(1).default(4096),
@@ -74,13 +87,15 @@ export const TrainConfigSchema = z
       .prefault({}),
     backend: z
       .object({
-        name: z.enum(['embedded']).default('embedded'),
+        name: z.enum(['embedded', 'tinker']).default('embedded'),
         /** Model size (embedded backend); unset = the backend's default. */
         dModel: z.number().int().positive().optional(),
         layers: z.number().int().positive().optional(),
         heads: z.number().int().positive().optional(),
         ffDim: z.number().int().positive().optional(),
       })
+      // Other keys belong to the named backend and are validated by it (tinker: TinkerBackendConfigSchema).
+      .loose()
       .prefault({}),
     /** Checkpoint directory (a run's `checkpoints/step-N`) to start from: the warm start. */
     init: z.string().min(1).optional(),

@@ -83,7 +83,7 @@ describe('MRPO through the training loop over the Tinker API (embedded policy be
       dataset: { trainSize: 8, testSize: 2 },
     } as const;
     const first = TrainConfigSchema.parse({ ...base, steps: 2 });
-    const result = await runTraining({ config: first, runDir, backend: await newBackend(server, wireFormat), task: createTask(first) });
+    const result = await runTraining({ config: first, runDir, backend: await newBackend(server, wireFormat), task: await createTask(first) });
     expect(result.lastStep).toBe(2);
     const lines = (await readFile(join(runDir, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     const trainLines = lines.filter((l) => 'loss/total' in l);
@@ -105,7 +105,7 @@ describe('MRPO through the training loop over the Tinker API (embedded policy be
 
     // Resume in a fresh backend (a restarted process): the latest checkpoint is loaded into a new model.
     const second = TrainConfigSchema.parse({ ...base, steps: 3 });
-    const resumed = await runTraining({ config: second, runDir, backend: await newBackend(server, wireFormat), task: createTask(second), resume: true });
+    const resumed = await runTraining({ config: second, runDir, backend: await newBackend(server, wireFormat), task: await createTask(second), resume: true });
     expect(resumed.resumedFrom).toBe(2);
     expect(resumed.lastStep).toBe(3);
 
@@ -127,5 +127,49 @@ describe('MRPO through the training loop over the Tinker API (embedded policy be
     for (const seqs of perModel.values()) expect(seqs).toEqual(seqs.map((_, i) => i + 1));
     const resumedModel = [...perModel.keys()][1];
     expect(server.executed.find((e) => e.modelId === resumedModel)).toMatchObject({ seqId: 1, route: 'load_weights' });
+  });
+});
+
+describe('mrpo train selects the Tinker backend from the config (composition root)', () => {
+  it('runs `mrpo train --config` with backend.name tinker against the server named by TINKER_BASE_URL', async () => {
+    const { main } = await import('../../cli/main.js');
+    const { memoryIo } = await import('../../cli/test-support/memory-io.js');
+    const { writeFile } = await import('node:fs/promises');
+    const server = await startFakeTinker({
+      vocabSize: ids.vocabSize,
+      apiKey: KEY,
+      holdMs: 5,
+      policy: embeddedFactory({ vocab, ids, seed: 3, model: { dModel: 32, layers: 1, heads: 2, ffDim: 64, imageSize: 16, patchSize: 8 } }),
+    });
+    open.push(server);
+    const dir = await mkdtemp(join(tmpdir(), 'mrpo-cli-tinker-'));
+    const configPath = join(dir, 'config.json');
+    const config = {
+      algorithm: 'mrpo',
+      steps: 1,
+      promptsPerStep: 2,
+      groupSize: 2,
+      maxTokens: 16,
+      beta: 0,
+      evalInterval: 0,
+      checkpointInterval: 1,
+      dataset: { trainSize: 4, testSize: 2 },
+      backend: { name: 'tinker', model: 'Qwen/Qwen3-VL-30B-A3B-Instruct', tokenizer: tokenizerDir, loraRank: 4 },
+    };
+    await writeFile(configPath, JSON.stringify(config));
+    const io = memoryIo('', { TINKER_BASE_URL: server.url, TINKER_API_KEY: KEY }, dir);
+    const code = await main(['train', '--config', configPath, '--out', join(dir, 'run')], io);
+    expect(io.err()).not.toContain(KEY);
+    expect(code, io.err()).toBe(0);
+    const saved = JSON.parse(await readFile(join(dir, 'run', 'config.json'), 'utf8')) as { backend: { name: string; model: string } };
+    expect(saved.backend).toMatchObject({ name: 'tinker', model: 'Qwen/Qwen3-VL-30B-A3B-Instruct' });
+    const metrics = (await readFile(join(dir, 'run', 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(metrics.some((m) => m.step === 1 && typeof m['reward/total'] === 'number')).toBe(true);
+  });
+
+  it('names the bad key of a tinker backend block', async () => {
+    const { createBackend } = await import('../../cli/training-setup.js');
+    const config = TrainConfigSchema.parse({ backend: { name: 'tinker', loraRank: 4 } });
+    await expect(createBackend(config, { TINKER_BASE_URL: 'http://127.0.0.1:9', TINKER_API_KEY: KEY })).rejects.toThrow(/model/);
   });
 });

@@ -12,6 +12,10 @@ describe('configs/qwen3-vl-30b-a3b.yaml', () => {
     const b = TinkerBackendConfigSchema.parse(backend);
     expect(b).toMatchObject({ name: 'tinker', model: 'Qwen/Qwen3-VL-30B-A3B-Instruct', renderer: 'qwen3-vl', kl: 'fold' });
     const t = TrainConfigSchema.parse(training);
-    expect(t).toMatchObject({ algorithm: 'mrpo', groupSize: 8, promptsPerStep: 8, maxTokens: 512, beta: 0.04, thinkTag: 'thinking' });
+    expect(t).toMatchObject({ algorithm: 'mrpo', groupSize: 8, promptsPerStep: 8, maxTokens: 512, beta: 0.04, thinkTag: 'thinking', judge: 'openai' });
+    expect(t.dataset).toMatchObject({ name: 'items', train: 'data/built/train.jsonl', test: 'data/built/test.jsonl' });
+    // The whole file is also a training config: `mrpo train --config` keeps the backend block for the backend to validate.
+    const whole = TrainConfigSchema.parse(raw);
+    expect(whole.backend).toMatchObject({ name: 'tinker', model: 'Qwen/Qwen3-VL-30B-A3B-Instruct', loraRank: 32 });
   });
 });
