@@ -1,7 +1,8 @@
 /** Reading inputs and writing outputs for CLI commands: files or stdin/stdout. */
-import { readFile, rename, writeFile, mkdir } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { InputError } from '../errors.js';
+import { writeFileAtomic } from '../utils/fs.js';
 import type { CliIo } from './command.js';
 
 export async function readStream(stream: NodeJS.ReadableStream): Promise<string> {
@@ -30,13 +31,7 @@ export function parseJson(text: string, name: string): unknown {
   }
 }
 
-/** Writes atomically (temp file + rename) so a crash never leaves a half-written file. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
-}
+export { writeFileAtomic };
 
 /** Writes to `path` (relative to `io.cwd`), or stdout when path is undefined or '-'. */
 export async function writeOutput(path: string | undefined, text: string, io: CliIo): Promise<void> {

@@ -20,7 +20,7 @@
  * (`skipped.jsonl`) unless `strict`, MedThink rows without a raw match are
  * listed (`unmatched-train.jsonl`), and the counts go to `build-report.json`.
  */
-import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import type { Item } from '../types.js';
@@ -30,6 +30,7 @@ import type { ImageFormat } from './images.js';
 import { writeItemsJsonl } from './items-jsonl.js';
 import { IdAllocator, isYesNo, normDedup, normMatch, stableId } from './normalize.js';
 import type { IssueSink, RecordIssue } from './record-issues.js';
+import { writeFileAtomic } from '../utils/fs.js';
 
 export interface BuildOptions {
   readonly sources: Partial<Record<SourceName, string>>;
@@ -318,12 +319,6 @@ export async function buildDatasets(given: BuildOptions): Promise<BuildReport> {
   return report;
 }
 
-/** Writes through a temporary file and a rename, so a crash never leaves half a file. */
-async function writeFileAtomic(path: string, data: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
-}
 
 /** The human summary printed to stderr after a build. */
 export function formatBuildSummary(report: BuildReport): string {

@@ -7,13 +7,13 @@
  * too). Answers can be numbers; they become strings with Python's `str()` rules,
  * as the reference does. The image key is `xmlab<N>_<file>`.
  */
-import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../errors.js';
 import type { Item } from '../types.js';
 import type { Dataset } from './dataset.js';
 import { describeValue, flatImageKey, IdAllocator, isYesNo, pythonStr, stableId } from './normalize.js';
 import { invalid, isRecord, readJsonFile, recordsOf, type IssueSink } from './record-issues.js';
+import { pathExists } from '../utils/fs.js';
 
 export type SlakeSplit = 'train' | 'validation' | 'test';
 
@@ -63,25 +63,17 @@ export async function readSlakeJson(file: string, options: { onInvalid?: IssueSi
   return out;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The split file in a SLAKE folder (`validation.json`, or the original `validate.json`). */
 export async function slakeSplitFile(dir: string, split: SlakeSplit): Promise<string> {
   const names = split === 'validation' ? ['validation.json', 'validate.json'] : [`${split}.json`];
-  for (const name of names) if (await exists(join(dir, name))) return join(dir, name);
+  for (const name of names) if (await pathExists(join(dir, name))) return join(dir, name);
   throw new InputError(join(dir, names[0]!), `SLAKE ${split} split not found (expected ${names.join(' or ')} in ${dir})`);
 }
 
 /** The SLAKE image root: `imgs/` (as in imgs.zip) or `images/` (the reference's layout). */
 export async function slakeImageRoot(dir: string): Promise<string> {
-  for (const name of ['imgs', 'images']) if (await exists(join(dir, name))) return join(dir, name);
+  for (const name of ['imgs', 'images']) if (await pathExists(join(dir, name))) return join(dir, name);
   throw new InputError(dir, 'SLAKE image folder not found (expected imgs/xmlab<N>/source.jpg: unzip imgs.zip here)');
 }
 

@@ -18,11 +18,12 @@
  * Scores are clamped to [0, 1] (the SemanticScorer contract; the reference
  * clamps the whole answer reward at 0).
  */
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { bertScoreFromEmbeddings, type BertScore, type TokenEmbeddings } from './bertscore-match.js';
 import type { SemanticPair, SemanticScorer } from './semantic.js';
+import { pathExists } from '../utils/fs.js';
 
 export interface BertScoreOptions {
   /** Local model directory: config.json, tokenizer.json, tokenizer_config.json, onnx/<modelFile>.onnx. */
@@ -43,14 +44,6 @@ export interface BertScorer extends SemanticScorer {
 
 const REQUIRED_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json'];
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Loads the model and tokenizer from `modelDir` and returns a scorer. Throws ConfigError naming the directory on any problem. */
 export async function createBertScorer(options: BertScoreOptions): Promise<BertScorer> {
@@ -58,11 +51,11 @@ export async function createBertScorer(options: BertScoreOptions): Promise<BertS
   const where = `BERTScore model directory ${dir}`;
   const layer = options.layer ?? 12;
   if (!Number.isInteger(layer) || layer < 1) throw new ConfigError(where, `layer must be a positive integer, got ${layer}`);
-  if (!(await exists(dir))) throw new ConfigError(where, 'not found (expected a local Hugging Face model directory exported to ONNX; models are never downloaded)');
+  if (!(await pathExists(dir))) throw new ConfigError(where, 'not found (expected a local Hugging Face model directory exported to ONNX; models are never downloaded)');
   const modelFile = options.modelFile ?? 'model';
   const missing = [...REQUIRED_FILES, `onnx/${modelFile}.onnx`];
   const absent: string[] = [];
-  for (const f of missing) if (!(await exists(join(dir, f)))) absent.push(f);
+  for (const f of missing) if (!(await pathExists(join(dir, f)))) absent.push(f);
   if (absent.length > 0) throw new ConfigError(where, `missing ${absent.join(', ')} (expected config.json, tokenizer.json, tokenizer_config.json and onnx/${modelFile}.onnx)`);
 
   let config: { num_hidden_layers?: unknown };

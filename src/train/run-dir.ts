@@ -17,6 +17,7 @@
 import { appendFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../errors.js';
+import { writeFileAtomic } from '../utils/fs.js';
 
 export const RUN_FILES = {
   config: 'config.json',
@@ -56,10 +57,7 @@ export class RunDir {
   }
 
   async writeJson(name: 'config', value: unknown): Promise<void> {
-    const target = this.file(name);
-    const tmp = `${target}.tmp-${process.pid}`;
-    await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`);
-    await rename(tmp, target);
+    await writeFileAtomic(this.file(name), `${JSON.stringify(value, null, 2)}\n`);
   }
 
   async readConfigJson(): Promise<unknown> {
@@ -174,9 +172,7 @@ export class RunDir {
       const step = (rec as { step?: unknown }).step;
       if (typeof step === 'number' && step <= maxStep) kept.push(line);
     }
-    const tmp = `${path}.tmp-${process.pid}`;
-    await writeFile(tmp, kept.map((l) => `${l}\n`).join(''));
-    await rename(tmp, path);
+    await writeFileAtomic(path, kept.map((l) => `${l}\n`).join(''));
     return kept.length;
   }
 }
