@@ -12,6 +12,9 @@ describe('createTask (the training composition root)', () => {
     expect(task.name).toBe('items');
     expect(task.trainItems.map((i) => i.id)).toEqual(['cxr-1', 'ct-2', 'path-3', 'mri-4']);
     expect(task.evalItems).toHaveLength(2);
+    expect(task.promptText(task.trainItems[0])).toBe(
+      'Which side is the pneumothorax on? Think step-by-step and enclose your reasoning in <think>...</think> tags. Then provide your answer in <answer>...</answer> tags.',
+    );
     expect(task.stepJudge.name).toMatch(/offline/);
     const verdict = await task.stepJudge.judgeSteps({ item: task.trainItems[0], steps: ['This is a chest X-ray.', 'I will now look.'] });
     expect(verdict.kind).toBe('judged');

@@ -19,7 +19,7 @@ import { createOpenAIAnswerJudge } from '../judges/openai/answer-judge.js';
 import { createJudgeEndpoint, judgeApiKeyFromEnv } from '../judges/openai/endpoint.js';
 import { createOpenAIStepJudge } from '../judges/openai/step-judge.js';
 import type { Item } from '../types.js';
-import { goldCompletion, renderPrompt } from '../data/prompt.js';
+import { goldCompletion, referencePrompt, renderPrompt } from '../data/prompt.js';
 import {
   DEFAULT_WARM_START_MIX,
   generateItems,
@@ -64,7 +64,8 @@ export async function createTask(
     trainItems,
     evalItems,
     ...judges,
-    promptText: (item) => renderPrompt(item.question, tag),
+    // The synthetic task keeps its own wording (the embedded vocabulary); real items get the reference's prompt.
+    promptText: (item) => (config.dataset.name === 'synthetic' ? renderPrompt(item.question, tag) : referencePrompt(item.question, tag)),
     sftTarget: (item, rng) => {
       if (config.sftData === 'warm-start-mix' && 'facts' in item) return warmStartChain(item as SyntheticItem, rng, DEFAULT_WARM_START_MIX, tag).text;
       if (item.goldReasoning === undefined) throw new InputError(`item ${item.id}`, 'SFT needs a gold rationale (goldReasoning)');

@@ -9,6 +9,16 @@ export function thinkInstruction(tag: ThinkTag = 'think'): string {
   return `Think step by step, put the reasoning in <${tag}> </${tag}> tags, then give the answer in <answer> </answer> tags.`;
 }
 
+/**
+ * The reference's exact prompt (reference-facts.md §3b), for real backbones:
+ * `"{question} Think step-by-step and enclose your reasoning in <think>...</think> tags. Then provide your answer in <answer>...</answer> tags."`
+ * (`renderPrompt` below is the synthetic task's shorter wording, part of the embedded policy's vocabulary.)
+ */
+export function referencePrompt(question: string, tag: ThinkTag = 'think'): string {
+  return `${question} Think step-by-step and enclose your reasoning in <${tag}>...</${tag}> tags. Then provide your answer in <answer>...</answer> tags.`;
+}
+
+/** The synthetic task's prompt: the question and `thinkInstruction`. */
 export function renderPrompt(question: string, tag: ThinkTag = 'think'): string {
   return `${question.trim()} ${thinkInstruction(tag)}`;
 }

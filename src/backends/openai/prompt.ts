@@ -4,6 +4,8 @@
  * backbone family — `<thinking>` for Qwen3-VL, `<think>` for Qwen2.5-VL and
  * InternVL3.
  */
+import { referencePrompt } from '../../data/prompt.js';
+
 export type ModelFamily = 'qwen3-vl' | 'qwen2.5-vl' | 'internvl3';
 export const MODEL_FAMILIES: readonly ModelFamily[] = ['qwen3-vl', 'qwen2.5-vl', 'internvl3'];
 
@@ -13,6 +15,5 @@ export function thinkTagFor(family: ModelFamily): 'think' | 'thinking' {
 
 /** `"{question} Think step-by-step and enclose your reasoning in <think>...</think> tags. Then provide your answer in <answer>...</answer> tags."` */
 export function policyPromptText(question: string, family: ModelFamily): string {
-  const tag = thinkTagFor(family);
-  return `${question} Think step-by-step and enclose your reasoning in <${tag}>...</${tag}> tags. Then provide your answer in <answer>...</answer> tags.`;
+  return referencePrompt(question, thinkTagFor(family));
 }
