@@ -143,7 +143,9 @@ export async function loadTokenizer(source: string): Promise<TextTokenizer> {
         throw new ConfigError(path, `not valid JSON: ${(error as Error).message}`);
       }
     };
-    const [json, config] = await Promise.all([readJson('tokenizer.json'), readJson('tokenizer_config.json')]);
+    // one after the other, so a directory missing both always reports tokenizer.json (Promise.all rejected with whichever read failed first)
+    const json = await readJson('tokenizer.json');
+    const config = await readJson('tokenizer_config.json');
     const className = typeof config.tokenizer_class === 'string' ? config.tokenizer_class.replace(/Fast$/, '') : '';
     const classes = transformers as unknown as Record<string, unknown>;
     const Cls = (typeof classes[className] === 'function' ? classes[className] : transformers.PreTrainedTokenizer) as new (
