@@ -77,8 +77,9 @@ describe('summarizeFailures', () => {
     expect(s.bins[4]).toMatchObject({ count: 1, incorrectRate: 1, far: { all: null, correct: null, incorrect: null } });
     expect(s.bins.map((b) => [b.lo, b.hi])).toEqual([[0, 0.2], [0.2, 0.4], [0.4, 0.6], [0.6, 0.8], [0.8, 1]]);
   });
-  it('no failed traces: shares are 0', () => {
-    expect(summarizeFailures([{ correct: true, stepLabels: [1] }]).stageShare).toEqual({ early: 0, mid: 0, late: 0 });
+  it('no failed traces: shares are null, not 0', () => {
+    expect(summarizeFailures([{ correct: true, stepLabels: [1] }]).stageShare).toEqual({ early: null, mid: null, late: null });
+    expect(summarizeFailures([]).stageShare).toEqual({ early: null, mid: null, late: null });
   });
   it('stage shares sum to 1 and bin counts to withFailure (property)', () => {
     const trace = fc.record({ correct: fc.boolean(), stepLabels: fc.array(fc.constantFrom(0 as const, 1 as const), { maxLength: 12 }) });
@@ -86,7 +87,8 @@ describe('summarizeFailures', () => {
       fc.property(fc.array(trace, { maxLength: 40 }), (traces) => {
         const s = summarizeFailures(traces);
         expect(s.bins.reduce((a, b) => a + b.count, 0)).toBe(s.withFailure);
-        if (s.withFailure > 0) expect(s.stageShare.early + s.stageShare.mid + s.stageShare.late).toBeCloseTo(1, 12);
+        if (s.withFailure > 0) expect((s.stageShare.early ?? NaN) + (s.stageShare.mid ?? NaN) + (s.stageShare.late ?? NaN)).toBeCloseTo(1, 12);
+        else expect(s.stageShare).toEqual({ early: null, mid: null, late: null });
       }),
     );
   });

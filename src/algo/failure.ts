@@ -87,7 +87,8 @@ export interface FailureSummary {
   readonly withoutSteps: number;
   readonly accuracy: number | null;
   /** Shares of the failed traces in each stage (each 0 when no trace failed). */
-  readonly stageShare: { readonly early: number; readonly mid: number; readonly late: number };
+  /** Share of failed traces whose first invalid step is in each stage; null when no trace failed (a share of nothing is undefined, not 0). */
+  readonly stageShare: { readonly early: number | null; readonly mid: number | null; readonly late: number | null };
   readonly stageCount: { readonly early: number; readonly mid: number; readonly late: number };
   readonly bins: readonly FfpBinSummary[];
   /** Mean FAR over failed traces where FAR is defined, split by answer correctness. */
@@ -129,7 +130,7 @@ export function summarizeFailures(traces: readonly FailureTrace[]): FailureSumma
       }
     }
   }
-  const share = (n: number) => (withFailure === 0 ? 0 : n / withFailure);
+  const share = (n: number): number | null => (withFailure === 0 ? null : n / withFailure);
   return {
     traces: traces.length,
     withFailure,

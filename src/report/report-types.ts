@@ -25,7 +25,7 @@ export interface ReportFailureSummary {
   readonly withFailure: number;
   readonly withoutSteps?: number;
   readonly accuracy?: number | null;
-  readonly stageShare: { readonly early: number; readonly mid: number; readonly late: number };
+  readonly stageShare: { readonly early: number | null; readonly mid: number | null; readonly late: number | null };
   readonly bins: readonly ReportBin[];
   readonly far?: ReportFarTriple;
 }

@@ -23,11 +23,13 @@ export function failureSummaryOf(judged: readonly JudgedCompletion[], correct: (
 /** Stage shares and FAR per bin of a failure summary, as flat metrics under `prefix`. */
 export function failureMetrics(summary: FailureSummary, prefix: string): Record<string, number> {
   const out: Record<string, number> = {
-    [`${prefix}/ffp_early`]: summary.stageShare.early,
-    [`${prefix}/ffp_mid`]: summary.stageShare.mid,
-    [`${prefix}/ffp_late`]: summary.stageShare.late,
     [`${prefix}/failed_share`]: summary.traces === 0 ? 0 : summary.withFailure / summary.traces,
   };
+  // stage shares are undefined when no trace failed: no metric rather than a misleading 0
+  for (const stage of ['early', 'mid', 'late'] as const) {
+    const share = summary.stageShare[stage];
+    if (share !== null) out[`${prefix}/ffp_${stage}`] = share;
+  }
   if (summary.far.all !== null) out[`${prefix}/far`] = summary.far.all;
   summary.bins.forEach((b, i) => {
     if (b.far.all !== null) out[`${prefix}/far_bin${i + 1}`] = b.far.all;
