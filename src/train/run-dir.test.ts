@@ -36,6 +36,41 @@ describe('run directory', () => {
     await run.removeTemporaries();
     expect((await readdir(join(run.path, 'checkpoints'))).sort()).toEqual(['step-2', 'step-3', 'step-9']);
   });
+
+  it('a corrupt line that is not the torn last one is an error naming the file and line', async () => {
+    const run = new RunDir(await mkdtemp(join(tmpdir(), 'mrpo-run-')));
+    await run.create();
+    await writeFile(run.file('metrics'), '{"step":0}\n{"step": 1, oops\n{"step":2}\n');
+    const where = run.file('metrics').replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    await expect(readLog(run.file('metrics'))).rejects.toThrow(new RegExp(`${where}.*line 2 is not valid JSON`));
+    await expect(run.truncateLog('metrics', 5)).rejects.toThrow(/line 2 is not valid JSON/);
+    // a torn last line (no newline after it) is still dropped
+    await writeFile(run.file('evals'), '{"step":0}\n{"step": 1, "summ');
+    expect(await readLog(run.file('evals'))).toEqual([{ step: 0 }]);
+    // but a complete (newline-terminated) bad last line is an error
+    await writeFile(run.file('samples'), '{"step":0}\nnot json\n');
+    await expect(readLog(run.file('samples'))).rejects.toThrow(/line 2 is not valid JSON/);
+  });
+
+  it('a missing log is empty, other read errors are raised', async () => {
+    const run = new RunDir(await mkdtemp(join(tmpdir(), 'mrpo-run-')));
+    await run.create();
+    expect(await readLog(run.file('metrics'))).toEqual([]);
+    expect(await run.truncateLog('metrics', 3)).toBe(0);
+    await mkdir(run.file('evals')); // a folder where the log should be: EISDIR
+    await expect(readLog(run.file('evals'))).rejects.toThrow(/EISDIR/);
+    await expect(run.truncateLog('evals', 3)).rejects.toThrow(/EISDIR/);
+  });
+
+  it('checkpoints(): no folder is no checkpoints, an unreadable one is an error', async () => {
+    const missing = new RunDir(join(await mkdtemp(join(tmpdir(), 'mrpo-run-')), 'never-created'));
+    expect(await missing.checkpoints()).toEqual([]);
+    const dir = await mkdtemp(join(tmpdir(), 'mrpo-run-'));
+    await writeFile(join(dir, 'checkpoints'), 'a file, not a folder'); // readdir: ENOTDIR
+    const run = new RunDir(dir);
+    await expect(run.checkpoints()).rejects.toThrow(/ENOTDIR/);
+    await expect(run.latestCheckpoint()).rejects.toThrow(/ENOTDIR/);
+  });
 });
 
 describe('loop helpers', () => {

@@ -12,7 +12,9 @@
  * renamed (rename is atomic); a directory without `trainer.json` is never
  * used. Log lines are appended with one write each; on resume every log is
  * cut back to the lines of steps ≤ the checkpoint's step, and a torn last line
- * (a kill mid-write) is dropped, so no line is duplicated or corrupt.
+ * (a kill mid-write) is dropped, so no line is duplicated or corrupt. Any
+ * other unparsable line is an error naming the file and line, and read errors
+ * other than "no such file" are raised, never taken for an empty log.
  */
 import { appendFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -90,8 +92,9 @@ export class RunDir {
     let names: string[];
     try {
       names = await readdir(join(this.path, RUN_FILES.checkpoints));
-    } catch {
-      return [];
+    } catch (error) {
+      if (isNotFound(error)) return [];
+      throw error;
     }
     const out: Array<{ step: number; dir: string }> = [];
     for (const n of names) {
@@ -142,8 +145,9 @@ export class RunDir {
     let names: string[] = [];
     try {
       names = await readdir(root);
-    } catch {
-      return;
+    } catch (error) {
+      if (isNotFound(error)) return;
+      throw error;
     }
     for (const n of names) if (n.startsWith('.tmp-')) await rm(join(root, n), { recursive: true, force: true });
   }
@@ -154,21 +158,10 @@ export class RunDir {
    */
   async truncateLog(name: 'metrics' | 'evals' | 'samples', maxStep: number): Promise<number> {
     const path = this.file(name);
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch {
-      return 0;
-    }
+    const text = await readTextOrNull(path);
+    if (text === null) return 0;
     const kept: string[] = [];
-    for (const line of text.split('\n')) {
-      if (line.trim() === '') continue;
-      let rec: unknown;
-      try {
-        rec = JSON.parse(line);
-      } catch {
-        continue; // a torn line from a kill mid-write
-      }
+    for (const { line, rec } of parseJsonl(path, text)) {
       const step = (rec as { step?: unknown }).step;
       if (typeof step === 'number' && step <= maxStep) kept.push(line);
     }
@@ -182,22 +175,42 @@ function finiteOrNull(_key: string, value: unknown): unknown {
   return typeof value === 'number' && !Number.isFinite(value) ? null : value;
 }
 
-/** Reads a JSONL log of the run (complete lines only). */
-export async function readLog<T = Record<string, unknown>>(path: string): Promise<T[]> {
-  let text: string;
+const isNotFound = (error: unknown): boolean => (error as NodeJS.ErrnoException | null)?.code === 'ENOENT';
+
+/** The file's text, or null when it does not exist; any other read error is thrown. */
+async function readTextOrNull(path: string): Promise<string | null> {
   try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    return [];
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if (isNotFound(error)) return null;
+    throw error;
   }
-  const out: T[] = [];
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
+}
+
+/**
+ * The parsed lines of a JSONL log. Blank lines are skipped. A line that is not
+ * JSON is an InputError naming the file and line, except the last line when the
+ * file does not end in a newline: that is a torn append (a kill mid-write) and
+ * is dropped.
+ */
+export function parseJsonl(path: string, text: string): Array<{ line: string; rec: unknown }> {
+  const lines = text.split('\n');
+  const out: Array<{ line: string; rec: unknown }> = [];
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
     try {
-      out.push(JSON.parse(line) as T);
-    } catch {
-      // torn last line
+      out.push({ line, rec: JSON.parse(line) });
+    } catch (error) {
+      const tornLast = i === lines.length - 1; // no newline after it
+      if (!tornLast) throw new InputError(path, `line ${i + 1} is not valid JSON (${(error as Error).message})`);
     }
-  }
+  });
   return out;
+}
+
+/** Reads a JSONL log of the run (a torn last line is dropped; see parseJsonl). A missing file is an empty log. */
+export async function readLog<T = Record<string, unknown>>(path: string): Promise<T[]> {
+  const text = await readTextOrNull(path);
+  if (text === null) return [];
+  return parseJsonl(path, text).map((l) => l.rec as T);
 }
