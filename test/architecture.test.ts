@@ -1,6 +1,8 @@
 /**
- * The layer rules of design.md, checked on the source: each folder imports
- * only what its layer may. `src/algo` is pure: no node:* and no packages.
+ * The layer rules of docs/architecture.md, checked on the source: each folder
+ * imports only what its layer may. `src/algo` is pure: no node:* and no
+ * packages, directly or through any chain of imports. No production file
+ * imports a `test-support/` file, directly or through any chain.
  */
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -9,12 +11,21 @@ import { join, relative, resolve, dirname } from 'node:path';
 const root = resolve(new URL('..', import.meta.url).pathname);
 const src = join(root, 'src');
 
-function files(dir: string): string[] {
+/** Every .ts file under `dir`, tests included. */
+function allTs(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const p = join(dir, name);
-    if (statSync(p).isDirectory()) return files(p);
-    return p.endsWith('.ts') && !p.endsWith('.test.ts') && !p.includes('/test-support/') ? [p] : [];
+    if (statSync(p).isDirectory()) return allTs(p);
+    return p.endsWith('.ts') ? [p] : [];
   });
+}
+
+const isTestSupport = (p: string): boolean => p.split('/').includes('test-support');
+const isTest = (p: string): boolean => p.endsWith('.test.ts');
+
+/** The production source files: no tests, no test-support. */
+function files(dir: string): string[] {
+  return allTs(dir).filter((p) => !isTest(p) && !isTestSupport(p));
 }
 
 /** Layer of a source path: the first folder under src, or the file name for top-level files. */
@@ -49,17 +60,104 @@ function imports(path: string): string[] {
   return out;
 }
 
-describe('architecture (design.md layers)', () => {
+/** An import: a resolved .ts path for relative specifiers, the specifier itself (`node:fs`, `zod`) otherwise. */
+function resolveImport(from: string, spec: string): string {
+  if (!spec.startsWith('.')) return spec;
+  const target = resolve(dirname(from), spec);
+  if (target.endsWith('.js')) return `${target.slice(0, -3)}.ts`;
+  if (target.endsWith('.ts')) return target;
+  return target; // e.g. a .json import: kept as is
+}
+
+type Graph = ReadonlyMap<string, readonly string[]>;
+
+/** The import graph of `paths`: each file to its resolved imports. */
+function importGraph(paths: readonly string[]): Map<string, string[]> {
+  return new Map(paths.map((p) => [p, imports(p).map((spec) => resolveImport(p, spec))]));
+}
+
+/**
+ * Every module reachable from `start` through the graph, with one import chain
+ * to it. Files outside the graph (test files, non-.ts) are followed when they
+ * exist on disk, so a chain through any file is seen.
+ */
+function reachable(graph: Graph, start: string): Map<string, string[]> {
+  const chain = new Map<string, string[]>([[start, [start]]]);
+  const queue = [start];
+  while (queue.length > 0) {
+    const cur = queue.shift() as string;
+    let next = graph.get(cur);
+    if (next === undefined && cur.startsWith('/') && cur.endsWith('.ts')) {
+      try {
+        next = imports(cur).map((spec) => resolveImport(cur, spec));
+      } catch {
+        next = []; // a missing file: the type checker reports it
+      }
+    }
+    for (const n of next ?? []) {
+      if (chain.has(n)) continue;
+      chain.set(n, [...(chain.get(cur) as string[]), n]);
+      if (n.startsWith('/')) queue.push(n);
+    }
+  }
+  return chain;
+}
+
+const show = (chain: readonly string[]): string => chain.map((c) => (c.startsWith('/') ? relative(root, c) : c)).join(' → ');
+
+/** Chains by which a file of src/algo reaches a node:* module or a package. */
+function algoImpurities(graph: Graph): string[] {
+  const out: string[] = [];
+  for (const f of graph.keys()) {
+    if (layer(f) !== 'algo') continue;
+    for (const [mod, chain] of reachable(graph, f)) if (!mod.startsWith('/')) out.push(show(chain));
+  }
+  return out;
+}
+
+/** Chains by which a production file reaches a test-support/ file. */
+function testSupportLeaks(graph: Graph): string[] {
+  const out: string[] = [];
+  for (const f of graph.keys()) {
+    if (isTest(f) || isTestSupport(f)) continue;
+    for (const [mod, chain] of reachable(graph, f)) if (mod.startsWith('/') && isTestSupport(mod)) out.push(show(chain));
+  }
+  return out;
+}
+
+describe('architecture checker (self-test)', () => {
+  const algoFile = join(src, 'algo', 'steps.ts');
+  const fsFile = join(src, 'utils', 'fs.ts');
+  it('finds node:* reached from src/algo through src/utils/fs.ts', () => {
+    const graph = importGraph(files(src));
+    expect(graph.has(algoFile)).toBe(true);
+    // simulate `import … from '../utils/fs.js'` in an algo file
+    graph.set(algoFile, [...(graph.get(algoFile) ?? []), resolveImport(algoFile, '../utils/fs.js')]);
+    const bad = algoImpurities(graph);
+    expect(bad.some((b) => b.startsWith('src/algo/steps.ts → src/utils/fs.ts → node:'))).toBe(true);
+    expect(fsFile).toBe(resolveImport(algoFile, '../utils/fs.js'));
+  });
+  it('finds a production file reaching test-support through another file', () => {
+    const a = join(src, 'x', 'a.ts');
+    const b = join(src, 'x', 'b.ts');
+    const t = join(src, 'x', 'test-support', 'fake.ts');
+    const graph = new Map([[a, [b]], [b, [t]], [t, []]]);
+    expect(testSupportLeaks(graph)).toEqual(['src/x/a.ts → src/x/b.ts → src/x/test-support/fake.ts', 'src/x/b.ts → src/x/test-support/fake.ts']);
+  });
+});
+
+describe('architecture (docs/architecture.md layers)', () => {
   const all = files(src);
   it('finds the source files', () => {
     expect(all.length).toBeGreaterThan(10);
   });
 
-  it('src/algo is pure: no node:* modules and no packages', () => {
-    const bad = all
-      .filter((f) => layer(f) === 'algo')
-      .flatMap((f) => imports(f).filter((i) => !i.startsWith('.')).map((i) => `${relative(root, f)} imports ${i}`));
-    expect(bad).toEqual([]);
+  it('src/algo is pure: no node:* modules and no packages, by any import path', () => {
+    expect(algoImpurities(importGraph(all))).toEqual([]);
+  });
+
+  it('nothing outside tests imports a test-support/ file, by any import path', () => {
+    expect(testSupportLeaks(importGraph(all))).toEqual([]);
   });
 
   it('every layer imports only what it may', () => {
