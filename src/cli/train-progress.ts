@@ -65,7 +65,7 @@ export function progressObserver(options: ProgressOptions): TrainObserver {
       const s = result.summary.stageShare;
       say(
         `${options.label} eval @ step ${step}: accuracy ${pct(result.accuracy)}, failed traces ${result.summary.withFailure}/${result.summary.traces}` +
-          ` (early ${pct(s.early)}, mid ${pct(s.mid)}, late ${pct(s.late)})`,
+          ` (early ${pct(s.early ?? undefined)}, mid ${pct(s.mid ?? undefined)}, late ${pct(s.late ?? undefined)})`,
       );
     },
     end() {

@@ -74,7 +74,7 @@ export function beforeAfterTable(before: EvalRecord, after: EvalRecord, afterLab
     [afterLabel, after],
   ];
   const header = ['', 'accuracy', 'early-failure share', 'failed traces'];
-  const body = rows.map(([label, e]) => [label, pct(e.accuracy), pct(e.summary.stageShare.early), `${e.summary.withFailure}/${e.summary.traces}`]);
+  const body = rows.map(([label, e]) => [label, pct(e.accuracy), e.summary.stageShare.early === null ? '–' : pct(e.summary.stageShare.early), `${e.summary.withFailure}/${e.summary.traces}`]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('   ');
   return [line(header), ...body.map(line)].join('\n');
