@@ -110,7 +110,7 @@ def reference_advantages(url, tokenizer, completion_ids, rewards, group):
     return token_advantages(MrpoClient(url).shape({"estimator": "mrpo", "groups": groups}))
 
 
-def run(tmp_path, url, wrong=False, gas=1):
+def run(tmp_path, url, wrong=False, gas=1, **extra):
     tokenizer = tiny_tokenizer()
     model = tiny_model(tokenizer)
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
@@ -118,8 +118,8 @@ def run(tmp_path, url, wrong=False, gas=1):
     args = GRPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=4, num_generations=4,
                       gradient_accumulation_steps=gas, max_steps=2, max_completion_length=32, learning_rate=1e-2,
                       logging_steps=1, report_to=[], use_cpu=True, save_strategy="no", seed=0, bf16=False,
-                      temperature=1.0, generation_kwargs={"suppress_tokens": allowed_only(tokenizer)})
-    trainer = Recorder(model=model, reward_funcs=[length_reward], args=args, train_dataset=data,
+                      temperature=1.0, generation_kwargs={"suppress_tokens": allowed_only(tokenizer)}, **extra)
+    trainer = Recorder(model=model, reward_funcs=[length_reward], args=args, train_dataset=data, eval_dataset=data,
                        processing_class=tokenizer, mrpo_url=url, wrong=wrong,
                        step_labels=step_labels)
     rewards_seen = []
@@ -194,3 +194,22 @@ def test_liger_is_refused(mrpo_serve):
         MRPOGRPOTrainer(model=tiny_model(tokenizer), reward_funcs=[length_reward], args=args,
                         train_dataset=Dataset.from_list([{"prompt": "x"}] * 4), processing_class=tokenizer,
                         mrpo_url=mrpo_serve)
+
+
+def test_truncated_rows_are_sent_with_their_sampled_text(tmp_path, mrpo_serve):
+    # No EOS is allowed, so every completion is truncated and mask_truncated_completions zeroes every mask row;
+    # the service must still get the sampled text (not "") and the advantages must still match it.
+    trainer, tokenizer, rewards_seen, _ = run(tmp_path, mrpo_serve, mask_truncated_completions=True)
+    assert trainer.state.global_step == 2
+    check(trainer, tokenizer, mrpo_serve, rewards_seen)
+
+
+def test_eval_uses_the_eval_group_size(tmp_path, mrpo_serve):
+    trainer, tokenizer, _, _ = run(tmp_path, mrpo_serve, num_generations_eval=2, per_device_eval_batch_size=4)
+    sent = []
+    original = trainer.mrpo_client.shape
+    trainer.mrpo_client.shape = lambda request: (sent.append(request), original(request))[1]
+    trainer.evaluate()
+    assert sent and all(len(g["completions"]) == 2 for r in sent for g in r["groups"])
+    assert "mrpo/token_advantage/mean" in trainer._metrics["eval"] or any(
+        "eval_mrpo/token_advantage/mean" in h for h in trainer.state.log_history)
