@@ -1,5 +1,5 @@
 /**
- * The Python example's client part (examples/trl/mrpo_client.py, standard
+ * The Python example's client part (python/mrpo_trl/client.py, standard
  * library only) against a real `mrpo serve`, with the machine's python3: its
  * incremental-decoding offsets (a byte-level toy tokenizer that cuts an emoji
  * in two tokens), its UTF-16 conversion and the padded advantage matrix must
@@ -17,8 +17,8 @@ import { expectedExample } from './test-support/fixtures.js';
 import { startServer, type RunningServer } from './test-support/http.js';
 
 const root = new URL('../../', import.meta.url).pathname;
-const client = join(root, 'examples/trl/mrpo_client.py');
-const trainer = join(root, 'examples/trl/grpo_mrpo_trainer.py');
+const client = join(root, 'python/mrpo_trl/client.py');
+const trainer = join(root, 'python/mrpo_trl/trainer.py');
 const run = promisify(execFile);
 
 // The demo batch of mrpo_client.py (DEMO_TEXTS, labels [1,1] and [1,0,1], gold "pneumothorax").
@@ -64,7 +64,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('examples/trl/mrpo_client.py', () => {
+describe('python/mrpo_trl/client.py', () => {
   // python3 is part of this project's machines (and .ci/run installs it): a missing one fails, never skips.
   it('has python3', () => {
     expect(spawnSync('python3', ['--version']).status, 'python3 is required for the TRL example test').toBe(0);

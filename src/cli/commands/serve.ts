@@ -68,7 +68,7 @@ Example (from a fresh clone):
   npm run -s mrpo -- serve --judge offline --port 8321 &
   curl -s localhost:8321/v1/shape -d '{"estimator":"grpo","groups":[{"gold":{"answer":"two"},
     "completions":[{"text":"<think>A. B.</think><answer>2</answer>"},{"text":"<answer>3</answer>"}]}]}'
-  python3 examples/trl/mrpo_client.py --url http://127.0.0.1:8321 --demo
+  python3 python/mrpo_trl/client.py --url http://127.0.0.1:8321 --demo
 `;
 
 const FLAGS = {

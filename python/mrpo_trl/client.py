@@ -19,8 +19,10 @@ Run ``python3 mrpo_client.py --url http://127.0.0.1:8321 --demo`` against a
 running ``mrpo serve`` to see a small batch go through.
 """
 import argparse
+import http.client
 import json
 import re
+import socket
 import sys
 import time
 import urllib.error
@@ -29,6 +31,7 @@ import urllib.request
 __all__ = [
     "MrpoClient",
     "MrpoServiceError",
+    "MrpoUnreachableError",
     "offsets_from_fast_tokenizer",
     "offsets_by_incremental_decoding",
     "token_offsets",
@@ -48,11 +51,17 @@ class MrpoServiceError(RuntimeError):
         self.path = path
 
 
-class MrpoClient:
-    """POSTs JSON to ``mrpo serve``; waits and retries when the server answers 429 or 503 with Retry-After."""
+class MrpoUnreachableError(ConnectionError):
+    """Nothing answers at the service URL (refused, unknown host, timeout, repeated resets)."""
 
-    def __init__(self, url, token=None, timeout=600.0, max_retries=8):
+
+class MrpoClient:
+    """POSTs JSON to ``mrpo serve``; retries connection resets and 429/502/503/504 with exponential backoff
+    (honouring Retry-After); raises ``MrpoUnreachableError`` at once when nothing listens at ``url``."""
+
+    def __init__(self, url, token=None, timeout=600.0, max_retries=8, backoff=0.5):
         self.url = url.rstrip("/")
+        self.backoff = backoff
         self.token = token  # e.g. os.environ.get("MRPO_SERVE_TOKEN"); never logged
         self.timeout = timeout
         self.max_retries = max_retries
@@ -65,27 +74,49 @@ class MrpoClient:
         """Like ``shape`` with ``item`` per group; the service judges the steps and returns ``stepVerdicts`` too."""
         return self._post("/v1/score", request)
 
+    RETRY_STATUSES = (429, 502, 503, 504)
+
     def _post(self, route, body):
         data = json.dumps(body, separators=(",", ":")).encode("utf-8")
         headers = {"content-type": "application/json"}
         if self.token:
             headers["authorization"] = "Bearer " + self.token
+        last = None
         for attempt in range(self.max_retries + 1):
+            delay = min(self.backoff * (2 ** attempt), 30.0)
             request = urllib.request.Request(self.url + route, data=data, headers=headers, method="POST")
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
                     return json.loads(response.read().decode("utf-8"))
             except urllib.error.HTTPError as error:
                 raw = error.read()
-                if error.code in (429, 503) and attempt < self.max_retries:
-                    time.sleep(float(error.headers.get("Retry-After") or 1))
+                if error.code in self.RETRY_STATUSES and attempt < self.max_retries:
+                    retry_after = error.headers.get("Retry-After")
+                    try:
+                        delay = max(delay, float(retry_after)) if retry_after else delay
+                    except ValueError:
+                        pass
+                    time.sleep(delay)
                     continue
                 try:
                     detail = json.loads(raw.decode("utf-8"))["error"]
                 except (ValueError, KeyError, TypeError):
                     detail = {"message": raw.decode("utf-8", "replace")[:300]}
                 raise MrpoServiceError(error.code, detail.get("message", ""), detail.get("path")) from None
-        raise AssertionError("unreachable")
+            except (ConnectionResetError, ConnectionAbortedError, http.client.RemoteDisconnected, http.client.IncompleteRead) as error:
+                last = error  # the connection was dropped mid-request: retry with backoff
+            except urllib.error.URLError as error:
+                reason = error.reason
+                if isinstance(reason, (ConnectionResetError, ConnectionAbortedError)):
+                    last = error
+                else:  # refused / unknown host / timeout: the service is not there, say so now
+                    raise MrpoUnreachableError(
+                        "cannot reach %s (%s); is `mrpo serve` running?" % (self.url, reason)) from None
+            except socket.timeout:
+                raise MrpoUnreachableError("%s did not answer within %ss" % (self.url, self.timeout)) from None
+            if attempt < self.max_retries:
+                time.sleep(delay)
+        raise MrpoUnreachableError("%s dropped the connection %d times (%s)" % (self.url, self.max_retries + 1, last))
 
 
 # ---------------------------------------------------------------------------
@@ -242,8 +273,8 @@ def main(argv=None):
     except MrpoServiceError as error:  # one readable line, not a traceback
         print("mrpo_client.py: %s" % error, file=sys.stderr)
         return 1
-    except urllib.error.URLError as error:
-        print("mrpo_client.py: cannot reach %s (%s); is `mrpo serve` running?" % (args.url, error.reason), file=sys.stderr)
+    except MrpoUnreachableError as error:
+        print("mrpo_client.py: %s" % error, file=sys.stderr)
         return 1
     got = token_advantages(response)
     if args.check:
