@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../errors.js';
@@ -175,6 +176,32 @@ describe('VQA-RAD OSF', () => {
     await expect(collectItems(vqaRadOsfDataset(fx.vqaRad, { split: 'test' }))).rejects.toThrow(
       `${join(fx.vqaRad, 'VQA_RAD Dataset Public.json')} record 7 ($[7]): field "image_name" must be a non-empty string, got null`,
     );
+  });
+});
+
+describe('parquet compressed with gzip or zstd (fixtures written by pyarrow, test-support/make-compressed-parquet.py)', () => {
+  const fixture = (codec: string): string => fileURLToPath(new URL(`./test-support/parquet/train-00000-of-00001-${codec}.parquet`, import.meta.url));
+  for (const codec of ['gzip', 'zstd']) {
+    it(`reads ${codec} pages`, async () => {
+      const rows: HfParquetRow[] = [];
+      for await (const r of readHfParquetRows([fixture(codec)])) rows.push(r);
+      expect(rows.map((r) => [r.index, r.question, r.answer, r.imagePath, [...r.imageBytes.subarray(1, 4)]])).toEqual([
+        [0, 'what is present?', 'necrosis', null, [0x50, 0x4e, 0x47]],
+        [1, 'what stain is used?', 'h&e', 'img/train_7.png', [0x50, 0x4e, 0x47]],
+      ]);
+      expect((await sharp(rows[1]!.imageBytes).metadata()).width).toBe(4);
+    });
+  }
+  it('names the file when its pages cannot be decoded (an InputError, exit 2)', async () => {
+    const bytes = new Uint8Array(await readFile(fixture('zstd')));
+    for (let i = 40; i < 400; i++) bytes[i] = 0xa5; // the first column chunk's pages; the footer stays intact
+    const broken = join(root, 'train-00000-of-00001-broken.parquet');
+    await writeFile(broken, bytes);
+    const error = await readHfParquetRows([broken])
+      .next()
+      .then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).message).toContain(broken);
   });
 });
 
