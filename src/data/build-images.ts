@@ -20,6 +20,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
 import { InputError } from '../errors.js';
 import sharp from 'sharp';
+import { assertNotLfsPointer } from './lfs.js';
 import { extensionForMime, prepareImage, validateImage, type ImageFormat } from './images.js';
 
 export type ImageInput = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'bytes'; readonly bytes: Uint8Array };
@@ -54,7 +55,7 @@ export class ImageStore {
    * Stores the image under `relPath` (relative to the root; `/`-separated) and
    * returns its absolute path, or the problem (missing file, unreadable image).
    */
-  async put(relPath: string, input: ImageInput): Promise<StoredImage> {
+  put(relPath: string, input: ImageInput): Promise<StoredImage> {
     const md5 = input.kind === 'bytes' ? createHash('md5').update(input.bytes).digest('hex') : undefined;
     let rel = relPath;
     const existing = this.entries.get(rel);
@@ -68,6 +69,10 @@ export class ImageStore {
       this.collisions += 1;
     }
     const result = this.write(rel, input);
+    // A rejection (a Git LFS pointer: bad input for the whole build) reaches whoever awaits this
+    // result; the no-op handler keeps results queued behind the first failure from being unhandled
+    // (put is not async, so every caller gets this same promise).
+    result.catch(() => undefined);
     this.entries.set(rel, { md5, result });
     return result;
   }
@@ -82,6 +87,7 @@ export class ImageStore {
         const code = (error as NodeJS.ErrnoException).code;
         return { ok: false, problem: code === 'ENOENT' ? `image file not found: ${input.path}` : `cannot read image file ${input.path} (${code ?? String(error)})` };
       }
+      assertNotLfsPointer(bytes, input.path); // bad input for the whole build, not one skipped record
     } else bytes = input.bytes;
     const label = input.kind === 'file' ? input.path : 'embedded image bytes';
     let out = bytes;
