@@ -6,7 +6,9 @@
  *
  * Without a pixel budget the original bytes are written unchanged (the
  * reference copies files as they are; the model's processor resizes later).
- * With one, images over budget are downscaled and re-encoded in the format
+ * With one, images within budget are still written byte for byte (no
+ * re-encoding: md5s, colour spaces and EXIF stay as they are), and only images
+ * over budget are downscaled and re-encoded in the format
  * their file name says (`.jpg` → JPEG, `.png` → PNG) unless a format is forced;
  * a file re-encoded to another format gets that format's extension appended.
  * Two different images that the reference would give the same file name (it
@@ -17,6 +19,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
 import { InputError } from '../errors.js';
+import sharp from 'sharp';
+import { assertNotLfsPointer } from './lfs.js';
 import { extensionForMime, prepareImage, validateImage, type ImageFormat } from './images.js';
 
 export type ImageInput = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'bytes'; readonly bytes: Uint8Array };
@@ -24,7 +28,7 @@ export type ImageInput = { readonly kind: 'file'; readonly path: string } | { re
 export interface ImageStoreOptions {
   /** Folder the images are written under (`<out>/images`). */
   readonly root: string;
-  /** Downscale (and re-encode) images above this many pixels; undefined keeps the original bytes. */
+  /** Downscale (and re-encode) images above this many pixels; images within it, and all images when undefined, keep their original bytes. */
   readonly maxPixels?: number;
   /** Encoding for re-encoded images (default `auto`: PNG stays PNG, everything else JPEG). */
   readonly format?: ImageFormat | 'auto';
@@ -51,7 +55,7 @@ export class ImageStore {
    * Stores the image under `relPath` (relative to the root; `/`-separated) and
    * returns its absolute path, or the problem (missing file, unreadable image).
    */
-  async put(relPath: string, input: ImageInput): Promise<StoredImage> {
+  put(relPath: string, input: ImageInput): Promise<StoredImage> {
     const md5 = input.kind === 'bytes' ? createHash('md5').update(input.bytes).digest('hex') : undefined;
     let rel = relPath;
     const existing = this.entries.get(rel);
@@ -65,6 +69,10 @@ export class ImageStore {
       this.collisions += 1;
     }
     const result = this.write(rel, input);
+    // A rejection (a Git LFS pointer: bad input for the whole build) reaches whoever awaits this
+    // result; the no-op handler keeps results queued behind the first failure from being unhandled
+    // (put is not async, so every caller gets this same promise).
+    result.catch(() => undefined);
     this.entries.set(rel, { md5, result });
     return result;
   }
@@ -79,24 +87,27 @@ export class ImageStore {
         const code = (error as NodeJS.ErrnoException).code;
         return { ok: false, problem: code === 'ENOENT' ? `image file not found: ${input.path}` : `cannot read image file ${input.path} (${code ?? String(error)})` };
       }
+      assertNotLfsPointer(bytes, input.path); // bad input for the whole build, not one skipped record
     } else bytes = input.bytes;
     const label = input.kind === 'file' ? input.path : 'embedded image bytes';
     let out = bytes;
     let target = join(this.options.root, ...rel.split('/'));
     try {
-      if (this.options.maxPixels !== undefined) {
+      const maxPixels = this.options.maxPixels;
+      const withinBudget = maxPixels === undefined ? true : await fitsPixelBudget(bytes, maxPixels, this.options.validate ?? true, label);
+      if (maxPixels !== undefined && !withinBudget) {
         // `auto` follows the file name (`.jpg` → JPEG, `.png` → PNG) so names stay as the reference gives them.
         const named = extname(target).toLowerCase();
         const byName = named === '.jpg' || named === '.jpeg' ? 'jpeg' : named === '.png' ? 'png' : 'auto';
         const format = (this.options.format ?? 'auto') === 'auto' ? byName : this.options.format;
-        const prepared = await prepareImage({ bytes, mime: '' }, { maxPixels: this.options.maxPixels, ...(format ? { format } : {}), where: label });
+        const prepared = await prepareImage({ bytes, mime: '' }, { maxPixels, ...(format ? { format } : {}), where: label });
         out = prepared.bytes;
         const ext = extensionForMime(prepared.mime);
         const current = extname(target).toLowerCase();
         const same = current === ext || (ext === '.jpg' && current === '.jpeg');
         if (!same) target = `${target}${ext}`;
-      } else if (this.options.validate ?? true) {
-        await validateImage(bytes, label);
+      } else if (maxPixels === undefined && (this.options.validate ?? true)) {
+        await validateImage(bytes, label); // (within a budget, fitsPixelBudget has already validated)
       }
     } catch (error) {
       if (error instanceof InputError) return { ok: false, problem: error.message };
@@ -107,4 +118,24 @@ export class ImageStore {
     this.written += 1;
     return { ok: true, path: target };
   }
+}
+
+/**
+ * Whether an image has at most `maxPixels` pixels (such an image is written
+ * byte for byte; only larger ones are downscaled and re-encoded). With
+ * `validate` the image is fully decoded, else only its header is read.
+ */
+async function fitsPixelBudget(bytes: Uint8Array, maxPixels: number, validate: boolean, where: string): Promise<boolean> {
+  let size: { width: number; height: number };
+  if (validate) size = await validateImage(bytes, where);
+  else {
+    try {
+      const meta = await sharp(bytes).metadata();
+      size = { width: meta.width ?? 0, height: meta.height ?? 0 };
+    } catch (error) {
+      throw new InputError(where, `not a readable image (${(error as Error).message.split('\n')[0]})`);
+    }
+    if (!(size.width > 0 && size.height > 0)) throw new InputError(where, 'not a readable image (no width/height in its header)');
+  }
+  return size.width * size.height <= maxPixels;
 }

@@ -17,6 +17,7 @@ import { InputError } from '../errors.js';
 import type { ImageInput } from './build-images.js';
 import { fallbackImageName, findParquetSplits, readHfParquetRows } from './hf-parquet.js';
 import { readMedThinkFile } from './medthink.js';
+import { assertNotLfsPointer } from './lfs.js';
 import { flatImageKey, isYesNo, normDedup } from './normalize.js';
 import type { IssueSink } from './record-issues.js';
 import { readSlakeJson, slakeImageRoot, slakeSplitFile } from './slake.js';
@@ -44,7 +45,7 @@ export interface RawRow {
   readonly qLang?: string;
 }
 
-/** md5 of each file in a folder → its name (the reference's MedThink name map; not recursive). */
+/** md5 of each file in a folder → its name (the reference's MedThink name map; not recursive). A Git LFS pointer among the files is an InputError naming it. */
 export async function md5NameMap(dir: string): Promise<Map<string, string>> {
   const map = new Map<string, string>();
   let names: string[];
@@ -56,7 +57,9 @@ export async function md5NameMap(dir: string): Promise<Map<string, string>> {
   for (const name of names) {
     const path = join(dir, name);
     if (!(await stat(path)).isFile()) continue;
-    const md5 = createHash('md5').update(await readFile(path)).digest('hex');
+    const bytes = await readFile(path);
+    assertNotLfsPointer(bytes, path); // else no parquet image would match, and every row would be silently unmatched
+    const md5 = createHash('md5').update(bytes).digest('hex');
     if (!map.has(md5)) map.set(md5, name); // names are listed sorted, so the first name wins deterministically
   }
   return map;

@@ -229,3 +229,46 @@ describe('mrpo data build (CLI)', () => {
     expect(d.err()).toContain('SLAKE test split not found');
   });
 });
+
+describe('MedThink as Git LFS pointers (a clone without git lfs pull)', () => {
+  function io() {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let e = '';
+    stderr.on('data', (c: Buffer) => (e += c.toString()));
+    return { io: { stdin: new PassThrough(), stdout, stderr, env: {}, cwd: root }, err: () => e };
+  }
+  const pointer = 'version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 1244889\n';
+
+  it('names a pointer JSON file (exit 2), not "not valid JSON"', async () => {
+    const raw = await writeSourceFixture(join(root, 'lfs-json'));
+    const file = join(raw.medthink, 'R-RAD', 'open-end', 'trainset.json');
+    await writeFile(file, pointer);
+    const err = await buildDatasets({ sources: { 'vqa-rad': raw.vqaRad }, medthink: raw.medthink, outDir: join(root, 'lfs-json-out') }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(InputError);
+    expect([(err as InputError).where, (err as Error).message]).toEqual([file, `${file} is a Git LFS pointer; run git lfs pull`]);
+    const t = io();
+    expect(await main(['data', 'build', '--vqa-rad', raw.vqaRad, '--medthink', raw.medthink, '--out', join(root, 'lfs-json-cli')], t.io)).toBe(2);
+    expect(t.err()).toContain(`${file} is a Git LFS pointer; run git lfs pull`);
+    expect(t.err()).not.toContain('not valid JSON');
+  });
+
+  it('names a pointer image in the md5-renaming folder (exit 2), instead of leaving every row unmatched with exit 0', async () => {
+    const raw = await writeSourceFixture(join(root, 'lfs-img'));
+    const image = join(raw.medthink, 'R-PathVQA', 'images', 'Train_images', 'path_0001.jpg');
+    await writeFile(image, pointer);
+    const t = io();
+    expect(await main(['data', 'build', '--pathvqa', raw.pathvqa, '--medthink', raw.medthink, '--out', join(root, 'lfs-img-out')], t.io)).toBe(2);
+    expect(t.err()).toContain(`${image} is a Git LFS pointer; run git lfs pull`);
+  });
+
+  it('names a pointer image that an item uses', async () => {
+    const raw = await writeSourceFixture(join(root, 'lfs-slake'));
+    const image = join(raw.slake, 'imgs', 'xmlab3', 'source.jpg'); // a test-split image (no --medthink: only the test set is built)
+    await writeFile(image, pointer);
+    await expect(buildDatasets({ sources: { slake: raw.slake }, outDir: join(root, 'lfs-slake-out') })).rejects.toThrow(`${image} is a Git LFS pointer; run git lfs pull`);
+  });
+});

@@ -5,11 +5,14 @@
  * `bytes` is the encoded JPEG/PNG file, taken as is — `question` and `answer`.
  * Files are `data/<split>-NNNNN-of-NNNNN[-hash].parquet`; shards of a split
  * are read in name order, and `index` counts rows across the shards of a split
- * (the reference's `{split}_{idx}.jpg` fallback name uses it).
+ * (the reference's `{split}_{idx}.jpg` fallback name uses it). Any page
+ * codec hyparquet-compressors decodes is read (snappy, gzip, zstd, brotli,
+ * lz4); a file that cannot be read or decoded is an InputError naming it.
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
 import { InputError } from '../errors.js';
 import type { Item } from '../types.js';
 import type { Dataset } from './dataset.js';
@@ -83,13 +86,20 @@ export async function* readHfParquetRows(files: readonly string[], options: { on
       if (!columns.includes(needed)) throw new InputError(path, `parquet file has no "${needed}" column (columns: ${columns.join(', ')})`);
     // One row group at a time: hyparquet decodes whole row groups, so smaller reads would decode a group repeatedly.
     let groupStart = 0;
-    for (const group of metadata.row_groups) {
+    for (const [groupIndex, group] of metadata.row_groups.entries()) {
       const start = groupStart;
       const end = start + Number(group.num_rows);
       groupStart = end;
       if (end === start) continue;
       // utf8: false keeps the un-annotated image.bytes as bytes (hyparquet decodes such columns as text by default).
-      const rows = await parquetReadObjects({ file, metadata, rowStart: start, rowEnd: end, columns: ['image', 'question', 'answer'], utf8: false });
+      // compressors: hyparquet alone decodes only snappy; gzip, zstd, brotli and lz4 come from hyparquet-compressors.
+      let rows: unknown[];
+      try {
+        rows = await parquetReadObjects({ file, metadata, rowStart: start, rowEnd: end, columns: ['image', 'question', 'answer'], utf8: false, compressors });
+      } catch (error) {
+        const codecs = [...new Set(group.columns.map((c) => c.meta_data?.codec).filter((c) => c !== undefined))].join(', ');
+        throw new InputError(`${path} row group ${groupIndex} (rows ${start}–${end - 1})`, `cannot decode parquet data${codecs ? ` (codec ${codecs})` : ''}: ${(error as Error).message}`, { cause: error });
+      }
       for (let i = 0; i < rows.length; i++) {
         const rowNo = start + i;
         const where = `${label} row ${rowNo}`;

@@ -155,3 +155,13 @@ describe('sniffImageMime / validateImage', () => {
     );
   });
 });
+
+describe('Git LFS pointers', () => {
+  it('names an image file that is a Git LFS pointer', async () => {
+    const file = join(dir, 'lfs.jpg');
+    await writeFile(file, 'version https://git-lfs.github.com/spec/v1\noid sha256:0000000000000000000000000000000000000000000000000000000000000000\nsize 739\n');
+    const error = await prepareImage(file).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as Error).message).toBe(`${file} is a Git LFS pointer; run git lfs pull`);
+  });
+});

@@ -13,6 +13,7 @@ import { resolve } from 'node:path';
 import sharp, { type Metadata } from 'sharp';
 import { InputError } from '../errors.js';
 import type { ImageSource } from '../types.js';
+import { assertNotLfsPointer } from './lfs.js';
 
 /** The reference's `max_pixels` (Qwen-VL processor budget): 1024 × 28 × 28. */
 export const DEFAULT_MAX_PIXELS = 802_816;
@@ -148,6 +149,7 @@ async function readImageFile(path: string, where: string | undefined, baseDir: s
     throw new InputError(describe(where, full), where ? `${problem}: ${full}` : problem);
   }
   const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  assertNotLfsPointer(bytes, full);
   return { bytes, mime: sniffImageMime(bytes) ?? 'application/octet-stream' };
 }
 

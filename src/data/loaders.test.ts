@@ -1,7 +1,10 @@
 /** Tests of the per-format loaders against fixtures written in the real formats. */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../errors.js';
 import { collectItems } from './dataset.js';
@@ -176,6 +179,32 @@ describe('VQA-RAD OSF', () => {
   });
 });
 
+describe('parquet compressed with gzip or zstd (fixtures written by pyarrow, test-support/make-compressed-parquet.py)', () => {
+  const fixture = (codec: string): string => fileURLToPath(new URL(`./test-support/parquet/train-00000-of-00001-${codec}.parquet`, import.meta.url));
+  for (const codec of ['gzip', 'zstd']) {
+    it(`reads ${codec} pages`, async () => {
+      const rows: HfParquetRow[] = [];
+      for await (const r of readHfParquetRows([fixture(codec)])) rows.push(r);
+      expect(rows.map((r) => [r.index, r.question, r.answer, r.imagePath, [...r.imageBytes.subarray(1, 4)]])).toEqual([
+        [0, 'what is present?', 'necrosis', null, [0x50, 0x4e, 0x47]],
+        [1, 'what stain is used?', 'h&e', 'img/train_7.png', [0x50, 0x4e, 0x47]],
+      ]);
+      expect((await sharp(rows[1]!.imageBytes).metadata()).width).toBe(4);
+    });
+  }
+  it('names the file when its pages cannot be decoded (an InputError, exit 2)', async () => {
+    const bytes = new Uint8Array(await readFile(fixture('zstd')));
+    for (let i = 40; i < 400; i++) bytes[i] = 0xa5; // the first column chunk's pages; the footer stays intact
+    const broken = join(root, 'train-00000-of-00001-broken.parquet');
+    await writeFile(broken, bytes);
+    const error = await readHfParquetRows([broken])
+      .next()
+      .then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).message).toContain(broken);
+  });
+});
+
 describe('PMC-VQA CSV', () => {
   const header = ',Figure_path,Question,Answer,Choice A,Choice B,Choice C,Choice D,Answer_label';
   it('parses quoted fields and the "Anwser" spelling, stripping choice prefixes', async () => {
@@ -202,6 +231,33 @@ describe('PMC-VQA CSV', () => {
     expect(withChoices[0]!.question).toBe('What does the arrow show, in the CT?\nA: Effusion\nB: Pneumothorax\nC: Mass\nD: Normal');
   });
 
+  it('resolves the v2 letter answer (train_2.csv / test_2.csv) to the option text', async () => {
+    const file = join(root, 'test_2.csv');
+    await writeFile(
+      file,
+      [
+        'index,Figure_path,Caption,Question,Choice A,Choice B,Choice C,Choice D,Answer,split',
+        '0,PMC8253867_Fig2_41.jpg,"Coronary angiography, right view.",Which artery is occluded?,"  A: Right Coronary "," B: Left Anterior Descending ", C: Circumflex , D: Left Main ,B,test',
+        '1,PMC8253867_Fig3_42.jpg,Caption,What modality is shown?, A:CT, B:MRI, C:Ultrasound, D:X-ray,D,test',
+      ].join('\r\n') + '\r\n',
+    );
+    const rows: PmcVqaRow[] = [];
+    for await (const r of readPmcVqaCsv(file)) rows.push(r);
+    expect(rows.map((r) => [r.answer, r.answerLabel, r.choices])).toEqual([
+      ['Left Anterior Descending', 'B', ['Right Coronary', 'Left Anterior Descending', 'Circumflex', 'Left Main']],
+      ['X-ray', 'D', ['CT', 'MRI', 'Ultrasound', 'X-ray']],
+    ]);
+    const items = await collectItems(pmcVqaDataset(file, { imagesDir: '/pmc/figures', withChoices: true }));
+    expect(items.map((i) => [i.image, i.answer])).toEqual([
+      [join('/pmc/figures', 'PMC8253867_Fig2_41.jpg'), 'Left Anterior Descending'],
+      [join('/pmc/figures', 'PMC8253867_Fig3_42.jpg'), 'X-ray'],
+    ]);
+    expect(items[0]!.question).toBe('Which artery is occluded?\nA: Right Coronary\nB: Left Anterior Descending\nC: Circumflex\nD: Left Main');
+    const empty = join(root, 'train_2.csv');
+    await writeFile(empty, 'index,Figure_path,Caption,Question,Choice A,Choice B,Choice C,Choice D,Answer,split\n0,f.jpg,c,Q?,A:x,B:y,,,C,train\n');
+    await expect(readPmcVqaCsv(empty).next()).rejects.toThrow('train_2.csv line 2: column "Answer" is "C" but "Choice C" is empty');
+  });
+
   it('names the line of a bad row and of broken CSV', async () => {
     const file = join(root, 'bad.csv');
     await writeFile(file, `${header}\n0,f.jpg,,x,,,,,\n`);
@@ -215,6 +271,35 @@ describe('PMC-VQA CSV', () => {
 });
 
 describe('ImageStore', () => {
+  it('with maxPixels, writes images within the budget byte for byte and downscales only those over it', async () => {
+    const md5 = (b: Uint8Array): string => createHash('md5').update(b).digest('hex');
+    const store = new ImageStore({ root: join(root, 'budget'), maxPixels: 802_816 });
+    // Within budget: a small JPEG, a CMYK JPEG (which a re-encode would turn into sRGB) and a PNG under a .jpg name.
+    const small = await solidImage([30, 60, 90], 'jpeg', [40, 30]);
+    const cmyk = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 200, g: 40, b: 40 } } }).toColourspace('cmyk').jpeg().toBuffer();
+    expect((await sharp(cmyk).metadata()).space).toBe('cmyk');
+    const pngNamedJpg = await solidImage([1, 2, 3], 'png', [20, 20]);
+    const exact = await solidImage([9, 9, 9], 'jpeg', [896, 896]); // 802,816 px: exactly at the budget
+    const big = await solidImage([10, 200, 30], 'jpeg', [1100, 900]);
+    for (const [name, bytes] of [['small.jpg', small], ['cmyk.jpg', cmyk], ['png.jpg', pngNamedJpg], ['exact.jpg', exact]] as const) {
+      const stored = await store.put(`pathvqa/train/${name}`, { kind: 'bytes', bytes });
+      expect(stored).toEqual({ ok: true, path: join(root, 'budget', 'pathvqa', 'train', name) });
+      expect(md5(await readFile(join(root, 'budget', 'pathvqa', 'train', name)))).toBe(md5(bytes));
+    }
+    const srcFile = join(root, 'budget-src.jpg');
+    await writeFile(srcFile, small);
+    const fromFile = await store.put('vqa-rad/test/synpic9.jpg', { kind: 'file', path: srcFile });
+    expect(fromFile.ok && md5(await readFile(fromFile.path))).toBe(md5(small));
+    const over = await store.put('pathvqa/train/big.jpg', { kind: 'bytes', bytes: big });
+    expect(over.ok).toBe(true);
+    const written = await readFile(join(root, 'budget', 'pathvqa', 'train', 'big.jpg'));
+    expect(md5(written)).not.toBe(md5(big));
+    const meta = await sharp(written).metadata();
+    expect([meta.width, meta.height, meta.format]).toEqual([990, 810, 'jpeg']);
+    const bad = await store.put('bad.jpg', { kind: 'bytes', bytes: small.subarray(0, 40) });
+    expect(bad.ok).toBe(false);
+  });
+
   it('keeps two different images that want the same name under distinct names, and reuses identical ones', async () => {
     const store = new ImageStore({ root: join(root, 'store') });
     const a = await solidImage([1, 1, 1], 'png');

@@ -6,6 +6,10 @@
  * images unzipped from `images.zip` into an images folder. Parsed with
  * csv-parse (quoted fields, embedded newlines, BOM). The answer is the answer
  * text; when it is empty, the text of the choice named by `Answer_label`.
+ * v2 (`train_2.csv` / `test_2.csv`: `index,Figure_path,Caption,Question,
+ * Choice A..D,Answer,split`, options padded like `"  B: Left Anterior "`) has
+ * no `Answer_label` and gives `Answer` as the letter A–D; it is resolved to
+ * the option text.
  * `withChoices` appends the four options to the question for multiple-choice use.
  */
 import { createReadStream } from 'node:fs';
@@ -46,6 +50,7 @@ export async function* readPmcVqaCsv(file: string, options: { onInvalid?: IssueS
   }
   const parser = createReadStream(file).pipe(parse({ columns: true, bom: true, info: true, skip_empty_lines: true, relax_column_count: false }));
   let header: string[] | undefined;
+  let hasAnswerLabel = false;
   try {
     for await (const entry of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
       const { record, info } = entry;
@@ -53,6 +58,7 @@ export async function* readPmcVqaCsv(file: string, options: { onInvalid?: IssueS
       const where = `${label} line ${line}`;
       if (header === undefined) {
         header = Object.keys(record);
+        hasAnswerLabel = header.includes('Answer_label');
         for (const col of ['Figure_path', 'Question'])
           if (!header.includes(col)) throw new InputError(`${label} line 1`, `missing column "${col}" (columns: ${header.join(', ')})`);
         if (!header.includes('Answer') && !header.includes('Anwser') && !header.includes('Answer_label'))
@@ -70,7 +76,17 @@ export async function* readPmcVqaCsv(file: string, options: { onInvalid?: IssueS
       }
       const choices = LABELS.map((l) => stripChoicePrefix(record[`Choice ${l}`] ?? '', l)) as [string, string, string, string];
       const answerLabel = (record.Answer_label ?? '').trim().toUpperCase();
-      let answer = stripChoicePrefix(record.Answer ?? record.Anwser ?? '');
+      const rawAnswer = (record.Answer ?? record.Anwser ?? '').trim();
+      let answer = stripChoicePrefix(rawAnswer);
+      // v2 (`train_2.csv`, `test_2.csv`): no `Answer_label`, and `Answer` is the letter of the option.
+      const v2Letter = !hasAnswerLabel && /^[A-D]$/i.test(rawAnswer) ? rawAnswer.toUpperCase() : undefined;
+      if (v2Letter !== undefined) {
+        answer = choices[LABELS.indexOf(v2Letter as (typeof LABELS)[number])] ?? '';
+        if (answer.length === 0) {
+          invalid(options.onInvalid, where, `column "Answer" is "${v2Letter}" but "Choice ${v2Letter}" is empty`);
+          continue;
+        }
+      }
       if (answer.length === 0) {
         const k = LABELS.indexOf(answerLabel as (typeof LABELS)[number]);
         if (k >= 0) answer = choices[k] ?? '';
@@ -79,7 +95,7 @@ export async function* readPmcVqaCsv(file: string, options: { onInvalid?: IssueS
         invalid(options.onInvalid, where, 'column "Answer" is empty and "Answer_label" names no choice');
         continue;
       }
-      yield { line, where, figurePath, question, answer, choices, answerLabel };
+      yield { line, where, figurePath, question, answer, choices, answerLabel: v2Letter ?? answerLabel };
     }
   } catch (error) {
     if (error instanceof InputError) throw error;

@@ -7,6 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { InputError } from '../errors.js';
+import { assertNotLfsPointer } from './lfs.js';
 
 export interface RecordIssue {
   /** File and record, e.g. `train.json record 12 ($[12])`. */
@@ -24,7 +25,7 @@ export function invalid(sink: IssueSink | undefined, where: string, problem: str
   return undefined;
 }
 
-/** Reads a JSON file, turning a missing file or a syntax error into an InputError naming it. */
+/** Reads a JSON file, turning a missing file, a Git LFS pointer or a syntax error into an InputError naming it. */
 export async function readJsonFile(path: string, label = path): Promise<unknown> {
   let text: string;
   try {
@@ -33,6 +34,7 @@ export async function readJsonFile(path: string, label = path): Promise<unknown>
     const code = (error as NodeJS.ErrnoException).code;
     throw new InputError(label, code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? String(error)})`);
   }
+  assertNotLfsPointer(text, label);
   try {
     return JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (error) {
