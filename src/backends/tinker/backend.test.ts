@@ -186,6 +186,8 @@ describe('TinkerBackend over HTTP', () => {
       losses.push(metrics['loss/total']);
     }
     assertProtocolInvariants(server);
+    // the SDK's ForwardBackwardRequest is {forward_backward_input, model_id, seq_id}: no top-level "type"
+    for (const b of server.forwardBackwardBodies) expect(Object.keys(b).filter((k) => k !== 'wire').sort()).toEqual(['forward_backward_input', 'model_id', 'seq_id']);
     // the faults really happened: re-submissions were deduplicated, 408s were served
     expect(server.submissions.filter((s) => s.duplicate).map((s) => s.route).sort()).toEqual(['optim_step', 'optim_step', 'save_weights_for_sampler']);
     expect(server.executed.map((e) => e.route)).toEqual([
@@ -319,13 +321,29 @@ describe('TinkerBackend over HTTP', () => {
     assertProtocolInvariants(server);
   });
 
-  it('rejects β > 0 unless KL folding is on; folded, it sends A + β(exp(ref − old) − 1) per token', async () => {
+  it('sends sampling seeds in [0, 2^31-1], deterministic per (seed, prompt), accepted by a SkyRL-like server that rejects wider ones', async () => {
+    const { backend, server } = await setup({ personality: 'skyrl' });
+    const bigSeeds = [0xffff_ffff, 2 ** 31, 123_456_789];
+    for (const seed of bigSeeds) await backend.sample(prompts, 1, { ...sampling, seed });
+    const seeds = server.sampleSeeds as number[];
+    expect(seeds).toHaveLength(bigSeeds.length * prompts.length);
+    for (const s of seeds) {
+      expect(Number.isInteger(s)).toBe(true);
+      expect(s).toBeGreaterThanOrEqual(0);
+      expect(s).toBeLessThanOrEqual(2 ** 31 - 1);
+    }
+    expect(new Set(seeds).size).toBe(seeds.length); // distinct across seeds and prompts
+    await backend.sample(prompts, 1, { ...sampling, seed: 0xffff_ffff });
+    expect(seeds.slice(-2)).toEqual(seeds.slice(0, 2)); // same (seed, prompt) → same wire seed
+  });
+
+  it.each(['hosted', 'skyrl'] as const)('rejects β > 0 unless KL folding is on; folded, it sends A + β(exp(ref − old) − 1) per token (%s prompt_logprobs)', async (personality) => {
     const { backend: strict } = await setup();
     const g = await strict.sample(prompts.slice(0, 1), 2, sampling);
     const ex = g[0].map((completion) => ({ prompt: prompts[0], completion, advantages_T: completion.tokenIds.map((_, t) => (t % 2 ? 1 : -1)) }));
     await expect(strict.train(ex, pgLoss('token-mean', 0.04), optimizer)).rejects.toThrow(ConfigError);
 
-    const { backend, server } = await setup({}, { kl: 'fold' });
+    const { backend, server } = await setup({ personality }, { kl: 'fold' });
     const groups = await backend.sample(prompts.slice(0, 1), 2, sampling);
     const batch = groups[0].map((completion) => ({ prompt: prompts[0], completion, advantages_T: completion.tokenIds.map((_, t) => (t % 2 ? 1 : -1)) }));
     // The base model of the test server is the untrained initial policy; perturb the trained one first so ref ≠ old.

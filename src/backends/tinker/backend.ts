@@ -160,7 +160,7 @@ export class TinkerBackend implements PolicyBackend {
               top_k: -1,
               top_p: 1,
               stop: this.renderer.stopTokens,
-              seed: ((Math.floor(sampling.seed) >>> 0) * 65_536 + p) % Number.MAX_SAFE_INTEGER,
+              seed: sampleSeed(sampling.seed, p),
             },
           });
           if (result.sequences.length !== n) throw new RemoteError(`asample: asked for ${n} samples of prompt ${p}, got ${result.sequences.length}`);
@@ -191,7 +191,7 @@ export class TinkerBackend implements PolicyBackend {
       params: { max_tokens: 1, temperature: 1, top_k: -1, top_p: 1, stop: [], seed: 0 },
     });
     const P = chunkLength(prompt);
-    const lp = result.prompt_logprobs;
+    const lp = normalisePromptLogprobs(result.prompt_logprobs, P + completion_T.length);
     if (!lp || lp.length < P + completion_T.length) throw new RemoteError('reference log-probs: the sampler returned no prompt_logprobs for the sequence');
     return completion_T.map((_, t) => {
       const v = lp[P + t];
@@ -366,4 +366,36 @@ export function createTinkerBackendFromConfig(
   deps: TinkerBackendDeps = {},
 ): Promise<TinkerBackend> {
   return createTinkerBackend(parseTinkerBackendConfig(block), tinkerEndpointFromEnv(env), deps);
+}
+
+/**
+ * The `sampling_params.seed` of prompt `p` in a batch sampled with `seed`
+ * (which already varies with the step): a 32-bit integer hash of (seed, p)
+ * masked to 31 bits, so it lies in [0, 2³¹−1]. SkyRL's JAX sampler builds
+ * `jax.random.PRNGKey` from an int32 array and answers HTTP 400
+ * (`OverflowError … out of bounds for int32`) for any seed ≥ 2³¹, measured
+ * against SkyRL a956457 (findings/tinker-conformance.md #1); hosted Tinker
+ * accepts any 64-bit seed, so 31 bits suits both.
+ */
+export function sampleSeed(seed: number, p: number): number {
+  let h = Math.imul((Math.floor(seed) >>> 0) ^ 0x9e3779b9, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13) ^ Math.imul(p + 1, 0xc2b2ae35), 0x27d4eb2f);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x165667b1);
+  h ^= h >>> 15;
+  return h & 0x7fff_ffff;
+}
+
+/**
+ * `prompt_logprobs` for a sequence of `length` tokens in one form: one entry
+ * per position, the first null (position 0 has no log-prob). Hosted Tinker
+ * and SkyRL's vLLM path return that already; SkyRL's JAX sampler returns
+ * `length − 1` entries without the leading null (`[: prompt_len − 1]` in
+ * `skyrl/tx/utils/generator.py`, measured: 7 entries for 8 tokens), which is
+ * shifted by one here. Other lengths are returned unchanged (callers check).
+ */
+export function normalisePromptLogprobs(lp: ReadonlyArray<number | null> | null | undefined, length: number): Array<number | null> | null {
+  if (lp === null || lp === undefined) return null;
+  if (lp.length === length - 1 && (lp.length === 0 || lp[0] !== null)) return [null, ...lp];
+  return [...lp];
 }

@@ -112,7 +112,7 @@ export class TrainingModel {
               ...(lossFnConfig && Object.keys(lossFnConfig).length > 0 ? { loss_fn_config: lossFnConfig } : {}),
               data: chunk.map(datumToJson),
             },
-            type: 'forward_backward',
+            // No top-level `type`: the SDK's ForwardBackwardRequest (0.3.0…0.24.1) is exactly {forward_backward_input, model_id, seq_id}.
           },
     );
     const submitted = await this.submitOrdered('forward_backward', bodies);

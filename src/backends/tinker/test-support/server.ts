@@ -60,6 +60,13 @@ export interface FakeTinkerOptions {
   readonly jwts?: readonly string[];
   /** Models listed by get_server_capabilities (default: none). */
   readonly supportedModels?: readonly string[];
+  /**
+   * Which real server to imitate (default `hosted`). `skyrl` follows SkyRL
+   * a956457's JAX backend as measured (findings/tinker-conformance.md):
+   * sampling seeds > 2³¹−1 answer HTTP 400, and `prompt_logprobs` has P−1
+   * entries without the leading null.
+   */
+  readonly personality?: 'hosted' | 'skyrl';
   /** Extra client/config fields (e.g. chunk limits). */
   readonly clientConfig?: Readonly<Record<string, unknown>>;
 }
@@ -102,6 +109,8 @@ export interface FakeTinkerServer {
   readonly executed: Array<{ modelId: string; seqId: number; route: string }>;
   /** Every parsed forward_backward body, in arrival order (retries included). */
   readonly forwardBackwardBodies: Array<Record<string, any>>;
+  /** `sampling_params.seed` of every asample submission, in arrival order. */
+  readonly sampleSeeds: unknown[];
   readonly heartbeats: { count: number };
   readonly conflicts: { count: number };
   /** Arrivals in order: `<route>` for every request, with ` <request id>` for work submissions and polls. */
@@ -204,6 +213,7 @@ export async function startFakeTinker(options: FakeTinkerOptions): Promise<FakeT
   const factory = options.policy ?? bigramFactory(V, seed, options.bias, options.reduction ?? 'sum');
   const holdMs = options.holdMs ?? 50;
   const errorStyle = options.errorStyle ?? 'hosted';
+  const personality = options.personality ?? 'hosted';
   const futures = new Map<string, Future>();
   const samplers = new Map<string, ServerSampler>();
   const checkpoints = new Map<string, unknown>();
@@ -217,6 +227,7 @@ export async function startFakeTinker(options: FakeTinkerOptions): Promise<FakeT
     submissions: [],
     executed: [],
     forwardBackwardBodies: [],
+    sampleSeeds: [],
     heartbeats: { count: 0 },
     conflicts: { count: 0 },
     arrivals: [],
@@ -451,7 +462,10 @@ export async function startFakeTinker(options: FakeTinkerOptions): Promise<FakeT
         return { request_id: prior.requestId };
       }
       const params = body.sampling_params as { max_tokens?: number; temperature?: number; stop?: number[]; seed?: number };
+      state.sampleSeeds.push(params.seed);
       if (typeof params.max_tokens !== 'number') throw new HttpFailure(400, 'max_tokens is required');
+      if (personality === 'skyrl' && typeof params.seed === 'number' && params.seed > 2 ** 31 - 1)
+        throw new HttpFailure(400, `OverflowError: Python integer ${params.seed} out of bounds for int32`);
       const [requestId, f] = newFuture();
       f.kind = 'sample';
       sampleSeen.set(key, { hash: h, requestId });
@@ -473,7 +487,8 @@ export async function startFakeTinker(options: FakeTinkerOptions): Promise<FakeT
             stop: params.stop ?? [],
             seed: params.seed ?? 0,
           });
-          const prompt_logprobs = body.prompt_logprobs ? await sampler.promptLogprobs(prompt) : null;
+          const full = body.prompt_logprobs ? await sampler.promptLogprobs(prompt) : null;
+          const prompt_logprobs = full !== null && personality === 'skyrl' ? full.slice(1) : full;
           return { sequences, prompt_logprobs, type: 'sample' };
         }),
       );
