@@ -29,6 +29,32 @@ describe('TinkerClient handshake', () => {
     expect([...server.apiKeysSeen].sort()).toEqual(['tml-k', farFuture].sort());
   });
 
+  it.each([
+    ['client/config', 401],
+    ['create_session', 400],
+    ['get_server_capabilities', 500],
+  ] as const)('never puts an API key the server echoes in its error body into the error (%s, HTTP %i)', async (route, status) => {
+    const key = 'tml-echo-secret-9731';
+    const body = { detail: `rejected X-API-Key ${key} (key=${key})` };
+    server = await startFakeTinker({ vocabSize: 10, apiKey: key, faults: [{ route, nth: 1, kind: 'status', status, body }] });
+    const attempt = async (): Promise<void> => {
+      const client = await TinkerClient.connect({ baseUrl: server!.url, apiKey: key, timer: noTimer });
+      try {
+        await client.capabilities();
+      } finally {
+        await client.close();
+      }
+    };
+    const error = await attempt().then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error).toBeInstanceOf(Error);
+    expect(error!.message).toContain(`HTTP ${status}`);
+    expect(error!.message).toContain('rejected X-API-Key [redacted]');
+    expect(error!.message).not.toContain(key);
+  });
+
   it('refuses an empty key before any request', async () => {
     server = await startFakeTinker({ vocabSize: 10 });
     await expect(TinkerClient.connect({ baseUrl: server.url, apiKey: '', timer: noTimer })).rejects.toThrow(ConfigError);
