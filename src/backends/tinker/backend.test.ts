@@ -322,7 +322,7 @@ describe('TinkerBackend over HTTP', () => {
   });
 
   it('sends sampling seeds in [0, 2^31-1], deterministic per (seed, prompt), accepted by a SkyRL-like server that rejects wider ones', async () => {
-    const { backend, server } = await setup({ personality: 'skyrl' });
+    const { backend, server } = await setup({ personality: 'skyrl', dropImageTokens: false });
     const bigSeeds = [0xffff_ffff, 2 ** 31, 123_456_789];
     for (const seed of bigSeeds) await backend.sample(prompts, 1, { ...sampling, seed });
     const seeds = server.sampleSeeds as number[];
@@ -337,13 +337,29 @@ describe('TinkerBackend over HTTP', () => {
     expect(seeds.slice(-2)).toEqual(seeds.slice(0, 2)); // same (seed, prompt) → same wire seed
   });
 
+  it('checks forward_backward lengths before optim_step: a server that drops image tokens never gets an optim_step, and the error names the datum', async () => {
+    const { backend, server } = await setup({ personality: 'skyrl' });
+    const groups = await backend.sample(prompts, 2, sampling);
+    const batch = examplesFrom(groups, shape(groups));
+    const error = await backend.train(batch, pgLoss('token-mean'), optimizer).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.message).toMatch(/datum 0 has \d+ values of logprobs for the \d+ positions sent/);
+    expect(error?.message).toContain('no optim_step was sent');
+    expect(server.hits.get('optim_step') ?? 0).toBe(0);
+    // the server holds that batch's gradients: nothing further goes to the model
+    await expect(backend.train(batch, pgLoss('token-mean'), optimizer)).rejects.toThrow(/restart from the last checkpoint/);
+    expect(server.hits.get('optim_step') ?? 0).toBe(0);
+  });
+
   it.each(['hosted', 'skyrl'] as const)('rejects β > 0 unless KL folding is on; folded, it sends A + β(exp(ref − old) − 1) per token (%s prompt_logprobs)', async (personality) => {
     const { backend: strict } = await setup();
     const g = await strict.sample(prompts.slice(0, 1), 2, sampling);
     const ex = g[0].map((completion) => ({ prompt: prompts[0], completion, advantages_T: completion.tokenIds.map((_, t) => (t % 2 ? 1 : -1)) }));
     await expect(strict.train(ex, pgLoss('token-mean', 0.04), optimizer)).rejects.toThrow(ConfigError);
 
-    const { backend, server } = await setup({ personality }, { kl: 'fold' });
+    const { backend, server } = await setup({ personality, dropImageTokens: false }, { kl: 'fold' });
     const groups = await backend.sample(prompts.slice(0, 1), 2, sampling);
     const batch = groups[0].map((completion) => ({ prompt: prompts[0], completion, advantages_T: completion.tokenIds.map((_, t) => (t % 2 ? 1 : -1)) }));
     // The base model of the test server is the untrained initial policy; perturb the trained one first so ref ≠ old.
@@ -366,17 +382,17 @@ describe('TinkerBackend over HTTP', () => {
     });
   });
 
-  it('splits forward_backward into chunks under the server limit, in seq order, pipelined with optim_step', async () => {
+  it('splits forward_backward into chunks under the server limit, in seq order; optim_step only after every chunk result was checked', async () => {
     const { server, backend } = await setup({ clientConfig: { fwdbwd_max_chunk_len: 3 } });
     const groups = await backend.sample(prompts, 4, sampling);
     const examples = groups.flatMap((g, p) => g.map((completion) => ({ prompt: prompts[p], completion, advantages_T: completion.tokenIds.map(() => 1) })));
     const metrics = await backend.train(examples, pgLoss('seq-mean-token-mean'), optimizer);
-    // pipelined: optim_step was submitted before any forward_backward result was asked for
+    // not pipelined: optim_step is submitted after the last forward_backward chunk's result arrived (its lengths are checked first)
     const submitted = server.arrivals.findIndex((a) => a.startsWith('optim_step '));
     const fbIds = server.arrivals.filter((a) => a.startsWith('forward_backward ')).map((a) => a.split(' ')[1]);
-    const firstPoll = server.arrivals.findIndex((a) => fbIds.some((id) => a === `retrieve_future ${id}`));
-    expect(submitted).toBeGreaterThan(0);
-    expect(firstPoll).toBeGreaterThan(submitted);
+    const lastPoll = server.arrivals.findLastIndex((a) => fbIds.some((id) => a === `retrieve_future ${id}`));
+    expect(lastPoll).toBeGreaterThan(0);
+    expect(submitted).toBeGreaterThan(lastPoll);
     const fb = server.executed.filter((e) => e.route === 'forward_backward').map((e) => e.seqId);
     expect(fb).toEqual([2, 3, 4]); // 8 datums → 3 + 3 + 2; seq 1 was the sampler weights
     expect(server.forwardBackwardBodies.map((b) => b.forward_backward_input.data.length)).toEqual([3, 3, 2]);

@@ -29,7 +29,6 @@ import type { BackendMetrics, LossSpec, OptimizerSpec, PolicyBackend, Prompt, Sa
 import type { Logger, QueueStateListener, RetryPolicy } from './calls.js';
 import { TinkerClient } from './client.js';
 import type { SamplingSession } from './sampling-session.js';
-import { settleBoth } from './settle.js';
 import type { TrainingModel } from './training-model.js';
 import { parseTinkerBackendConfig, tinkerEndpointFromEnv, type TinkerBackendConfig, type TinkerEndpoint } from './config.js';
 import { advantageScale_B_T, inputLength, rlDatum, sftDatum } from './datums.js';
@@ -247,11 +246,14 @@ export class TinkerBackend implements PolicyBackend {
       return rlDatum(prompts[b], ex.completion.tokenIds, old_T, sent_T);
     });
     const lossFnConfig = this.config.lossFn === 'ppo' ? { clip_low_threshold: 1 - loss.epsLow, clip_high_threshold: 1 + loss.epsHigh } : undefined;
-    // Pipelined: both submissions are queued before either result is awaited (tinker-protocol.md §3.3).
+    // Not pipelined: forward_backward's per-datum lengths are checked against the request (TrainingModel)
+    // before optim_step is sent, so a misaligned batch never updates the weights. Measured on SkyRL JAX: image
+    // chunks are dropped and the learner log-probs come back text-only (11 for 15), findings/tinker-conformance.md #2.
     const fb = await this.model.forwardBackward(datums, this.config.lossFn, lossFnConfig);
+    const fbOut = await fb.result();
     const opt = await this.model.optimStep(adam);
     this.sampler = undefined; // the weights change: the next sample needs new sampler weights
-    const [fbOut, optMetrics] = await settleBoth(fb.result(), opt.result());
+    const optMetrics = await opt.result();
 
     const outputs: TokenLossOutput[] = examples.map((ex, b) => {
       const learner = fbOut.outputs[b]?.logprobs;
@@ -290,9 +292,10 @@ export class TinkerBackend implements PolicyBackend {
     const totalTokens = targets_B.reduce((s, t) => s + t.length, 0);
     const datums = targets_B.map((target_T, b) => sftDatum(prompts[b], target_T, new Array<number>(target_T.length).fill(1 / totalTokens)));
     const fb = await this.model.forwardBackward(datums, 'cross_entropy');
+    const fbOut = await fb.result(); // lengths checked before optim_step (see trainRl)
     const opt = await this.model.optimStep(adam);
     this.sampler = undefined;
-    const [fbOut, optMetrics] = await settleBoth(fb.result(), opt.result());
+    const optMetrics = await opt.result();
     let nll = 0;
     fbOut.outputs.forEach((o, b) => {
       const P = chunkLength(prompts[b]);

@@ -117,7 +117,25 @@ function statusError(route: string, response: HttpResponse, secrets: ReadonlyArr
       : s === 404 && route !== 'retrieve_future'
         ? ' (is TINKER_BASE_URL the API root of a Tinker-compatible server?)'
         : '';
-  return new RemoteError(`${route}: HTTP ${s} from the training service${hint}: ${describeErrorBody(response, secrets)}`);
+  const message = `${route}: HTTP ${s} from the training service${hint}: ${describeErrorBody(response, secrets)}`;
+  return s >= 400 && s < 500 ? new RejectedError(s, message) : new RemoteError(message);
+}
+
+/**
+ * The server answered a call with a final 4xx (400 with a detail, 401, 403,
+ * 404, 409, 422, …; not the retried 408/429/402): it refused the request, so
+ * it does not hold it. Measured on SkyRL a956457: 409 for a repeated
+ * save_weights name, 422 for an unknown loss_fn_config key, both at submission
+ * (findings/tinker-conformance.md #9, #10).
+ */
+export class RejectedError extends RemoteError {
+  override readonly name: string = 'RejectedError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 export interface PostOptions {

@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../errors.js';
+import { RejectedError } from './calls.js';
 import { TinkerClient } from './client.js';
+import { rlDatum } from './datums.js';
 import { HOSTED_TINKER_BASE_URL, parseTinkerBackendConfig, TinkerBackendConfigSchema, tinkerEndpointFromEnv } from './config.js';
 import { startFakeTinker, type FakeTinkerServer } from './test-support/server.js';
 
@@ -66,6 +68,42 @@ describe('TinkerClient handshake', () => {
     const client = await TinkerClient.connect({ baseUrl: server.url, apiKey: 'k', timer: noTimer });
     await client.close();
     await expect(client.createModel({ baseModel: 'm', rank: 2 })).rejects.toThrow(/closed/);
+  });
+});
+
+describe('4xx at submission (SkyRL-like server)', () => {
+  it('counts 409 (repeated save_weights name) and 422 (rejected loss_fn_config) as not held: the model stays usable, seq_ids stay dense', async () => {
+    server = await startFakeTinker({ vocabSize: 10, personality: 'skyrl' });
+    const client = await TinkerClient.connect({ baseUrl: server.url, apiKey: 'tml-dummy', timer: noTimer, retry: { backoffBaseMs: 1, backoffMaxMs: 2 } });
+    try {
+      const model = await client.createModel({ baseModel: 'm', rank: 2 });
+      const datum = rlDatum([{ kind: 'tokens', tokens: [1, 2, 3] }], [4, 5], [-1, -1], [0.5, -0.5]);
+      const rejected = await model.forwardBackward([datum], 'importance_sampling', { clip_low_threshold: 0.8 }).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(rejected).toBeInstanceOf(RejectedError);
+      expect(rejected!.message).toMatch(/HTTP 422.*clip_low_threshold.*still usable/);
+      expect(await model.saveWeights('ckpt-a')).toBe(`tinker://${model.modelId}/weights/ckpt-a`);
+      const again = await model.saveWeights('ckpt-a').then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(again).toBeInstanceOf(RejectedError);
+      expect(again!.message).toMatch(/HTTP 409.*already exists.*still usable/);
+      // still usable: a valid step goes through, with the next free seq_ids
+      const fb = await model.forwardBackward([datum], 'importance_sampling');
+      const opt = await model.optimStep({ learning_rate: 0.01, beta1: 0.9, beta2: 0.95, eps: 1e-8, weight_decay: 0, grad_clip_norm: 0 });
+      expect((await fb.result()).outputs[0].logprobs).toHaveLength(4);
+      await opt.result();
+      expect(server.executed.map((e) => [e.route, e.seqId])).toEqual([
+        ['save_weights', 1],
+        ['forward_backward', 2],
+        ['optim_step', 3],
+      ]);
+    } finally {
+      await client.close();
+    }
   });
 });
 
