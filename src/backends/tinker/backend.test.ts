@@ -404,7 +404,7 @@ describe('TinkerBackend over HTTP', () => {
   it("makes the service's reduction equal the chosen aggregation, for summing (hosted) and sequence-mean (SkyRL) servers", async () => {
     for (const reduction of ['sum', 'sequence-mean'] as const) {
       for (const aggregation of ['seq-mean-token-mean', 'token-mean', 'seq-sum-const'] as const) {
-        const { backend } = await setup({ reduction }, { serverReduction: reduction });
+        const { backend } = await setup({ reduction }, { serverReduction: reduction, wireFormat: 'json' }); // JSON keeps doubles: exact comparisons
         const groups = await backend.sample(prompts, 3, sampling);
         const examples = groups.flatMap((g, p) => g.map((completion) => ({ prompt: prompts[p], completion, advantages_T: completion.tokenIds.map((_, t) => Math.sin(t + p)) })));
         const m = await backend.train(examples, pgLoss(aggregation), optimizer);
@@ -417,7 +417,7 @@ describe('TinkerBackend over HTTP', () => {
   });
 
   it('trains SFT with cross_entropy: target = the text + <|im_end|>, weight 1/ΣT on its positions', async () => {
-    const { server, backend } = await setup();
+    const { server, backend } = await setup({}, { wireFormat: 'json' }); // JSON keeps doubles: exact weights on the wire
     const texts = ['<thinking>The lung.</thinking><answer>left</answer>', '<answer>no</answer>'];
     const batch: TrainExample[] = texts.map((text) => ({
       prompt: prompts[1],

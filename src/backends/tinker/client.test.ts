@@ -117,9 +117,41 @@ describe('configuration', () => {
 
   it('fills defaults and rejects unknown keys', () => {
     const c = TinkerBackendConfigSchema.parse({ name: 'tinker', model: 'Qwen/Qwen3-VL-30B-A3B-Instruct' });
-    expect(c).toMatchObject({ renderer: 'qwen3-vl', loraRank: 32, lossFn: 'ppo', serverReduction: 'sum', kl: 'reject', wireFormat: 'json', maxImagePixels: 802816 });
+    expect(c).toMatchObject({ renderer: 'qwen3-vl', loraRank: 32, lossFn: 'ppo', serverReduction: 'sum', kl: 'reject', wireFormat: 'protobuf', sdkVersion: '0.38.0', maxImagePixels: 802816 });
     expect(TinkerBackendConfigSchema.safeParse({ name: 'tinker', model: 'm', apiKey: 'secret' }).success).toBe(false);
     expect(() => parseTinkerBackendConfig({ name: 'tinker', model: 'm', loraRank: 0 })).toThrow(/^backend\.loraRank: /);
     expect(() => parseTinkerBackendConfig({ name: 'tinker' })).toThrow(/^backend\.model: /);
+  });
+
+  it('ties sdkVersion to wireFormat: protobuf + 0.38.0 by default, JSON with 0.24.1, inconsistent pairs rejected naming the key', () => {
+    const base = { name: 'tinker', model: 'm' } as const;
+    expect(TinkerBackendConfigSchema.parse({ ...base, wireFormat: 'json' })).toMatchObject({ wireFormat: 'json', sdkVersion: '0.24.1' });
+    expect(TinkerBackendConfigSchema.parse({ ...base, wireFormat: 'protobuf' })).toMatchObject({ wireFormat: 'protobuf', sdkVersion: '0.38.0' });
+    expect(TinkerBackendConfigSchema.parse({ ...base, sdkVersion: '0.23.0' })).toMatchObject({ wireFormat: 'json', sdkVersion: '0.23.0' });
+    expect(TinkerBackendConfigSchema.parse({ ...base, sdkVersion: '0.30.4' })).toMatchObject({ wireFormat: 'protobuf', sdkVersion: '0.30.4' });
+    expect(() => parseTinkerBackendConfig({ ...base, wireFormat: 'json', sdkVersion: '0.38.0' })).toThrow(/^backend\.sdkVersion: 0\.38\.0 is a protobuf-only SDK/);
+    expect(() => parseTinkerBackendConfig({ ...base, wireFormat: 'protobuf', sdkVersion: '0.24.1' })).toThrow(/^backend\.sdkVersion: 0\.24\.1 predates protobuf/);
+  });
+
+  it('reports sdk_version 0.38.0 and sends protobuf by default; JSON asked for reports 0.24.1, and proto_write_fwdbwd: true switches it to protobuf', async () => {
+    const seen: string[] = [];
+    const spy: typeof fetch = async (input, init) => {
+      const url = String(input instanceof Request ? input.url : input);
+      if (url.endsWith('/client/config')) seen.push(JSON.parse(String(init?.body)).sdk_version);
+      return fetch(input, init);
+    };
+    server = await startFakeTinker({ vocabSize: 10 });
+    const byDefault = await TinkerClient.connect({ baseUrl: server.url, apiKey: 'k', timer: noTimer, fetch: spy });
+    expect(byDefault.wireFormat).toBe('protobuf');
+    await byDefault.close();
+    const json = await TinkerClient.connect({ baseUrl: server.url, apiKey: 'k', timer: noTimer, fetch: spy, wireFormat: 'json' });
+    expect(json.wireFormat).toBe('json');
+    await json.close();
+    expect(seen).toEqual(['0.38.0', '0.24.1']);
+    await server.close();
+    server = await startFakeTinker({ vocabSize: 10, clientConfig: { proto_write_fwdbwd: true } });
+    const flagged = await TinkerClient.connect({ baseUrl: server.url, apiKey: 'k', timer: noTimer, wireFormat: 'json' });
+    expect(flagged.wireFormat).toBe('protobuf');
+    await flagged.close();
   });
 });

@@ -35,9 +35,9 @@ import {
 } from './wire.js';
 import { z } from 'zod';
 import { redactSecrets } from '../../utils/redact.js';
+import { DEFAULT_SDK_VERSION, JSON_SDK_VERSION, sdkSpeaksJson } from './config.js';
 
-/** Reported as `sdk_version`: the last SDK line whose training wire was JSON (the server picks feature flags by it). */
-export const DEFAULT_SDK_VERSION = '0.24.1';
+export { DEFAULT_SDK_VERSION, JSON_SDK_VERSION } from './config.js';
 
 export interface TinkerClientOptions {
   readonly baseUrl: string;
@@ -99,7 +99,9 @@ export class TinkerClient {
     const clock = options.clock ?? systemClock;
     const log = options.log ?? nullLogger;
     const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
-    const sdkVersion = options.sdkVersion ?? DEFAULT_SDK_VERSION;
+    // Defaults as in config.ts: protobuf with a current SDK version; JSON only when asked for, with the last JSON SDK.
+    const askedWire: WireFormat = options.wireFormat ?? (options.sdkVersion !== undefined && sdkSpeaksJson(options.sdkVersion) ? 'json' : 'protobuf');
+    const sdkVersion = options.sdkVersion ?? (askedWire === 'json' ? JSON_SDK_VERSION : DEFAULT_SDK_VERSION);
     let jwt: { token: string; expiresAt: number | undefined } | undefined;
     // Every credential this client has sent; server texts in error messages are redacted with it.
     const secrets: string[] = [options.apiKey];
@@ -147,7 +149,7 @@ export class TinkerClient {
     );
     if (session.error_message) throw new RemoteError(`create_session: ${redactSecrets(session.error_message, secrets)}`);
     if (session.warning_message) log.warn(`training service: ${redactSecrets(session.warning_message, secrets)}`);
-    const client = new TinkerClient(ctxFinal, session.session_id, limits, options.onQueueState, abort, config.pjwt_auth_enabled === true, options.wireFormat ?? 'json');
+    const client = new TinkerClient(ctxFinal, session.session_id, limits, options.onQueueState, abort, config.pjwt_auth_enabled === true, config.proto_write_fwdbwd === true ? 'protobuf' : askedWire);
     client.heartbeat = startHeartbeat({
       transport,
       sessionId: session.session_id,
