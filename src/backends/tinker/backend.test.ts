@@ -353,6 +353,12 @@ describe('TinkerBackend over HTTP', () => {
     expect(server.hits.get('optim_step') ?? 0).toBe(0);
   });
 
+  it('refuses a backend.model the server does not list in get_server_capabilities, before create_model', async () => {
+    await expect(setup({ supportedModels: ['Qwen/Qwen3-8B'] })).rejects.toThrow(/^backend\.model: the server does not offer "Qwen\/Qwen3-VL-30B-A3B-Instruct"; it offers: Qwen\/Qwen3-8B/);
+    const { server } = await setup({ supportedModels: ['Qwen/Qwen3-8B', 'Qwen/Qwen3-VL-30B-A3B-Instruct'] });
+    expect(server.hits.get('create_model')).toBe(1);
+  });
+
   it.each(['hosted', 'skyrl'] as const)('rejects β > 0 unless KL folding is on; folded, it sends A + β(exp(ref − old) − 1) per token (%s prompt_logprobs)', async (personality) => {
     const { backend: strict } = await setup();
     const g = await strict.sample(prompts.slice(0, 1), 2, sampling);

@@ -103,6 +103,7 @@ export class TinkerBackend implements PolicyBackend {
       onQueueState: deps.onQueueState,
     });
     try {
+      await checkBaseModelOffered(client, config.model, deps.log);
       const model = await client.createModel({ baseModel: config.model, rank: config.loraRank, seed: config.loraSeed });
       return new TinkerBackend(client, model, config, tokenizer, renderer, resizeRule);
     } catch (error) {
@@ -401,4 +402,24 @@ export function normalisePromptLogprobs(lp: ReadonlyArray<number | null> | null 
   if (lp === null || lp === undefined) return null;
   if (lp.length === length - 1 && (lp.length === 0 || lp[0] !== null)) return [null, ...lp];
   return [...lp];
+}
+
+/**
+ * Refuses a `backend.model` the server does not list in
+ * get_server_capabilities. SkyRL's `create_model` does not check `base_model`
+ * at all (it trains the server's `--base-model`, read in skyrl/tinker/api.py
+ * a956457), so without this a mismatched name trains another model silently.
+ * An empty list or a failed call (a server without the route) skips the
+ * check, with a warning for the failure.
+ */
+async function checkBaseModelOffered(client: TinkerClient, model: string, log: { warn(message: string): void } | undefined): Promise<void> {
+  let offered: Array<{ model: string }>;
+  try {
+    offered = await client.capabilities();
+  } catch (error) {
+    log?.warn(`could not list the server's base models, so backend.model is not checked: ${(error as Error).message}`);
+    return;
+  }
+  if (offered.length > 0 && !offered.some((m) => m.model === model))
+    throw new ConfigError('backend.model', `the server does not offer "${model}"; it offers: ${offered.map((m) => m.model).join(', ')}`);
 }
