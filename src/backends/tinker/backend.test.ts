@@ -186,6 +186,8 @@ describe('TinkerBackend over HTTP', () => {
       losses.push(metrics['loss/total']);
     }
     assertProtocolInvariants(server);
+    // the SDK's ForwardBackwardRequest is {forward_backward_input, model_id, seq_id}: no top-level "type"
+    for (const b of server.forwardBackwardBodies) expect(Object.keys(b).filter((k) => k !== 'wire').sort()).toEqual(['forward_backward_input', 'model_id', 'seq_id']);
     // the faults really happened: re-submissions were deduplicated, 408s were served
     expect(server.submissions.filter((s) => s.duplicate).map((s) => s.route).sort()).toEqual(['optim_step', 'optim_step', 'save_weights_for_sampler']);
     expect(server.executed.map((e) => e.route)).toEqual([
@@ -319,13 +321,51 @@ describe('TinkerBackend over HTTP', () => {
     assertProtocolInvariants(server);
   });
 
-  it('rejects β > 0 unless KL folding is on; folded, it sends A + β(exp(ref − old) − 1) per token', async () => {
+  it('sends sampling seeds in [0, 2^31-1], deterministic per (seed, prompt), accepted by a SkyRL-like server that rejects wider ones', async () => {
+    const { backend, server } = await setup({ personality: 'skyrl', dropImageTokens: false });
+    const bigSeeds = [0xffff_ffff, 2 ** 31, 123_456_789];
+    for (const seed of bigSeeds) await backend.sample(prompts, 1, { ...sampling, seed });
+    const seeds = server.sampleSeeds as number[];
+    expect(seeds).toHaveLength(bigSeeds.length * prompts.length);
+    for (const s of seeds) {
+      expect(Number.isInteger(s)).toBe(true);
+      expect(s).toBeGreaterThanOrEqual(0);
+      expect(s).toBeLessThanOrEqual(2 ** 31 - 1);
+    }
+    expect(new Set(seeds).size).toBe(seeds.length); // distinct across seeds and prompts
+    await backend.sample(prompts, 1, { ...sampling, seed: 0xffff_ffff });
+    expect(seeds.slice(-2)).toEqual(seeds.slice(0, 2)); // same (seed, prompt) → same wire seed
+  });
+
+  it('checks forward_backward lengths before optim_step: a server that drops image tokens never gets an optim_step, and the error names the datum', async () => {
+    const { backend, server } = await setup({ personality: 'skyrl' });
+    const groups = await backend.sample(prompts, 2, sampling);
+    const batch = examplesFrom(groups, shape(groups));
+    const error = await backend.train(batch, pgLoss('token-mean'), optimizer).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.message).toMatch(/datum 0 has \d+ values of logprobs for the \d+ positions sent/);
+    expect(error?.message).toContain('no optim_step was sent');
+    expect(server.hits.get('optim_step') ?? 0).toBe(0);
+    // the server holds that batch's gradients: nothing further goes to the model
+    await expect(backend.train(batch, pgLoss('token-mean'), optimizer)).rejects.toThrow(/restart from the last checkpoint/);
+    expect(server.hits.get('optim_step') ?? 0).toBe(0);
+  });
+
+  it('refuses a backend.model the server does not list in get_server_capabilities, before create_model', async () => {
+    await expect(setup({ supportedModels: ['Qwen/Qwen3-8B'] })).rejects.toThrow(/^backend\.model: the server does not offer "Qwen\/Qwen3-VL-30B-A3B-Instruct"; it offers: Qwen\/Qwen3-8B/);
+    const { server } = await setup({ supportedModels: ['Qwen/Qwen3-8B', 'Qwen/Qwen3-VL-30B-A3B-Instruct'] });
+    expect(server.hits.get('create_model')).toBe(1);
+  });
+
+  it.each(['hosted', 'skyrl'] as const)('rejects β > 0 unless KL folding is on; folded, it sends A + β(exp(ref − old) − 1) per token (%s prompt_logprobs)', async (personality) => {
     const { backend: strict } = await setup();
     const g = await strict.sample(prompts.slice(0, 1), 2, sampling);
     const ex = g[0].map((completion) => ({ prompt: prompts[0], completion, advantages_T: completion.tokenIds.map((_, t) => (t % 2 ? 1 : -1)) }));
     await expect(strict.train(ex, pgLoss('token-mean', 0.04), optimizer)).rejects.toThrow(ConfigError);
 
-    const { backend, server } = await setup({}, { kl: 'fold' });
+    const { backend, server } = await setup({ personality, dropImageTokens: false }, { kl: 'fold' });
     const groups = await backend.sample(prompts.slice(0, 1), 2, sampling);
     const batch = groups[0].map((completion) => ({ prompt: prompts[0], completion, advantages_T: completion.tokenIds.map((_, t) => (t % 2 ? 1 : -1)) }));
     // The base model of the test server is the untrained initial policy; perturb the trained one first so ref ≠ old.
@@ -348,17 +388,17 @@ describe('TinkerBackend over HTTP', () => {
     });
   });
 
-  it('splits forward_backward into chunks under the server limit, in seq order, pipelined with optim_step', async () => {
+  it('splits forward_backward into chunks under the server limit, in seq order; optim_step only after every chunk result was checked', async () => {
     const { server, backend } = await setup({ clientConfig: { fwdbwd_max_chunk_len: 3 } });
     const groups = await backend.sample(prompts, 4, sampling);
     const examples = groups.flatMap((g, p) => g.map((completion) => ({ prompt: prompts[p], completion, advantages_T: completion.tokenIds.map(() => 1) })));
     const metrics = await backend.train(examples, pgLoss('seq-mean-token-mean'), optimizer);
-    // pipelined: optim_step was submitted before any forward_backward result was asked for
+    // not pipelined: optim_step is submitted after the last forward_backward chunk's result arrived (its lengths are checked first)
     const submitted = server.arrivals.findIndex((a) => a.startsWith('optim_step '));
     const fbIds = server.arrivals.filter((a) => a.startsWith('forward_backward ')).map((a) => a.split(' ')[1]);
-    const firstPoll = server.arrivals.findIndex((a) => fbIds.some((id) => a === `retrieve_future ${id}`));
-    expect(submitted).toBeGreaterThan(0);
-    expect(firstPoll).toBeGreaterThan(submitted);
+    const lastPoll = server.arrivals.findLastIndex((a) => fbIds.some((id) => a === `retrieve_future ${id}`));
+    expect(lastPoll).toBeGreaterThan(0);
+    expect(submitted).toBeGreaterThan(lastPoll);
     const fb = server.executed.filter((e) => e.route === 'forward_backward').map((e) => e.seqId);
     expect(fb).toEqual([2, 3, 4]); // 8 datums → 3 + 3 + 2; seq 1 was the sampler weights
     expect(server.forwardBackwardBodies.map((b) => b.forward_backward_input.data.length)).toEqual([3, 3, 2]);
@@ -370,7 +410,7 @@ describe('TinkerBackend over HTTP', () => {
   it("makes the service's reduction equal the chosen aggregation, for summing (hosted) and sequence-mean (SkyRL) servers", async () => {
     for (const reduction of ['sum', 'sequence-mean'] as const) {
       for (const aggregation of ['seq-mean-token-mean', 'token-mean', 'seq-sum-const'] as const) {
-        const { backend } = await setup({ reduction }, { serverReduction: reduction });
+        const { backend } = await setup({ reduction }, { serverReduction: reduction, wireFormat: 'json' }); // JSON keeps doubles: exact comparisons
         const groups = await backend.sample(prompts, 3, sampling);
         const examples = groups.flatMap((g, p) => g.map((completion) => ({ prompt: prompts[p], completion, advantages_T: completion.tokenIds.map((_, t) => Math.sin(t + p)) })));
         const m = await backend.train(examples, pgLoss(aggregation), optimizer);
@@ -383,7 +423,7 @@ describe('TinkerBackend over HTTP', () => {
   });
 
   it('trains SFT with cross_entropy: target = the text + <|im_end|>, weight 1/ΣT on its positions', async () => {
-    const { server, backend } = await setup();
+    const { server, backend } = await setup({}, { wireFormat: 'json' }); // JSON keeps doubles: exact weights on the wire
     const texts = ['<thinking>The lung.</thinking><answer>left</answer>', '<answer>no</answer>'];
     const batch: TrainExample[] = texts.map((text) => ({
       prompt: prompts[1],

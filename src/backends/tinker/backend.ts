@@ -29,7 +29,6 @@ import type { BackendMetrics, LossSpec, OptimizerSpec, PolicyBackend, Prompt, Sa
 import type { Logger, QueueStateListener, RetryPolicy } from './calls.js';
 import { TinkerClient } from './client.js';
 import type { SamplingSession } from './sampling-session.js';
-import { settleBoth } from './settle.js';
 import type { TrainingModel } from './training-model.js';
 import { parseTinkerBackendConfig, tinkerEndpointFromEnv, type TinkerBackendConfig, type TinkerEndpoint } from './config.js';
 import { advantageScale_B_T, inputLength, rlDatum, sftDatum } from './datums.js';
@@ -104,6 +103,7 @@ export class TinkerBackend implements PolicyBackend {
       onQueueState: deps.onQueueState,
     });
     try {
+      await checkBaseModelOffered(client, config.model, deps.log);
       const model = await client.createModel({ baseModel: config.model, rank: config.loraRank, seed: config.loraSeed });
       return new TinkerBackend(client, model, config, tokenizer, renderer, resizeRule);
     } catch (error) {
@@ -160,7 +160,7 @@ export class TinkerBackend implements PolicyBackend {
               top_k: -1,
               top_p: 1,
               stop: this.renderer.stopTokens,
-              seed: ((Math.floor(sampling.seed) >>> 0) * 65_536 + p) % Number.MAX_SAFE_INTEGER,
+              seed: sampleSeed(sampling.seed, p),
             },
           });
           if (result.sequences.length !== n) throw new RemoteError(`asample: asked for ${n} samples of prompt ${p}, got ${result.sequences.length}`);
@@ -191,7 +191,7 @@ export class TinkerBackend implements PolicyBackend {
       params: { max_tokens: 1, temperature: 1, top_k: -1, top_p: 1, stop: [], seed: 0 },
     });
     const P = chunkLength(prompt);
-    const lp = result.prompt_logprobs;
+    const lp = normalisePromptLogprobs(result.prompt_logprobs, P + completion_T.length);
     if (!lp || lp.length < P + completion_T.length) throw new RemoteError('reference log-probs: the sampler returned no prompt_logprobs for the sequence');
     return completion_T.map((_, t) => {
       const v = lp[P + t];
@@ -247,11 +247,14 @@ export class TinkerBackend implements PolicyBackend {
       return rlDatum(prompts[b], ex.completion.tokenIds, old_T, sent_T);
     });
     const lossFnConfig = this.config.lossFn === 'ppo' ? { clip_low_threshold: 1 - loss.epsLow, clip_high_threshold: 1 + loss.epsHigh } : undefined;
-    // Pipelined: both submissions are queued before either result is awaited (tinker-protocol.md §3.3).
+    // Not pipelined: forward_backward's per-datum lengths are checked against the request (TrainingModel)
+    // before optim_step is sent, so a misaligned batch never updates the weights. Measured on SkyRL JAX: image
+    // chunks are dropped and the learner log-probs come back text-only (11 for 15), findings/tinker-conformance.md #2.
     const fb = await this.model.forwardBackward(datums, this.config.lossFn, lossFnConfig);
+    const fbOut = await fb.result();
     const opt = await this.model.optimStep(adam);
     this.sampler = undefined; // the weights change: the next sample needs new sampler weights
-    const [fbOut, optMetrics] = await settleBoth(fb.result(), opt.result());
+    const optMetrics = await opt.result();
 
     const outputs: TokenLossOutput[] = examples.map((ex, b) => {
       const learner = fbOut.outputs[b]?.logprobs;
@@ -290,9 +293,10 @@ export class TinkerBackend implements PolicyBackend {
     const totalTokens = targets_B.reduce((s, t) => s + t.length, 0);
     const datums = targets_B.map((target_T, b) => sftDatum(prompts[b], target_T, new Array<number>(target_T.length).fill(1 / totalTokens)));
     const fb = await this.model.forwardBackward(datums, 'cross_entropy');
+    const fbOut = await fb.result(); // lengths checked before optim_step (see trainRl)
     const opt = await this.model.optimStep(adam);
     this.sampler = undefined;
-    const [fbOut, optMetrics] = await settleBoth(fb.result(), opt.result());
+    const optMetrics = await opt.result();
     let nll = 0;
     fbOut.outputs.forEach((o, b) => {
       const P = chunkLength(prompts[b]);
@@ -366,4 +370,56 @@ export function createTinkerBackendFromConfig(
   deps: TinkerBackendDeps = {},
 ): Promise<TinkerBackend> {
   return createTinkerBackend(parseTinkerBackendConfig(block), tinkerEndpointFromEnv(env), deps);
+}
+
+/**
+ * The `sampling_params.seed` of prompt `p` in a batch sampled with `seed`
+ * (which already varies with the step): a 32-bit integer hash of (seed, p)
+ * masked to 31 bits, so it lies in [0, 2³¹−1]. SkyRL's JAX sampler builds
+ * `jax.random.PRNGKey` from an int32 array and answers HTTP 400
+ * (`OverflowError … out of bounds for int32`) for any seed ≥ 2³¹, measured
+ * against SkyRL a956457 (findings/tinker-conformance.md #1); hosted Tinker
+ * accepts any 64-bit seed, so 31 bits suits both.
+ */
+export function sampleSeed(seed: number, p: number): number {
+  let h = Math.imul((Math.floor(seed) >>> 0) ^ 0x9e3779b9, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13) ^ Math.imul(p + 1, 0xc2b2ae35), 0x27d4eb2f);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x165667b1);
+  h ^= h >>> 15;
+  return h & 0x7fff_ffff;
+}
+
+/**
+ * `prompt_logprobs` for a sequence of `length` tokens in one form: one entry
+ * per position, the first null (position 0 has no log-prob). Hosted Tinker
+ * and SkyRL's vLLM path return that already; SkyRL's JAX sampler returns
+ * `length − 1` entries without the leading null (`[: prompt_len − 1]` in
+ * `skyrl/tx/utils/generator.py`, measured: 7 entries for 8 tokens), which is
+ * shifted by one here. Other lengths are returned unchanged (callers check).
+ */
+export function normalisePromptLogprobs(lp: ReadonlyArray<number | null> | null | undefined, length: number): Array<number | null> | null {
+  if (lp === null || lp === undefined) return null;
+  if (lp.length === length - 1 && (lp.length === 0 || lp[0] !== null)) return [null, ...lp];
+  return [...lp];
+}
+
+/**
+ * Refuses a `backend.model` the server does not list in
+ * get_server_capabilities. SkyRL's `create_model` does not check `base_model`
+ * at all (it trains the server's `--base-model`, read in skyrl/tinker/api.py
+ * a956457), so without this a mismatched name trains another model silently.
+ * An empty list or a failed call (a server without the route) skips the
+ * check, with a warning for the failure.
+ */
+async function checkBaseModelOffered(client: TinkerClient, model: string, log: { warn(message: string): void } | undefined): Promise<void> {
+  let offered: Array<{ model: string }>;
+  try {
+    offered = await client.capabilities();
+  } catch (error) {
+    log?.warn(`could not list the server's base models, so backend.model is not checked: ${(error as Error).message}`);
+    return;
+  }
+  if (offered.length > 0 && !offered.some((m) => m.model === model))
+    throw new ConfigError('backend.model', `the server does not offer "${model}"; it offers: ${offered.map((m) => m.model).join(', ')}`);
 }

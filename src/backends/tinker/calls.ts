@@ -29,6 +29,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { RemoteError } from '../../errors.js';
+import { redactSecrets } from '../../utils/redact.js';
 import { describeErrorBody, jsonBody, retryAfterMs, TransportError, type Clock, type HttpResponse, type RawBody, type Transport } from './http.js';
 
 export interface RetryPolicy {
@@ -78,6 +79,8 @@ export interface CallContext {
   readonly log: Logger;
   /** Set when the client is closed: retry and poll loops stop, requests in flight are aborted. */
   readonly signal?: AbortSignal;
+  /** Credentials (API key, JWTs; the list may grow) removed from every server text that goes into a message. */
+  readonly secrets?: ReadonlyArray<string | undefined>;
 }
 
 function assertNotAborted(ctx: CallContext, what: string): void {
@@ -106,7 +109,7 @@ function backoff(policy: RetryPolicy, attempt: number): number {
   return Math.min(policy.backoffBaseMs * 2 ** attempt, policy.backoffMaxMs);
 }
 
-function statusError(route: string, response: HttpResponse): RemoteError {
+function statusError(route: string, response: HttpResponse, secrets: ReadonlyArray<string | undefined> = []): RemoteError {
   const s = response.status;
   const hint =
     s === 401 || s === 403
@@ -114,7 +117,25 @@ function statusError(route: string, response: HttpResponse): RemoteError {
       : s === 404 && route !== 'retrieve_future'
         ? ' (is TINKER_BASE_URL the API root of a Tinker-compatible server?)'
         : '';
-  return new RemoteError(`${route}: HTTP ${s} from the training service${hint}: ${describeErrorBody(response)}`);
+  const message = `${route}: HTTP ${s} from the training service${hint}: ${describeErrorBody(response, secrets)}`;
+  return s >= 400 && s < 500 ? new RejectedError(s, message) : new RemoteError(message);
+}
+
+/**
+ * The server answered a call with a final 4xx (400 with a detail, 401, 403,
+ * 404, 409, 422, …; not the retried 408/429/402): it refused the request, so
+ * it does not hold it. Measured on SkyRL a956457: 409 for a repeated
+ * save_weights name, 422 for an unknown loss_fn_config key, both at submission
+ * (findings/tinker-conformance.md #9, #10).
+ */
+export class RejectedError extends RemoteError {
+  override readonly name: string = 'RejectedError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 export interface PostOptions {
@@ -156,7 +177,7 @@ export async function postWithRetries(ctx: CallContext, route: string, body: unk
       if (s === 402) {
         billingSince ??= clock.now();
         if (clock.now() - billingSince >= policy.billingMaxPauseMs)
-          throw new RemoteError(`${route}: the training service reports a billing problem (HTTP 402) for too long: ${describeErrorBody(response)}`);
+          throw new RemoteError(`${route}: the training service reports a billing problem (HTTP 402) for too long: ${describeErrorBody(response, ctx.secrets)}`);
         log.warn(`${route}: billing problem reported by the training service (HTTP 402); pausing and retrying`);
         await clock.sleep(policy.billingPauseMs);
         attempt++;
@@ -168,9 +189,9 @@ export async function postWithRetries(ctx: CallContext, route: string, body: unk
         failure = 'HTTP 400 with an empty body (proxy rejection)';
       } else if (s === 408 || s === 429 || s >= 500) {
         delay = retryAfterMs(response.headers, clock.now()) ?? backoff(policy, attempt);
-        failure = `HTTP ${s}: ${describeErrorBody(response)}`;
+        failure = `HTTP ${s}: ${describeErrorBody(response, ctx.secrets)}`;
       } else {
-        throw statusError(route, response);
+        throw statusError(route, response, ctx.secrets);
       }
     } else {
       delay = backoff(policy, attempt);
@@ -255,7 +276,7 @@ export async function retrieveFuture(ctx: CallContext, requestId: string, option
       if (j.status === 'complete_metadata') continue; // only with allow_metadata_only, which is never sent
       if ('error' in j && j.error !== null && j.error !== undefined) {
         const category = typeof j.category === 'string' ? j.category : 'unknown';
-        throw new RequestFailedError(requestId, category, typeof j.error === 'string' ? j.error : JSON.stringify(j.error), options.label);
+        throw new RequestFailedError(requestId, category, redactSecrets(typeof j.error === 'string' ? j.error : JSON.stringify(j.error), ctx.secrets ?? []), options.label);
       }
       return j;
     }
@@ -274,21 +295,21 @@ export async function retrieveFuture(ctx: CallContext, requestId: string, option
     if (s === 400) {
       const j = jsonBody(response);
       if (j !== null && typeof j === 'object' && 'detail' in j)
-        throw new RequestFailedError(requestId, 'user', describeErrorBody(response), options.label);
+        throw new RequestFailedError(requestId, 'user', describeErrorBody(response, ctx.secrets), options.label);
       if (proxy400++ < policy.proxy400Retries) {
         await clock.sleep(backoff(policy, backoffAttempt++));
         continue;
       }
-      throw statusError('retrieve_future', response);
+      throw statusError('retrieve_future', response, ctx.secrets);
     }
     if (s === 402) {
       billingSince ??= clock.now();
-      if (clock.now() - billingSince >= policy.billingMaxPauseMs) throw statusError('retrieve_future', response);
+      if (clock.now() - billingSince >= policy.billingMaxPauseMs) throw statusError('retrieve_future', response, ctx.secrets);
       log.warn(`${options.label}: billing problem reported by the training service (HTTP 402); pausing`);
       await clock.sleep(policy.billingPauseMs);
       continue;
     }
     if (s === 410) throw new FutureExpiredError(`${options.label}: request ${requestId} expired on the training service (HTTP 410)`);
-    throw statusError('retrieve_future', response);
+    throw statusError('retrieve_future', response, ctx.secrets);
   }
 }

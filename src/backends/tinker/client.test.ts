@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../errors.js';
+import { RejectedError } from './calls.js';
 import { TinkerClient } from './client.js';
+import { rlDatum } from './datums.js';
 import { HOSTED_TINKER_BASE_URL, parseTinkerBackendConfig, TinkerBackendConfigSchema, tinkerEndpointFromEnv } from './config.js';
 import { startFakeTinker, type FakeTinkerServer } from './test-support/server.js';
 
@@ -29,6 +31,32 @@ describe('TinkerClient handshake', () => {
     expect([...server.apiKeysSeen].sort()).toEqual(['tml-k', farFuture].sort());
   });
 
+  it.each([
+    ['client/config', 401],
+    ['create_session', 400],
+    ['get_server_capabilities', 500],
+  ] as const)('never puts an API key the server echoes in its error body into the error (%s, HTTP %i)', async (route, status) => {
+    const key = 'tml-echo-secret-9731';
+    const body = { detail: `rejected X-API-Key ${key} (key=${key})` };
+    server = await startFakeTinker({ vocabSize: 10, apiKey: key, faults: [{ route, nth: 1, kind: 'status', status, body }] });
+    const attempt = async (): Promise<void> => {
+      const client = await TinkerClient.connect({ baseUrl: server!.url, apiKey: key, timer: noTimer });
+      try {
+        await client.capabilities();
+      } finally {
+        await client.close();
+      }
+    };
+    const error = await attempt().then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error).toBeInstanceOf(Error);
+    expect(error!.message).toContain(`HTTP ${status}`);
+    expect(error!.message).toContain('rejected X-API-Key [redacted]');
+    expect(error!.message).not.toContain(key);
+  });
+
   it('refuses an empty key before any request', async () => {
     server = await startFakeTinker({ vocabSize: 10 });
     await expect(TinkerClient.connect({ baseUrl: server.url, apiKey: '', timer: noTimer })).rejects.toThrow(ConfigError);
@@ -43,6 +71,42 @@ describe('TinkerClient handshake', () => {
   });
 });
 
+describe('4xx at submission (SkyRL-like server)', () => {
+  it('counts 409 (repeated save_weights name) and 422 (rejected loss_fn_config) as not held: the model stays usable, seq_ids stay dense', async () => {
+    server = await startFakeTinker({ vocabSize: 10, personality: 'skyrl' });
+    const client = await TinkerClient.connect({ baseUrl: server.url, apiKey: 'tml-dummy', timer: noTimer, retry: { backoffBaseMs: 1, backoffMaxMs: 2 } });
+    try {
+      const model = await client.createModel({ baseModel: 'm', rank: 2 });
+      const datum = rlDatum([{ kind: 'tokens', tokens: [1, 2, 3] }], [4, 5], [-1, -1], [0.5, -0.5]);
+      const rejected = await model.forwardBackward([datum], 'importance_sampling', { clip_low_threshold: 0.8 }).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(rejected).toBeInstanceOf(RejectedError);
+      expect(rejected!.message).toMatch(/HTTP 422.*clip_low_threshold.*still usable/);
+      expect(await model.saveWeights('ckpt-a')).toBe(`tinker://${model.modelId}/weights/ckpt-a`);
+      const again = await model.saveWeights('ckpt-a').then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(again).toBeInstanceOf(RejectedError);
+      expect(again!.message).toMatch(/HTTP 409.*already exists.*still usable/);
+      // still usable: a valid step goes through, with the next free seq_ids
+      const fb = await model.forwardBackward([datum], 'importance_sampling');
+      const opt = await model.optimStep({ learning_rate: 0.01, beta1: 0.9, beta2: 0.95, eps: 1e-8, weight_decay: 0, grad_clip_norm: 0 });
+      expect((await fb.result()).outputs[0].logprobs).toHaveLength(4);
+      await opt.result();
+      expect(server.executed.map((e) => [e.route, e.seqId])).toEqual([
+        ['save_weights', 1],
+        ['forward_backward', 2],
+        ['optim_step', 3],
+      ]);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
 describe('configuration', () => {
   it('reads the endpoint from TINKER_BASE_URL / TINKER_API_KEY, defaulting to hosted Tinker', () => {
     expect(tinkerEndpointFromEnv({ TINKER_API_KEY: ' tml-x ' })).toEqual({ baseUrl: HOSTED_TINKER_BASE_URL, apiKey: 'tml-x' });
@@ -53,9 +117,41 @@ describe('configuration', () => {
 
   it('fills defaults and rejects unknown keys', () => {
     const c = TinkerBackendConfigSchema.parse({ name: 'tinker', model: 'Qwen/Qwen3-VL-30B-A3B-Instruct' });
-    expect(c).toMatchObject({ renderer: 'qwen3-vl', loraRank: 32, lossFn: 'ppo', serverReduction: 'sum', kl: 'reject', wireFormat: 'json', maxImagePixels: 802816 });
+    expect(c).toMatchObject({ renderer: 'qwen3-vl', loraRank: 32, lossFn: 'ppo', serverReduction: 'sum', kl: 'reject', wireFormat: 'protobuf', sdkVersion: '0.38.0', maxImagePixels: 802816 });
     expect(TinkerBackendConfigSchema.safeParse({ name: 'tinker', model: 'm', apiKey: 'secret' }).success).toBe(false);
     expect(() => parseTinkerBackendConfig({ name: 'tinker', model: 'm', loraRank: 0 })).toThrow(/^backend\.loraRank: /);
     expect(() => parseTinkerBackendConfig({ name: 'tinker' })).toThrow(/^backend\.model: /);
+  });
+
+  it('ties sdkVersion to wireFormat: protobuf + 0.38.0 by default, JSON with 0.24.1, inconsistent pairs rejected naming the key', () => {
+    const base = { name: 'tinker', model: 'm' } as const;
+    expect(TinkerBackendConfigSchema.parse({ ...base, wireFormat: 'json' })).toMatchObject({ wireFormat: 'json', sdkVersion: '0.24.1' });
+    expect(TinkerBackendConfigSchema.parse({ ...base, wireFormat: 'protobuf' })).toMatchObject({ wireFormat: 'protobuf', sdkVersion: '0.38.0' });
+    expect(TinkerBackendConfigSchema.parse({ ...base, sdkVersion: '0.23.0' })).toMatchObject({ wireFormat: 'json', sdkVersion: '0.23.0' });
+    expect(TinkerBackendConfigSchema.parse({ ...base, sdkVersion: '0.30.4' })).toMatchObject({ wireFormat: 'protobuf', sdkVersion: '0.30.4' });
+    expect(() => parseTinkerBackendConfig({ ...base, wireFormat: 'json', sdkVersion: '0.38.0' })).toThrow(/^backend\.sdkVersion: 0\.38\.0 is a protobuf-only SDK/);
+    expect(() => parseTinkerBackendConfig({ ...base, wireFormat: 'protobuf', sdkVersion: '0.24.1' })).toThrow(/^backend\.sdkVersion: 0\.24\.1 predates protobuf/);
+  });
+
+  it('reports sdk_version 0.38.0 and sends protobuf by default; JSON asked for reports 0.24.1, and proto_write_fwdbwd: true switches it to protobuf', async () => {
+    const seen: string[] = [];
+    const spy: typeof fetch = async (input, init) => {
+      const url = String(input instanceof Request ? input.url : input);
+      if (url.endsWith('/client/config')) seen.push(JSON.parse(String(init?.body)).sdk_version);
+      return fetch(input, init);
+    };
+    server = await startFakeTinker({ vocabSize: 10 });
+    const byDefault = await TinkerClient.connect({ baseUrl: server.url, apiKey: 'k', timer: noTimer, fetch: spy });
+    expect(byDefault.wireFormat).toBe('protobuf');
+    await byDefault.close();
+    const json = await TinkerClient.connect({ baseUrl: server.url, apiKey: 'k', timer: noTimer, fetch: spy, wireFormat: 'json' });
+    expect(json.wireFormat).toBe('json');
+    await json.close();
+    expect(seen).toEqual(['0.38.0', '0.24.1']);
+    await server.close();
+    server = await startFakeTinker({ vocabSize: 10, clientConfig: { proto_write_fwdbwd: true } });
+    const flagged = await TinkerClient.connect({ baseUrl: server.url, apiKey: 'k', timer: noTimer, wireFormat: 'json' });
+    expect(flagged.wireFormat).toBe('protobuf');
+    await flagged.close();
   });
 });

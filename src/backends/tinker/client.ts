@@ -34,9 +34,10 @@ import {
   type WireFormat,
 } from './wire.js';
 import { z } from 'zod';
+import { redactSecrets } from '../../utils/redact.js';
+import { DEFAULT_SDK_VERSION, JSON_SDK_VERSION, sdkSpeaksJson } from './config.js';
 
-/** Reported as `sdk_version`: the last SDK line whose training wire was JSON (the server picks feature flags by it). */
-export const DEFAULT_SDK_VERSION = '0.24.1';
+export { DEFAULT_SDK_VERSION, JSON_SDK_VERSION } from './config.js';
 
 export interface TinkerClientOptions {
   readonly baseUrl: string;
@@ -98,13 +99,18 @@ export class TinkerClient {
     const clock = options.clock ?? systemClock;
     const log = options.log ?? nullLogger;
     const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
-    const sdkVersion = options.sdkVersion ?? DEFAULT_SDK_VERSION;
+    // Defaults as in config.ts: protobuf with a current SDK version; JSON only when asked for, with the last JSON SDK.
+    const askedWire: WireFormat = options.wireFormat ?? (options.sdkVersion !== undefined && sdkSpeaksJson(options.sdkVersion) ? 'json' : 'protobuf');
+    const sdkVersion = options.sdkVersion ?? (askedWire === 'json' ? JSON_SDK_VERSION : DEFAULT_SDK_VERSION);
     let jwt: { token: string; expiresAt: number | undefined } | undefined;
+    // Every credential this client has sent; server texts in error messages are redacted with it.
+    const secrets: string[] = [options.apiKey];
     let refreshing: Promise<void> | undefined;
     const apiKeyOnly = createTransport({ baseUrl: options.baseUrl, credential: async () => options.apiKey, fetch: options.fetch });
     const refreshJwt = async (): Promise<void> => {
-      const raw = await postWithRetries({ transport: apiKeyOnly, clock, policy, log }, 'auth/token', {});
+      const raw = await postWithRetries({ transport: apiKeyOnly, clock, policy, log, secrets }, 'auth/token', {});
       const token = parseResponse(AuthTokenResponse, raw, 'auth/token').jwt;
+      secrets.push(token);
       jwt = { token, expiresAt: jwtExpiryMs(token) };
     };
     const transport: Transport = createTransport({
@@ -120,7 +126,7 @@ export class TinkerClient {
       },
     });
     const abort = new AbortController();
-    const ctx: CallContext = { transport, clock, policy, log, signal: abort.signal };
+    const ctx: CallContext = { transport, clock, policy, log, signal: abort.signal, secrets };
 
     const config = parseResponse(ClientConfigResponse, await postWithRetries(ctx, 'client/config', { sdk_version: sdkVersion }), 'client/config');
     if (config.pjwt_auth_enabled === true) await refreshJwt();
@@ -141,9 +147,9 @@ export class TinkerClient {
       }),
       'create_session',
     );
-    if (session.error_message) throw new RemoteError(`create_session: ${session.error_message}`);
-    if (session.warning_message) log.warn(`training service: ${session.warning_message}`);
-    const client = new TinkerClient(ctxFinal, session.session_id, limits, options.onQueueState, abort, config.pjwt_auth_enabled === true, options.wireFormat ?? 'json');
+    if (session.error_message) throw new RemoteError(`create_session: ${redactSecrets(session.error_message, secrets)}`);
+    if (session.warning_message) log.warn(`training service: ${redactSecrets(session.warning_message, secrets)}`);
+    const client = new TinkerClient(ctxFinal, session.session_id, limits, options.onQueueState, abort, config.pjwt_auth_enabled === true, config.proto_write_fwdbwd === true ? 'protobuf' : askedWire);
     client.heartbeat = startHeartbeat({
       transport,
       sessionId: session.session_id,
@@ -216,7 +222,7 @@ export class TinkerClient {
   async capabilities(): Promise<Array<{ model: string; maxContextLength?: number }>> {
     this.assertOpen();
     const response = await this.ctx.transport.get('get_server_capabilities', { timeoutMs: this.ctx.policy.requestTimeoutMs, signal: this.ctx.signal });
-    if (response.status !== 200) throw new RemoteError(`get_server_capabilities: HTTP ${response.status} from the training service: ${describeErrorBody(response)}`);
+    if (response.status !== 200) throw new RemoteError(`get_server_capabilities: HTTP ${response.status} from the training service: ${describeErrorBody(response, this.ctx.secrets)}`);
     const parsed = parseResponse(
       z.object({ supported_models: z.array(z.object({ model_name: z.string(), max_context_length: z.number().nullish() }).passthrough()) }).passthrough(),
       jsonBody(response),

@@ -44,19 +44,52 @@ export const TinkerBackendConfigSchema = z
     systemPrompt: z.string().optional(),
     /** Time to live of checkpoints saved on the service (omitted: kept). */
     checkpointTtlSeconds: z.number().int().positive().optional(),
-    /** `json` (SDK ≤ 0.24; SkyRL tx) or `protobuf` forward_backward requests and forward_backward/sample results (SDK ≥ 0.25). */
-    wireFormat: z.enum(['json', 'protobuf']).default('json'),
+    /**
+     * `protobuf` (the default; every SDK since 0.25.0 sends forward_backward only
+     * as protobuf and reads sample/forward_backward results as protobuf) or
+     * `json` (SDK ≤ 0.24.1; still served by SkyRL a956457). Omitted: follows
+     * `sdkVersion` (< 0.25 → json), else protobuf. A server's
+     * `proto_write_fwdbwd: true` switches JSON to protobuf, as a 0.24 SDK does.
+     */
+    wireFormat: z.enum(['json', 'protobuf']).optional(),
     /** Sample requests in flight at once. */
     sampleConcurrency: z.number().int().positive().default(32),
     /** `TINKER_TAGS`-style session tags. */
     tags: z.array(z.string()).default(['mrpo']),
     projectId: z.string().optional(),
-    /** `sdk_version` reported to the server, which picks feature flags by it (0.24.1: the last SDK whose training wire was JSON). */
-    sdkVersion: z.string().min(1).default('0.24.1'),
+    /**
+     * `sdk_version` reported to the server, which picks feature flags by it and
+     * may refuse old SDKs (hosted Tinker answers 400 "no longer supported").
+     * Omitted: 0.38.0 with protobuf, 0.24.1 (the last JSON SDK) with json.
+     */
+    sdkVersion: z.string().regex(/^\d+\.\d+\.\d+/, 'must be a version like 0.38.0').optional(),
     /** Client timeout of one retrieve_future long-poll, ms (≥ 60 s against hosted Tinker and SkyRL). */
     pollTimeoutMs: z.number().int().positive().default(75_000),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.wireFormat === undefined || c.sdkVersion === undefined) return;
+    const json = sdkSpeaksJson(c.sdkVersion);
+    if (c.wireFormat === 'json' && !json)
+      ctx.addIssue({ code: 'custom', path: ['sdkVersion'], message: `${c.sdkVersion} is a protobuf-only SDK (≥ 0.25.0); with wireFormat json use ≤ ${JSON_SDK_VERSION} or omit sdkVersion` });
+    if (c.wireFormat === 'protobuf' && json)
+      ctx.addIssue({ code: 'custom', path: ['sdkVersion'], message: `${c.sdkVersion} predates protobuf forward_backward (0.25.0); with wireFormat protobuf use ≥ 0.25.0 or omit sdkVersion` });
+  })
+  .transform((c) => {
+    const wireFormat = c.wireFormat ?? (c.sdkVersion !== undefined && sdkSpeaksJson(c.sdkVersion) ? 'json' : 'protobuf');
+    return { ...c, wireFormat, sdkVersion: c.sdkVersion ?? (wireFormat === 'json' ? JSON_SDK_VERSION : DEFAULT_SDK_VERSION) };
+  });
+
+/** A current SDK version, reported with the protobuf wire (the tinker changelog's 0.38.0). */
+export const DEFAULT_SDK_VERSION = '0.38.0';
+/** The last SDK whose forward_backward wire was JSON (0.25.0 made it protobuf-only); reported with the JSON wire. */
+export const JSON_SDK_VERSION = '0.24.1';
+
+/** Whether an SDK version predates 0.25.0, i.e. sent forward_backward as JSON. */
+export function sdkSpeaksJson(version: string): boolean {
+  const [major = 0, minor = 0] = version.split('.').map((x) => Number.parseInt(x, 10));
+  return major === 0 && minor < 25;
+}
 
 export type TinkerBackendConfig = z.output<typeof TinkerBackendConfigSchema>;
 export type TinkerBackendConfigInput = z.input<typeof TinkerBackendConfigSchema>;

@@ -8,6 +8,7 @@
  * dropped connection, a refused connection, a timeout) throws, as a
  * `TransportError`, which the retry layers treat as transient.
  */
+import { redactSecrets } from '../../utils/redact.js';
 import { MrpoError } from '../../errors.js';
 
 /** Time, injected so that tests and retries never depend on the wall clock. */
@@ -117,16 +118,21 @@ export function jsonBody(response: HttpResponse): unknown {
   }
 }
 
-/** A short, secret-free description of an error response for messages. */
-export function describeErrorBody(response: HttpResponse): string {
+/**
+ * A short, secret-free description of an error response for messages: the
+ * server's `detail`/`error`/`message` (or its text) passed through
+ * `redactSecrets` with `secrets` (the API key and any JWT), since a server or
+ * proxy may echo the request's credentials in its error body.
+ */
+export function describeErrorBody(response: HttpResponse, secrets: ReadonlyArray<string | undefined> = []): string {
   const body = jsonBody(response);
   if (body !== null && typeof body === 'object') {
     const b = body as Record<string, unknown>;
     const detail = b.detail ?? b.error ?? b.message;
-    if (detail !== undefined) return typeof detail === 'string' ? detail : JSON.stringify(detail).slice(0, 300);
+    if (detail !== undefined) return redactSecrets(typeof detail === 'string' ? detail : JSON.stringify(detail), secrets);
   }
   const text = response.text.trim();
-  return text.length === 0 ? '(empty body)' : text.slice(0, 300);
+  return text.length === 0 ? '(empty body)' : redactSecrets(text, secrets);
 }
 
 /** Milliseconds from `retry-after-ms` / `retry-after` (seconds or HTTP date), when 0 < value ≤ 60 s (the SDK's rule). */

@@ -6,16 +6,21 @@
  * Ordering (§1.4, §9 item 4): the model numbers its requests with `seq_id`
  * 1, 2, 3, … across every training op, and a submission is POSTed only after
  * the previous one was accepted (its future returned) — results are awaited
- * separately, so `forward_backward` and `optim_step` are queued back to back
- * (pipelining, §3.3). Chunks of one `forward_backward` are also posted in
+ * separately (the backend awaits a `forward_backward` result and checks its
+ * per-datum lengths before it submits `optim_step`). Chunks of one `forward_backward` are also posted in
  * order (the SDK posts them in parallel to hosted Tinker only; in order is
  * correct for both hosted and SkyRL, which executes in arrival order). If a
  * submission fails for good, the server may or may not hold that seq_id, so
  * the model refuses further requests with a clear error instead of leaving a
- * hole the server would wait on forever.
+ * hole the server would wait on forever — except when the server refused it
+ * with a 4xx (`RejectedError`: e.g. SkyRL's 409 on a repeated save_weights
+ * name, 422 on a rejected request): then it holds nothing, the seq_id is
+ * reused by the next request and the model stays usable. (A 4xx on a later
+ * chunk of one forward_backward still breaks the model: the earlier chunks are
+ * held.)
  */
 import { RemoteError } from '../../errors.js';
-import type { CallContext } from './calls.js';
+import { RejectedError, type CallContext } from './calls.js';
 import { mergeChunkMetrics, splitIntoChunks } from './chunking.js';
 import type { LoraSpec, TinkerClient } from './client.js';
 import { SamplingSession } from './sampling-session.js';
@@ -76,18 +81,24 @@ export class TrainingModel {
       if (this.unloaded) throw new RemoteError(`model ${this.modelId} was unloaded`);
       if (this.broken !== undefined) throw new RemoteError(this.broken);
       const out: Array<{ seqId: number; requestId: string }> = [];
-      for (const body of bodies) {
+      for (const [i, body] of bodies.entries()) {
         const seqId = this.lastSeq + 1;
         try {
           const { requestId } = await this.client.submit(route, body(seqId));
           out.push({ seqId, requestId });
+          this.lastSeq = seqId;
         } catch (error) {
+          if (error instanceof RejectedError && i === 0) {
+            // Refused outright (4xx), so not held: the seq_id stays free and the model stays usable.
+            throw new RejectedError(error.status, `${error.message} (the server refused ${route} seq ${seqId} and holds nothing; model ${this.modelId} is still usable)`);
+          }
+          this.lastSeq = seqId; // may be held: never reuse a seq_id for different content
           this.broken =
             `model ${this.modelId}: ${route} seq ${seqId} could not be submitted (${(error as Error).message}); ` +
-            'the server may or may not hold it, so no further request is sent to this model — restart from the last checkpoint';
+            (error instanceof RejectedError
+              ? 'earlier chunks of the same request are held, so no further request is sent to this model — restart from the last checkpoint'
+              : 'the server may or may not hold it, so no further request is sent to this model — restart from the last checkpoint');
           throw error;
-        } finally {
-          this.lastSeq = seqId; // consumed either way: never reuse a seq_id for different content
         }
       }
       return out;
@@ -112,7 +123,7 @@ export class TrainingModel {
               ...(lossFnConfig && Object.keys(lossFnConfig).length > 0 ? { loss_fn_config: lossFnConfig } : {}),
               data: chunk.map(datumToJson),
             },
-            type: 'forward_backward',
+            // No top-level `type`: the SDK's ForwardBackwardRequest (0.3.0…0.24.1) is exactly {forward_backward_input, model_id, seq_id}.
           },
     );
     const submitted = await this.submitOrdered('forward_backward', bodies);
@@ -124,7 +135,17 @@ export class TrainingModel {
             const raw = await this.client.retrieveResult(s.requestId, `forward_backward seq ${s.seqId}`, 'ForwardBackward');
             const r = parseResponse(ForwardBackwardResult, raw, 'forward_backward');
             if (r.loss_fn_outputs.length !== chunks[i].length)
-              throw new RemoteError(`forward_backward seq ${s.seqId}: ${r.loss_fn_outputs.length} outputs for ${chunks[i].length} datums`);
+              throw this.misaligned(`forward_backward seq ${s.seqId}: ${r.loss_fn_outputs.length} outputs for ${chunks[i].length} datums`);
+            const offset = chunks.slice(0, i).reduce((n, c) => n + c.length, 0);
+            r.loss_fn_outputs.forEach((o, j) => {
+              const want = chunks[i][j].lossFnInputs.target_tokens?.data.length;
+              for (const [k, t] of Object.entries(o))
+                if (want !== undefined && t.data.length !== want)
+                  throw this.misaligned(
+                    `forward_backward seq ${s.seqId}: datum ${offset + j} has ${t.data.length} values of ${k} for the ${want} positions sent ` +
+                      '(did the server drop image tokens? SkyRL JAX renders text only)',
+                  );
+            });
             return { r, datums: chunks[i].length };
           }),
         );
@@ -134,6 +155,17 @@ export class TrainingModel {
         return { outputs, metrics: mergeChunkMetrics(parts.map(({ r, datums }) => ({ metrics: r.metrics, datums }))) };
       },
     };
+  }
+
+  /**
+   * A forward_backward whose per-datum results do not line up with the
+   * request: its gradients are already accumulated on the server, so the
+   * model is marked broken (no optim_step or other request follows) and the
+   * error says which datum and lengths disagree.
+   */
+  private misaligned(message: string): RemoteError {
+    this.broken ??= `model ${this.modelId}: ${message}; no optim_step was sent, so the weights were not updated, but the server holds that batch's gradients — restart from the last checkpoint`;
+    return new RemoteError(`${message}; no optim_step was sent, the weights were not updated`);
   }
 
   async optimStep(adam: AdamParams): Promise<Pending<Record<string, number>>> {

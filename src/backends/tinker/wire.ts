@@ -89,6 +89,8 @@ export const ClientConfigResponse = z
     fwdbwd_max_chunk_len: z.number().int().positive().optional(),
     fwdbwd_max_chunk_bytes_count: z.number().int().positive().optional(),
     billing_exception_max_pause_duration_sec: z.number().positive().optional(),
+    /** SDK 0.23–0.24 switch forward_backward to protobuf when this is true; the client does the same. */
+    proto_write_fwdbwd: z.boolean().optional(),
   })
   .passthrough();
 

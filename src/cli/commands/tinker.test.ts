@@ -45,4 +45,18 @@ describe('mrpo tinker check', () => {
     expect(wrong.err).toContain('HTTP 401');
     expect(wrong.err).not.toContain('tml-wrong-secret');
   });
+
+  it.each([
+    ['client/config', 401],
+    ['create_session', 400],
+    ['get_server_capabilities', 500],
+  ] as const)('never prints an API key the server echoes in its error body (%s, HTTP %i)', async (route, status) => {
+    const key = 'tml-cli-echoed-5150';
+    server = await startFakeTinker({ vocabSize: 10, apiKey: key, faults: [{ route, nth: 1, kind: 'status', status, body: { detail: `bad key ${key}` } }] });
+    const r = await run(['tinker', 'check'], { TINKER_BASE_URL: server.url, TINKER_API_KEY: key });
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`HTTP ${status}`);
+    expect(r.err).toContain('bad key [redacted]');
+    expect(r.out + r.err).not.toContain(key);
+  });
 });

@@ -60,6 +60,17 @@ export interface FakeTinkerOptions {
   readonly jwts?: readonly string[];
   /** Models listed by get_server_capabilities (default: none). */
   readonly supportedModels?: readonly string[];
+  /**
+   * Which real server to imitate (default `hosted`). `skyrl` follows SkyRL
+   * a956457's JAX backend as measured (findings/tinker-conformance.md):
+   * sampling seeds > 2³¹−1 answer HTTP 400, and `prompt_logprobs` has P−1
+   * entries without the leading null; forward_backward outputs have the
+   * text-only length (image tokens dropped); a repeated save_weights name is
+   * 409 and an unknown loss_fn_config key 422, both at submission.
+   */
+  readonly personality?: 'hosted' | 'skyrl';
+  /** Whether forward_backward outputs leave out image tokens (default: personality `skyrl`); false isolates the other SkyRL traits. */
+  readonly dropImageTokens?: boolean;
   /** Extra client/config fields (e.g. chunk limits). */
   readonly clientConfig?: Readonly<Record<string, unknown>>;
 }
@@ -102,6 +113,8 @@ export interface FakeTinkerServer {
   readonly executed: Array<{ modelId: string; seqId: number; route: string }>;
   /** Every parsed forward_backward body, in arrival order (retries included). */
   readonly forwardBackwardBodies: Array<Record<string, any>>;
+  /** `sampling_params.seed` of every asample submission, in arrival order. */
+  readonly sampleSeeds: unknown[];
   readonly heartbeats: { count: number };
   readonly conflicts: { count: number };
   /** Arrivals in order: `<route>` for every request, with ` <request id>` for work submissions and polls. */
@@ -204,6 +217,8 @@ export async function startFakeTinker(options: FakeTinkerOptions): Promise<FakeT
   const factory = options.policy ?? bigramFactory(V, seed, options.bias, options.reduction ?? 'sum');
   const holdMs = options.holdMs ?? 50;
   const errorStyle = options.errorStyle ?? 'hosted';
+  const personality = options.personality ?? 'hosted';
+  const dropImageTokens = options.dropImageTokens ?? personality === 'skyrl';
   const futures = new Map<string, Future>();
   const samplers = new Map<string, ServerSampler>();
   const checkpoints = new Map<string, unknown>();
@@ -217,6 +232,7 @@ export async function startFakeTinker(options: FakeTinkerOptions): Promise<FakeT
     submissions: [],
     executed: [],
     forwardBackwardBodies: [],
+    sampleSeeds: [],
     heartbeats: { count: 0 },
     conflicts: { count: 0 },
     arrivals: [],
@@ -385,6 +401,12 @@ export async function startFakeTinker(options: FakeTinkerOptions): Promise<FakeT
     forward_backward: async (body, text, idem) => {
       state.forwardBackwardBodies.push(body);
       const input = body.forward_backward_input as Record<string, any>;
+      if (personality === 'skyrl') {
+        // SkyRL's ForwardBackwardInput._ALLOWED_KEYS_BY_LOSS_FN: 422 for any other loss_fn_config key.
+        const allowed = input.loss_fn === 'ppo' ? ['clip_low_threshold', 'clip_high_threshold', 'value_clip'] : [];
+        const bad = Object.keys(input.loss_fn_config ?? {}).filter((k) => !allowed.includes(k));
+        if (bad.length > 0) throw new HttpFailure(422, `loss_fn_config keys ${bad.join(', ')} are not allowed for ${String(input.loss_fn)}`);
+      }
       const data: ServerDatum[] = [];
       for (const d of input.data as Array<Record<string, any>>) {
         const modelInput = await flattenInput(d.model_input.chunks);
@@ -398,20 +420,27 @@ export async function startFakeTinker(options: FakeTinkerOptions): Promise<FakeT
         const { logprobs_B, loss } = await m.policy.forwardBackward(data, String(input.loss_fn), input.loss_fn_config ?? {});
         return {
           loss_fn_output_type: 'ArrayRecord',
-          loss_fn_outputs: logprobs_B.map((lp) => ({ logprobs: { data: lp, dtype: 'float32', shape: [lp.length] } })),
+          // SkyRL JAX drops image chunks when rendering: its per-token outputs have the text-only length.
+          loss_fn_outputs: logprobs_B
+            .map((lp, b) => (dropImageTokens ? lp.slice(data[b].input.images.reduce((n, im) => n + im.expectedTokens, 0)) : lp))
+            .map((lp) => ({ logprobs: { data: lp, dtype: 'float32', shape: [lp.length] } })),
           metrics: { 'loss:sum': loss },
         };
       });
     },
     optim_step: (body, text, idem) =>
       submitTraining('optim_step', body, text, idem, async (m) => ({ metrics: await m.policy.optimStep(body.adam_params as AdamWire) })),
-    save_weights: (body, text, idem) =>
-      submitTraining('save_weights', body, text, idem, async (m) => {
+    save_weights: (body, text, idem) => {
+      // SkyRL: a repeated name is refused at submission with 409 (no seq_id dedup for saves).
+      if (personality === 'skyrl' && checkpoints.has(`tinker://${String(body.model_id)}/weights/${String(body.path)}`))
+        throw new HttpFailure(409, `checkpoint ${String(body.path)} already exists`);
+      return submitTraining('save_weights', body, text, idem, async (m) => {
         const path = `tinker://${m.id}/weights/${String(body.path)}`;
         if (checkpoints.has(path)) throw new Error(`checkpoint ${path} exists`);
         checkpoints.set(path, await m.policy.saveState());
         return { path, type: 'save_weights' };
-      }),
+      });
+    },
     save_weights_for_sampler: (body, text, idem) =>
       submitTraining('save_weights_for_sampler', body, text, idem, async (m) => {
         const id = `sampler-${nextId++}`;
@@ -451,7 +480,10 @@ export async function startFakeTinker(options: FakeTinkerOptions): Promise<FakeT
         return { request_id: prior.requestId };
       }
       const params = body.sampling_params as { max_tokens?: number; temperature?: number; stop?: number[]; seed?: number };
+      state.sampleSeeds.push(params.seed);
       if (typeof params.max_tokens !== 'number') throw new HttpFailure(400, 'max_tokens is required');
+      if (personality === 'skyrl' && typeof params.seed === 'number' && params.seed > 2 ** 31 - 1)
+        throw new HttpFailure(400, `OverflowError: Python integer ${params.seed} out of bounds for int32`);
       const [requestId, f] = newFuture();
       f.kind = 'sample';
       sampleSeen.set(key, { hash: h, requestId });
@@ -473,7 +505,8 @@ export async function startFakeTinker(options: FakeTinkerOptions): Promise<FakeT
             stop: params.stop ?? [],
             seed: params.seed ?? 0,
           });
-          const prompt_logprobs = body.prompt_logprobs ? await sampler.promptLogprobs(prompt) : null;
+          const full = body.prompt_logprobs ? await sampler.promptLogprobs(prompt) : null;
+          const prompt_logprobs = full !== null && personality === 'skyrl' ? full.slice(1) : full;
           return { sequences, prompt_logprobs, type: 'sample' };
         }),
       );
