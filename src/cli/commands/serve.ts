@@ -42,6 +42,7 @@ Flags (each also a key of the --config file, YAML or JSON; flags win):
   --concurrency N          POST requests processed at once (default 4)
   --queue N                accepted requests that may wait for a slot (default 32; 429 beyond)
   --retry-after-seconds N  Retry-After of a 429 (default 1)
+  --body-timeout-ms N      time allowed to receive a request body (default 30000; 408 beyond)
   --drain-timeout-ms N     on SIGINT/SIGTERM, time allowed for in-flight requests (default 30000)
   --image-root DIR         /v1/score: image file paths are resolved in (and confined to) DIR;
                            without it only http(s) and data: URLs are accepted
@@ -79,6 +80,7 @@ const FLAGS = {
   concurrency: { type: 'string' },
   queue: { type: 'string' },
   'retry-after-seconds': { type: 'string' },
+  'body-timeout-ms': { type: 'string' },
   'drain-timeout-ms': { type: 'string' },
   'image-root': { type: 'string' },
   'on-unjudged': { type: 'string' },
@@ -125,6 +127,7 @@ function flagsAsConfig(parsed: ParsedArgs): Json {
     concurrency: int('concurrency', 1),
     queue: int('queue'),
     retryAfterSeconds: int('retry-after-seconds', 1),
+    bodyTimeoutMs: int('body-timeout-ms', 1),
     drainTimeoutMs: int('drain-timeout-ms', 1),
     imageRoot: stringFlag(parsed, 'image-root'),
     onUnjudged: stringFlag(parsed, 'on-unjudged'),
@@ -258,6 +261,7 @@ export const serveCommand: Command = {
       concurrency: config.concurrency,
       queue: config.queue,
       retryAfterSeconds: config.retryAfterSeconds,
+      bodyTimeoutMs: config.bodyTimeoutMs,
       drainTimeoutMs: config.drainTimeoutMs,
       scorer,
       judgeStats: judge.stats,
