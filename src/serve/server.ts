@@ -16,14 +16,15 @@
  * - at most `concurrency` POST requests run and `queue` more wait; beyond that
  *   429 with `Retry-After`; a request that got in is always answered;
  * - `close()` stops accepting connections, answers requests that arrive on open
- *   connections with 503, finishes every request in flight, then resolves
+ *   connections with 503 (idle connections are kept `closeGraceMs` so that requests
+ *   already on the wire are answered, not reset), finishes every request in flight, then resolves
  *   (connections still open after `drainTimeoutMs` are cut);
  * - one JSON log line per request (method, route, status, ms) — never bodies,
  *   headers or tokens;
  * - errors are `{ "error": { "message", "path"? } }`, `path` naming the bad field.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Server as NetServer, type AddressInfo } from 'node:net';
 import { InputError, RemoteError, UnknownNameError } from '../errors.js';
 import { parseShapeRequest, shape } from '../shape/index.js';
 import { createBearerCheck } from './auth.js';
@@ -54,6 +55,11 @@ export interface ServeOptions {
   readonly bodyTimeoutMs?: number;
   /** How long `close()` waits for in-flight requests before cutting connections (default 30 s). */
   readonly drainTimeoutMs?: number;
+  /**
+   * After `close()` stops accepting, how long idle keep-alive connections stay open so that requests whose bytes
+   * are already on the way are read and answered (503) rather than reset (default 250 ms).
+   */
+  readonly closeGraceMs?: number;
   /** Serves /v1/score; without it the route answers 503 saying no step judge is configured. */
   readonly scorer?: Scorer | null;
   /** The step judge's counters (cache hits, unjudged reasons) for /metrics. */
@@ -89,6 +95,7 @@ export function createMrpoServer(options: ServeOptions = {}): MrpoServer {
   const retryAfter = String(options.retryAfterSeconds ?? 1);
   const drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
   const bodyTimeoutMs = options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
+  const closeGraceMs = options.closeGraceMs ?? 250;
   const authorized = createBearerCheck(options.token ?? null);
   const scorer = options.scorer ?? null;
   const logger = options.logger ?? nullLogger;
@@ -222,12 +229,15 @@ export function createMrpoServer(options: ServeOptions = {}): MrpoServer {
           }
         };
         onIdle = done;
+        // net.Server's close, not http.Server's: the latter also closes idle connections at once, resetting
+        // requests whose bytes are already in their sockets. Those get the grace period, then are closed.
         if (server.listening)
-          server.close(() => {
+          NetServer.prototype.close.call(server, () => {
             serverClosed = true;
             done();
           });
-        server.closeIdleConnections();
+        const grace = setTimeout(() => server.closeIdleConnections(), closeGraceMs);
+        grace.unref();
         done();
       });
       return closing;

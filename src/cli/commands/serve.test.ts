@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Agent, request as httpRequest } from 'node:http';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,6 +97,42 @@ describe('mrpo serve (process)', () => {
       ['/v1/shape', 200],
     ]);
     expect(s.stderr()).not.toContain(token);
+  });
+});
+
+describe('mrpo serve (process) shutdown', () => {
+  it('on SIGTERM answers every request already sent (200 or a clean 503), none reset; a second signal is logged, not fatal', async () => {
+    const s = await spawnServe(['--judge', 'none']);
+    const n = 8;
+    const agent = new Agent({ keepAlive: true, maxSockets: n });
+    const send = (path: string, body?: string) =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const target = new URL(`${s.url}${path}`);
+        const req = httpRequest(
+          { host: target.hostname, port: target.port, path: target.pathname, method: body === undefined ? 'GET' : 'POST', agent, headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } },
+          (res) => {
+            let text = '';
+            res.on('data', (c: Buffer) => (text += c.toString('utf8')));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    // Open n keep-alive connections (idle once answered), then send a request on each and SIGTERM at once.
+    expect((await Promise.all(Array.from({ length: n }, () => send('/healthz')))).map((r) => r.status)).toEqual(Array(n).fill(200));
+    const body = JSON.stringify(exampleShapeRequest());
+    const replies = Array.from({ length: n }, () => send('/v1/shape', body).then((r) => r, (e: Error) => ({ status: -1, text: e.message })));
+    await new Promise((r) => setImmediate(r));
+    s.child.kill('SIGTERM');
+    await until(() => s.stderr().includes('"msg":"shutting down"'));
+    s.child.kill('SIGTERM'); // a second signal while draining
+    const results = await Promise.all(replies);
+    agent.destroy();
+    for (const r of results) expect([200, 503], r.text).toContain(r.status);
+    expect(await s.exit).toBe(0);
+    expect(s.stderr()).toContain('signal received again; still draining');
   });
 });
 

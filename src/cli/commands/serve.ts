@@ -209,17 +209,23 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
-/** The first SIGINT or SIGTERM, and a way to stop listening for them. */
-function watchSignals(): { received: Promise<NodeJS.Signals>; dispose: () => void } {
+/**
+ * The first SIGINT or SIGTERM, and a way to stop listening for them. Later signals go to `onRepeat` (logged):
+ * they do not kill the process mid-drain, which `drainTimeoutMs` bounds anyway.
+ */
+function watchSignals(onRepeat: (signal: NodeJS.Signals) => void): { received: Promise<NodeJS.Signals>; dispose: () => void } {
   let on: (signal: NodeJS.Signals) => void = () => {};
+  let first = true;
   const dispose = (): void => {
     process.off('SIGINT', on);
     process.off('SIGTERM', on);
   };
   const received = new Promise<NodeJS.Signals>((resolveSignal) => {
     on = (signal) => {
-      dispose();
-      resolveSignal(signal);
+      if (first) {
+        first = false;
+        resolveSignal(signal);
+      } else onRepeat(signal);
     };
   });
   process.on('SIGINT', on);
@@ -267,7 +273,10 @@ export const serveCommand: Command = {
       judgeStats: judge.stats,
       logger,
     });
-    const signals = watchSignals(); // before binding, so that an early signal is not lost
+    // Before binding, so that an early signal is not lost.
+    const signals = watchSignals((signal) =>
+      logger.log('warn', 'signal received again; still draining', { signal, inFlight: server.inFlight, drainTimeoutMs: config.drainTimeoutMs }),
+    );
     try {
       const url = await server.listen(config.port, config.host);
       logger.log('info', 'listening', { url, judge: judge.description, auth: token === null ? 'none' : 'bearer', concurrency: config.concurrency, queue: config.queue });
