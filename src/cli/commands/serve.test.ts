@@ -136,6 +136,45 @@ describe('mrpo serve (process) shutdown', () => {
   });
 });
 
+describe('npm run -s mrpo -- serve', () => {
+  it('the first Ctrl-C (SIGINT to the process group) reaches mrpo, which finishes the request in flight', async () => {
+    // `tsx` as the script would SIGKILL mrpo ~60 ms after relaying the signal; `node --import tsx` does not.
+    const child = spawn('npm', ['run', '-s', 'mrpo', '--', 'serve', '--port', '0', '--judge', 'none'], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // its own process group, as a terminal's foreground job
+    });
+    children.push(child);
+    let err = '';
+    child.stderr!.on('data', (c: Buffer) => (err += c.toString('utf8')));
+    const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    let url = '';
+    await until(() => {
+      const line = err.split('\n').find((l) => l.includes('"msg":"listening"'));
+      if (line !== undefined) url = (JSON.parse(line) as { url: string }).url;
+      return url !== '';
+    }, 30_000);
+    try {
+      const held = holdRequest(`${url}/v1/shape`, exampleShapeRequest());
+      await new Promise((r) => setTimeout(r, 100));
+      process.kill(-child.pid!, 'SIGINT');
+      await until(() => err.includes('"msg":"shutting down"'));
+      await new Promise((r) => setTimeout(r, 300)); // well past tsx's 60 ms
+      const reply = await held.finish();
+      expect(reply.status).toBe(200);
+      await exit;
+      expect(err).toContain('"msg":"stopped"');
+    } finally {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
+});
+
 describe('mrpo serve (process) with the OpenAI-compatible judge', () => {
   it('sends the steps to the judge endpoint with the key from the environment, caches verdicts in SQLite, logs no secret', async () => {
     const chat = await startChatServer({ responder: (r) => ({ kind: 'content', content: stepVerdictsContent(Array.from({ length: countPromptSteps(r.body) }, () => [1, 1] as const)) }) });
