@@ -2,7 +2,7 @@
  * The two file helpers every layer with I/O needs (data, train, cli, rewards):
  * an atomic write and an existence check. Not for src/algo, which does no I/O.
  */
-import { access, mkdir, rename, writeFile } from 'node:fs/promises';
+import { access, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 let counter = 0;
@@ -11,8 +11,13 @@ let counter = 0;
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}-${++counter}`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, path);
+  } catch (error) {
+    await rm(tmp, { force: true }).catch(() => {}); // never leave the temporary file behind
+    throw error;
+  }
 }
 
 /** True when `path` can be accessed (file or folder). */

@@ -31,6 +31,7 @@ import { redactSecrets } from '../../utils/redact.js';
 import { boolFlag, numberFlag, parseFlags, stringFlag, type ParsedArgs } from '../args.js';
 import type { CliIo, Command } from '../command.js';
 import { startJobProgress, withInterrupt } from '../job-progress.js';
+import { checkPathKind } from '../io.js';
 import { openResumableJsonl, readJsonlRecords, type JsonRecord, type ResumableJsonl } from '../resumable-jsonl.js';
 import { sampleKey } from './infer.js';
 
@@ -104,6 +105,19 @@ const configSchema = z
   .strict();
 type JudgeConfig = z.infer<typeof configSchema>;
 
+/** The judge endpoint must be an http(s) URL without credentials (a key goes in MRPO_JUDGE_API_KEY); exit 2 otherwise. */
+function checkBaseUrl(baseUrl: string): void {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new UsageError(`--base-url: "${redactSecrets(baseUrl, [], 200)}" is not a URL (expected e.g. http://127.0.0.1:8000/v1)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--base-url: expected an http(s) URL, got ${url.protocol}`);
+  if (url.username !== '' || url.password !== '')
+    throw new UsageError('--base-url: credentials in the URL are not accepted; set MRPO_JUDGE_API_KEY (or OPENAI_API_KEY) instead');
+}
+
 async function loadConfig(path: string | undefined, cwd: string): Promise<JudgeConfig> {
   if (path === undefined) return {};
   let text: string;
@@ -116,7 +130,7 @@ async function loadConfig(path: string | undefined, cwd: string): Promise<JudgeC
   try {
     raw = YAML.parse(text);
   } catch (error) {
-    throw new ConfigError(path, `not valid YAML/JSON (${(error as Error).message})`);
+    throw new ConfigError(path, `not valid YAML/JSON (${(error as Error).message.split('\n')[0]})`);
   }
   const result = configSchema.safeParse(raw ?? {});
   if (!result.success) {
@@ -244,6 +258,10 @@ export const judgeCommand: Command = {
     const baseDir = input === undefined || input === '-' ? io.cwd : dirname(resolve(io.cwd, input));
     if (input !== undefined && out !== undefined && input !== '-' && resolve(io.cwd, input) === resolve(io.cwd, out))
       throw new UsageError('--in and --out must be different files (the output is appended to while the input is read)');
+
+    await checkPathKind(input, '--in', 'file', io, { mustExist: true });
+    await checkPathKind(out, '--out', 'file', io);
+    if (judgeKind === 'openai') checkBaseUrl(config.baseUrl);
 
     const prices = config.priceIn !== undefined && config.priceOut !== undefined ? { inputPerMillion: config.priceIn, outputPerMillion: config.priceOut } : defaultPrices(config.model);
     const meter: JudgeMeter = createJudgeMeter(judgeKind === 'offline' ? { inputPerMillion: 0, outputPerMillion: 0 } : prices);
