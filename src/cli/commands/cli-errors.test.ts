@@ -67,4 +67,17 @@ describe('CLI path and URL errors', () => {
     expect(r.code).toBe(2);
     expect(oneLine(r.err)).toMatch(/bad\.yaml.*not valid YAML/);
   });
+
+  it('train: a dataset the policy cannot use, or an openai judge without a key, exits 2 before the run directory exists', async () => {
+    writeFileSync(join(dir, 'items.jsonl'), '{"id":"a","image":"data:image/png;base64,AAAA","question":"q","answer":"a"}\n');
+    const items = ['--dataset.name', 'items', '--dataset.train', 'items.jsonl', '--dataset.test', 'items.jsonl', '--steps', '1'];
+    const encoded = await run(['train', ...items, '--judge', 'offline', '--out', 'run-encoded']);
+    expect(encoded.code).toBe(2);
+    expect(encoded.err.trim().split('\n').at(-1)).toMatch(/item a field "image".*raw pixels/);
+    expect(existsSync(join(dir, 'run-encoded'))).toBe(false);
+    const keyless = await run(['train', '--judge', 'openai', '--steps', '1', '--out', 'run-keyless']);
+    expect(keyless.code).toBe(2);
+    expect(keyless.err.trim().split('\n').at(-1)).toMatch(/judge.*MRPO_JUDGE_API_KEY/);
+    expect(existsSync(join(dir, 'run-keyless'))).toBe(false);
+  });
 });
