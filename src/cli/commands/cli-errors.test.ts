@@ -80,4 +80,13 @@ describe('CLI path and URL errors', () => {
     expect(keyless.err.trim().split('\n').at(-1)).toMatch(/judge.*MRPO_JUDGE_API_KEY/);
     expect(existsSync(join(dir, 'run-keyless'))).toBe(false);
   });
+
+  it('demo: an --out that already holds a demo run exits 2 without suggesting --resume (the demo has none)', async () => {
+    mkdirSync(join(dir, 'demo-out', 'mrpo'), { recursive: true });
+    writeFileSync(join(dir, 'demo-out', 'mrpo', 'config.json'), '{}');
+    const r = await run(['demo', '--steps', '1', '--out', 'demo-out']);
+    expect(r.code).toBe(2);
+    expect(oneLine(r.err)).toMatch(/--out .*demo-out.*already holds a demo run/);
+    expect(r.err).not.toContain('--resume');
+  });
 });
