@@ -89,4 +89,24 @@ describe('CLI path and URL errors', () => {
     expect(oneLine(r.err)).toMatch(/--out .*demo-out.*already holds a demo run/);
     expect(r.err).not.toContain('--resume');
   });
+
+  it('an empty input is the same error in judge, infer and analyze: exit 2, one line naming it, no --out left', async () => {
+    writeFileSync(join(dir, 'empty.jsonl'), '\n');
+    const judged = await run(['judge', 'steps', '--judge', 'offline', '--in', 'empty.jsonl', '--out', 'empty-judged.jsonl']);
+    const inferred = await run(['infer', '--in', 'empty.jsonl', '--out', 'empty-inferred.jsonl', '--base-url', 'http://127.0.0.1:9/v1', '--model', 'm', '--family', 'qwen3-vl']);
+    const analyzed = await run(['analyze', '--in', 'empty.jsonl']);
+    for (const r of [judged, inferred, analyzed]) {
+      expect(r.code).toBe(2);
+      expect(oneLine(r.err)).toMatch(/empty\.jsonl: no records/);
+    }
+    expect(existsSync(join(dir, 'empty-judged.jsonl'))).toBe(false);
+    expect(existsSync(join(dir, 'empty-inferred.jsonl'))).toBe(false);
+  });
+
+  it('analyze refuses a repeated (id, sample) like judge does', async () => {
+    writeFileSync(join(dir, 'dup.jsonl'), '{"id":"a","correct":true,"stepLabels":[1]}\n{"id":"a","correct":false,"stepLabels":[0]}\n');
+    const r = await run(['analyze', '--in', 'dup.jsonl']);
+    expect(r.code).toBe(2);
+    expect(oneLine(r.err)).toMatch(/dup\.jsonl line 2.*"a".*already on line 1/);
+  });
 });

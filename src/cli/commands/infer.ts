@@ -142,6 +142,8 @@ export const inferCommand: Command = {
       items.push(item);
     }
 
+    // The same rule as judge and analyze: an empty input is an error (exit 2), checked before --out is opened.
+    if (items.length === 0 && limit > 0) throw new InputError(input, 'no records (expected JSONL lines of items with an "id")');
     const outPath = out === undefined || out === '-' ? null : resolve(io.cwd, out);
     let sink: ResumableJsonl | null = null;
     if (outPath !== null) {

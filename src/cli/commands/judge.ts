@@ -11,7 +11,8 @@
  * unjudged) and `unjudged` (the reason) — the fields `mrpo analyze` reads.
  */
 import { dirname, resolve } from 'node:path';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
+import { pathExists } from '../../utils/fs.js';
 import pLimit from 'p-limit';
 import YAML from 'yaml';
 import { z } from 'zod';
@@ -295,9 +296,11 @@ export const judgeCommand: Command = {
     const isFailure = (record: JsonRecord): boolean =>
       mode === 'answers' ? record.correct === null : typeof record.unjudged === 'string' && !FINAL_REASONS.has(record.unjudged);
     let sink: ResumableJsonl | null = null;
+    let outExisted = false;
     const retryUnjudged = boolFlag(parsed, 'retry-unjudged');
     try {
       if (out !== undefined && out !== '-') {
+        outExisted = await pathExists(resolve(io.cwd, out));
         sink = await openResumableJsonl(
           resolve(io.cwd, out),
           (r) => (r.id === undefined ? null : sampleKey(r.id, r.sample)),
@@ -321,6 +324,15 @@ export const judgeCommand: Command = {
         firstLine.set(key, line);
         if (sink?.done.has(key)) continue;
         todo.push({ record, where });
+      }
+      if (total === 0) {
+        // The same rule as infer and analyze: an empty input is an error, and leaves no empty --out behind.
+        if (sink !== null && !outExisted) {
+          await sink.close();
+          await rm(resolve(io.cwd, out!), { force: true });
+          sink = null;
+        }
+        throw new InputError(inName, 'no records (expected JSONL lines with an "id")');
       }
       if (sink && total > todo.length) io.stderr.write(`mrpo judge ${mode}: resuming: ${total - todo.length} of ${total} lines already in ${out}, ${todo.length} to go\n`);
 
