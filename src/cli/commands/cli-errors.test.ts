@@ -109,4 +109,12 @@ describe('CLI path and URL errors', () => {
     expect(r.code).toBe(2);
     expect(oneLine(r.err)).toMatch(/dup\.jsonl line 2.*"a".*already on line 1/);
   });
+
+  it('infer: a --base-url with credentials exits 2 like judge', async () => {
+    writeFileSync(join(dir, 'one.jsonl'), '{"id":"a","image":"data:image/png;base64,AAAA","question":"q","answer":"a"}\n');
+    const r = await run(['infer', '--in', 'one.jsonl', '--base-url', 'http://u:SECRETPW@127.0.0.1:9/v1', '--model', 'm', '--family', 'qwen3-vl']);
+    expect(r.code).toBe(2);
+    expect(oneLine(r.err)).toMatch(/--base-url.*credentials/);
+    expect(r.err).not.toContain('SECRETPW');
+  });
 });

@@ -18,6 +18,7 @@ import type { Item } from '../../types.js';
 import { redactSecrets } from '../../utils/redact.js';
 import { numberFlag, parseFlags, stringFlag } from '../args.js';
 import type { CliIo, Command } from '../command.js';
+import { checkEndpointUrl } from '../io.js';
 import { startJobProgress, withInterrupt } from '../job-progress.js';
 import { openResumableJsonl, type ResumableJsonl } from '../resumable-jsonl.js';
 
@@ -129,6 +130,7 @@ export const inferCommand: Command = {
     if (apiKey === undefined && /^https:\/\/api\.openai\.com\b/i.test(baseUrl))
       throw new UsageError(`the endpoint ${redactSecrets(baseUrl, [])} needs a key: set MRPO_INFER_API_KEY (or OPENAI_API_KEY), or give --base-url of your own server`);
 
+    checkEndpointUrl(baseUrl, '--base-url', 'MRPO_INFER_API_KEY (or OPENAI_API_KEY)');
     const inPath = resolve(io.cwd, input);
     if (out !== undefined && out !== '-' && resolve(io.cwd, out) === inPath) throw new UsageError('--in and --out must be different files');
     const items: Item[] = [];

@@ -32,7 +32,7 @@ import { redactSecrets } from '../../utils/redact.js';
 import { boolFlag, numberFlag, parseFlags, stringFlag, type ParsedArgs } from '../args.js';
 import type { CliIo, Command } from '../command.js';
 import { startJobProgress, withInterrupt } from '../job-progress.js';
-import { checkPathKind } from '../io.js';
+import { checkEndpointUrl, checkPathKind } from '../io.js';
 import { openResumableJsonl, readJsonlRecords, type JsonRecord, type ResumableJsonl } from '../resumable-jsonl.js';
 import { sampleKey } from './infer.js';
 
@@ -105,19 +105,6 @@ const configSchema = z
   .partial()
   .strict();
 type JudgeConfig = z.infer<typeof configSchema>;
-
-/** The judge endpoint must be an http(s) URL without credentials (a key goes in MRPO_JUDGE_API_KEY); exit 2 otherwise. */
-function checkBaseUrl(baseUrl: string): void {
-  let url: URL;
-  try {
-    url = new URL(baseUrl);
-  } catch {
-    throw new UsageError(`--base-url: "${redactSecrets(baseUrl, [], 200)}" is not a URL (expected e.g. http://127.0.0.1:8000/v1)`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--base-url: expected an http(s) URL, got ${url.protocol}`);
-  if (url.username !== '' || url.password !== '')
-    throw new UsageError('--base-url: credentials in the URL are not accepted; set MRPO_JUDGE_API_KEY (or OPENAI_API_KEY) instead');
-}
 
 async function loadConfig(path: string | undefined, cwd: string): Promise<JudgeConfig> {
   if (path === undefined) return {};
@@ -262,7 +249,7 @@ export const judgeCommand: Command = {
 
     await checkPathKind(input, '--in', 'file', io, { mustExist: true });
     await checkPathKind(out, '--out', 'file', io);
-    if (judgeKind === 'openai') checkBaseUrl(config.baseUrl);
+    if (judgeKind === 'openai') checkEndpointUrl(config.baseUrl, '--base-url', 'MRPO_JUDGE_API_KEY (or OPENAI_API_KEY)');
 
     const prices = config.priceIn !== undefined && config.priceOut !== undefined ? { inputPerMillion: config.priceIn, outputPerMillion: config.priceOut } : defaultPrices(config.model);
     const meter: JudgeMeter = createJudgeMeter(judgeKind === 'offline' ? { inputPerMillion: 0, outputPerMillion: 0 } : prices);
