@@ -3,6 +3,7 @@
  * config (training-setup.ts), the loop with a progress bar on stderr, then
  * report.html. Shared by `mrpo train`, `mrpo demo` and `mrpo experiment`.
  */
+import { InputError } from '../errors.js';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { resolveConfig, type TrainConfig } from '../train/config.js';
@@ -41,6 +42,12 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
   const config: TrainConfig = options.config.init === undefined ? options.config : { ...options.config, init: resolve(options.io.cwd, options.config.init) };
   const out = resolve(options.io.cwd, options.out);
   const task = await createTask(config, options.io.cwd, options.io.env);
+  // Checked before the run directory is created, rather than at the first rollout.
+  if (config.backend.name !== 'tinker') {
+    const encoded = [...task.trainItems, ...task.evalItems].find((item) => typeof item.image === 'string' || !('pixels' in item.image));
+    if (encoded !== undefined)
+      throw new InputError(`item ${encoded.id} field "image"`, 'the embedded policy needs raw pixels ({ pixels, width, height, channels }), got an encoded image or a path (use backend.name: tinker for real images)');
+  }
   const backend = await createBackend(config, options.io.env, (m) => options.io.stderr.write(`${m}\n`));
   try {
     const progress = progressObserver({ stream: options.io.stderr, label: options.label, bar: options.bar });

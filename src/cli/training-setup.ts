@@ -90,6 +90,8 @@ function createJudges(
       return { stepJudge: createOfflineStepJudge(), answerJudge: createOfflineAnswerJudge() };
     case 'openai': {
       const e = config.judgeEndpoint;
+      if (e.baseUrl === undefined && judgeApiKeyFromEnv(env) === undefined)
+        throw new ConfigError('judge', '"openai" needs MRPO_JUDGE_API_KEY (or OPENAI_API_KEY) in the environment, or judgeEndpoint.baseUrl of a local server');
       const endpoint = createJudgeEndpoint({
         baseUrl: e.baseUrl,
         model: e.model,

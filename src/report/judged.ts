@@ -68,6 +68,7 @@ export function parseJudgedRecord(value: unknown, where: string): JudgedTrace {
 /** Parses a judged JSONL text (blank lines ignored). `name` is used in error messages. */
 export function parseJudgedJsonl(text: string, name: string): JudgedFile {
   const traces: JudgedTrace[] = [];
+  const firstLine = new Map<string, number>();
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].trim();
@@ -79,7 +80,15 @@ export function parseJudgedJsonl(text: string, name: string): JudgedFile {
     } catch (error) {
       throw new InputError(where, `not valid JSON (${(error as Error).message})`);
     }
-    traces.push(parseJudgedRecord(value, where));
+    const trace = parseJudgedRecord(value, where);
+    // As in `mrpo judge`: each (id, sample) once, else a trace would count twice.
+    const sample = (value as { sample?: unknown }).sample ?? 0;
+    const key = JSON.stringify([trace.id, sample]);
+    const earlier = firstLine.get(key);
+    if (earlier !== undefined)
+      throw new InputError(where, `id ${JSON.stringify(trace.id)} with sample ${JSON.stringify(sample)} is already on line ${earlier} (each (id, sample) must be unique)`);
+    firstLine.set(key, i + 1);
+    traces.push(trace);
   }
   if (traces.length === 0) throw new InputError(name, 'no records (expected JSONL lines {"id", "correct", "stepLabels"})');
   let unjudgedAnswers = 0;

@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { formatIssues, jsonPath } from '../shape/index.js';
-import { DEFAULT_CONCURRENCY, DEFAULT_MAX_BODY_BYTES, DEFAULT_QUEUE } from './server.js';
+import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_CONCURRENCY, DEFAULT_MAX_BODY_BYTES, DEFAULT_QUEUE } from './server.js';
 
 export const DEFAULT_PORT = 8321;
 export const JUDGE_KINDS = ['auto', 'openai', 'offline', 'none'] as const;
@@ -28,6 +28,8 @@ export const serveConfigSchema = z
     /** Accepted requests that may wait for a slot; more get 429. */
     queue: z.number().int().min(0).default(DEFAULT_QUEUE),
     retryAfterSeconds: positiveInt().default(1),
+    /** Time allowed to receive a request body (408 beyond); read before a concurrency slot is taken. */
+    bodyTimeoutMs: positiveInt().default(DEFAULT_BODY_TIMEOUT_MS),
     /** On SIGINT/SIGTERM, how long in-flight requests may take before connections are cut. */
     drainTimeoutMs: positiveInt().default(30_000),
     /** /v1/score: directory image file paths are resolved in and confined to; null refuses file paths. */

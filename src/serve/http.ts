@@ -27,9 +27,28 @@ export function errorBody(message: string, path?: string): { error: { message: s
 /**
  * Reads the whole body as UTF-8, refusing (413) a declared or actual size over
  * `limitBytes`. On refusal the rest of the body is not read; the server then
- * closes the connection after the response.
+ * closes the connection after the response. With `timeoutMs`, a body not
+ * complete by then is refused with 408 (a slow client cannot hold the request).
  */
-export async function readBody(req: IncomingMessage, limitBytes: number): Promise<string> {
+export async function readBody(req: IncomingMessage, limitBytes: number, timeoutMs?: number): Promise<string> {
+  if (timeoutMs === undefined) return readBodyUnbounded(req, limitBytes);
+  let timer: NodeJS.Timeout | undefined;
+  const reading = readBodyUnbounded(req, limitBytes);
+  reading.catch(() => {}); // after a timeout the read is abandoned; the connection is closed with the 408
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      req.pause();
+      reject(new HttpError(408, `request body not received within ${timeoutMs} ms`, { headers: { connection: 'close' } }));
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([reading, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function readBodyUnbounded(req: IncomingMessage, limitBytes: number): Promise<string> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limitBytes) throw tooLarge(limitBytes);
   const chunks: Buffer[] = [];

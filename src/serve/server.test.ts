@@ -1,7 +1,9 @@
 import { Agent } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseShapeRequest, shape } from '../shape/index.js';
 import type { LogFields, Logger, LogLevel } from './log.js';
+import type { Scorer, ScoreResult } from './score.js';
 import { exampleShapeRequest, expectedExample, mixedShapeRequest, sentenceTokens, TEXT_CORRECT, TEXT_WRONG } from './test-support/fixtures.js';
 import { holdRequest, metricValue, postJson, startServer, until, type RunningServer } from './test-support/http.js';
 
@@ -180,17 +182,48 @@ describe('GET /metrics', () => {
   });
 });
 
+/** A scorer whose every call waits until `release()`: holds concurrency slots for as long as a test needs. */
+function blockingScorer(): Scorer & { calls: number; release: () => void } {
+  let open: () => void = () => {};
+  const gate = new Promise<void>((r) => (open = r));
+  const scorer = {
+    judgeName: 'blocking',
+    calls: 0,
+    release: () => open(),
+    async score(json: unknown): Promise<ScoreResult> {
+      scorer.calls++;
+      await gate;
+      const response = shape(parseShapeRequest(json, 'request body'));
+      return { response: response as unknown as ScoreResult['response'], outcomes: {} as ScoreResult['outcomes'], completions: 0 };
+    },
+  };
+  return scorer;
+}
+
+/** Opens a raw connection that declares `Content-Length: 1000` and sends one byte of the body. */
+function slowUpload(url: string): Promise<Socket> {
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(target.port), target.hostname, () => {
+      socket.write(`POST /v1/shape HTTP/1.1\r\nhost: ${target.host}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{`);
+      resolve(socket);
+    });
+    socket.on('error', reject);
+  });
+}
+
 describe('bounded concurrency', () => {
   it('answers 429 with Retry-After when slots and queue are full, and completes every accepted request', async () => {
-    const { url } = await start({ concurrency: 1, queue: 1, retryAfterSeconds: 2 });
+    const scorer = blockingScorer();
+    const { url } = await start({ concurrency: 1, queue: 1, retryAfterSeconds: 2, scorer });
     const gauges = async () => {
       const text = await (await fetch(`${url}/metrics`)).text();
       return { inFlight: metricValue(text, 'mrpo_serve_in_flight'), queued: metricValue(text, 'mrpo_serve_queued') };
     };
     const request = exampleShapeRequest();
-    const first = holdRequest(`${url}/v1/shape`, request); // takes the slot, body still coming
+    const first = postJson(`${url}/v1/score`, request); // takes the slot, waits in the scorer
     await until(async () => (await gauges()).inFlight === 1);
-    const second = holdRequest(`${url}/v1/shape`, request); // waits in the queue
+    const second = postJson(`${url}/v1/score`, request); // waits in the queue
     await until(async () => (await gauges()).queued === 1);
 
     const refused = await postJson(`${url}/v1/shape`, request);
@@ -198,7 +231,8 @@ describe('bounded concurrency', () => {
     expect(refused.headers.get('retry-after')).toBe('2');
     expect((refused.body as { error: { message: string } }).error.message).toMatch(/busy/);
 
-    const [a, b] = await Promise.all([first.finish(), second.finish()]);
+    scorer.release();
+    const [a, b] = await Promise.all([first, second]);
     expect(a.status).toBe(200);
     expect(b.status).toBe(200);
     expect(a.body).toEqual(libraryShape(request));
@@ -206,7 +240,31 @@ describe('bounded concurrency', () => {
     expect(await gauges()).toEqual({ inFlight: 0, queued: 0 });
     const text = await (await fetch(`${url}/metrics`)).text();
     expect(metricValue(text, 'mrpo_serve_requests_total{route="/v1/shape",status="429"}')).toBe(1);
-    expect(metricValue(text, 'mrpo_serve_requests_total{route="/v1/shape",status="200"}')).toBe(2);
+    expect(metricValue(text, 'mrpo_serve_requests_total{route="/v1/score",status="200"}')).toBe(2);
+  });
+
+  it('reads the body before taking a slot: slow uploads do not block other POSTs', async () => {
+    const { url, server } = await start({ concurrency: 4, queue: 0 });
+    const sockets = await Promise.all([0, 1, 2, 3, 4, 5].map(() => slowUpload(url)));
+    try {
+      await until(() => server.inFlight === 6);
+      const reply = await postJson(`${url}/v1/shape`, exampleShapeRequest());
+      expect(reply.status).toBe(200);
+      expect(reply.body).toEqual(libraryShape(exampleShapeRequest()));
+      expect(sockets.every((s) => !s.destroyed)).toBe(true); // the slow uploads are still open
+    } finally {
+      for (const s of sockets) s.destroy();
+    }
+  });
+
+  it('answers 408 to a body not complete within bodyTimeoutMs, and closes the connection', async () => {
+    const { url } = await start({ bodyTimeoutMs: 100 });
+    const socket = await slowUpload(url);
+    let text = '';
+    socket.on('data', (c: Buffer) => (text += c.toString('utf8')));
+    await new Promise((r) => socket.on('close', r));
+    expect(text).toMatch(/^HTTP\/1\.1 408 /);
+    expect(text).toMatch(/not received within 100 ms/);
   });
 });
 
@@ -238,7 +296,11 @@ describe('graceful shutdown', () => {
     let closed = false;
     const closing = server.close().then(() => (closed = true));
     await until(() => !server.server.listening);
-    await expect(fetch(`${url}/healthz`, { headers: { connection: 'close' } })).rejects.toThrow();
+    // New connections are refused; a request on a connection already open gets a clean 503 (not a reset).
+    const port = Number(new URL(url).port);
+    await expect(new Promise((resolve, reject) => connect(port, '127.0.0.1', () => resolve('connected')).on('error', reject))).rejects.toThrow(/ECONNREFUSED/);
+    const late = await fetch(`${url}/healthz`, { headers: { connection: 'close' } }).then((r) => r.status, () => 'refused');
+    expect([503, 'refused']).toContain(late);
     await new Promise((r) => setTimeout(r, 50));
     expect(closed).toBe(false); // still draining
 

@@ -10,18 +10,21 @@
  * Operational rules:
  * - every route but `/healthz` needs `Authorization: Bearer <token>` when a
  *   token is configured (401 otherwise; compared in constant time, never logged);
- * - bodies over `maxBodyBytes` get 413 and the connection is closed;
+ * - bodies over `maxBodyBytes` get 413 and the connection is closed; a body not
+ *   complete within `bodyTimeoutMs` gets 408; the body is read before the request
+ *   takes a concurrency slot, so slow uploads cannot starve other requests;
  * - at most `concurrency` POST requests run and `queue` more wait; beyond that
  *   429 with `Retry-After`; a request that got in is always answered;
  * - `close()` stops accepting connections, answers requests that arrive on open
- *   connections with 503, finishes every request in flight, then resolves
+ *   connections with 503 (idle connections are kept `closeGraceMs` so that requests
+ *   already on the wire are answered, not reset), finishes every request in flight, then resolves
  *   (connections still open after `drainTimeoutMs` are cut);
  * - one JSON log line per request (method, route, status, ms) — never bodies,
  *   headers or tokens;
  * - errors are `{ "error": { "message", "path"? } }`, `path` naming the bad field.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Server as NetServer, type AddressInfo } from 'node:net';
 import { InputError, RemoteError, UnknownNameError } from '../errors.js';
 import { parseShapeRequest, shape } from '../shape/index.js';
 import { createBearerCheck } from './auth.js';
@@ -34,6 +37,9 @@ import type { Scorer } from './score.js';
 export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_CONCURRENCY = 4;
 export const DEFAULT_QUEUE = 32;
+export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
+/** Time allowed for a request's headers; a slow client cannot stretch it. */
+export const HEADERS_TIMEOUT_MS = 10_000;
 
 export interface ServeOptions {
   /** Bearer token required on every route but /healthz; null/undefined = no authentication. */
@@ -45,8 +51,15 @@ export interface ServeOptions {
   readonly queue?: number;
   /** Seconds in the Retry-After header of a 429 (default 1). */
   readonly retryAfterSeconds?: number;
+  /** Time allowed to receive a request's whole body, before it may take a slot (default 30 s; 408 beyond). */
+  readonly bodyTimeoutMs?: number;
   /** How long `close()` waits for in-flight requests before cutting connections (default 30 s). */
   readonly drainTimeoutMs?: number;
+  /**
+   * After `close()` stops accepting, how long idle keep-alive connections stay open so that requests whose bytes
+   * are already on the way are read and answered (503) rather than reset (default 250 ms).
+   */
+  readonly closeGraceMs?: number;
   /** Serves /v1/score; without it the route answers 503 saying no step judge is configured. */
   readonly scorer?: Scorer | null;
   /** The step judge's counters (cache hits, unjudged reasons) for /metrics. */
@@ -81,6 +94,8 @@ export function createMrpoServer(options: ServeOptions = {}): MrpoServer {
   const gate = createGate(options.concurrency ?? DEFAULT_CONCURRENCY, options.queue ?? DEFAULT_QUEUE);
   const retryAfter = String(options.retryAfterSeconds ?? 1);
   const drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
+  const closeGraceMs = options.closeGraceMs ?? 250;
   const authorized = createBearerCheck(options.token ?? null);
   const scorer = options.scorer ?? null;
   const logger = options.logger ?? nullLogger;
@@ -119,8 +134,9 @@ export function createMrpoServer(options: ServeOptions = {}): MrpoServer {
       if (inFlight === 0) onIdle?.();
     });
   });
-  server.requestTimeout = 300_000;
-  server.headersTimeout = 60_000;
+  // Node's own backstops (checked every few seconds): headers, then the whole request (headers + body).
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  server.requestTimeout = HEADERS_TIMEOUT_MS + bodyTimeoutMs + 1_000;
 
   /** Headers every response gets; `connection: close` once shutting down so that keep-alive sockets end. */
   function extraHeaders(headers: Readonly<Record<string, string>> = {}): Record<string, string> {
@@ -159,11 +175,12 @@ export function createMrpoServer(options: ServeOptions = {}): MrpoServer {
         return;
       }
       if (route === '/v1/score' && scorer === null) throw new HttpError(503, 'no step judge is configured on this server (start it with --judge offline, or give the LLM judge MRPO_JUDGE_API_KEY or --judge-base-url); /v1/shape is available');
+      // The body is read (size limit, deadline) before a slot is taken, so slow uploads cannot hold the slots.
+      const json = parseJsonBody(await readBody(req, maxBodyBytes, bodyTimeoutMs));
       const entered = gate.tryEnter();
       if (entered === null) throw new HttpError(429, 'server is busy; retry after the Retry-After delay', { headers: { 'retry-after': retryAfter } });
       const release = await entered;
       try {
-        const json = parseJsonBody(await readBody(req, maxBodyBytes));
         if (route === '/v1/shape') {
           const response = shape(parseShapeRequest(json, 'request body'));
           metrics.countCompletions(route, response.groups.reduce((n, g) => n + g.completions.length, 0));
@@ -212,12 +229,15 @@ export function createMrpoServer(options: ServeOptions = {}): MrpoServer {
           }
         };
         onIdle = done;
+        // net.Server's close, not http.Server's: the latter also closes idle connections at once, resetting
+        // requests whose bytes are already in their sockets. Those get the grace period, then are closed.
         if (server.listening)
-          server.close(() => {
+          NetServer.prototype.close.call(server, () => {
             serverClosed = true;
             done();
           });
-        server.closeIdleConnections();
+        const grace = setTimeout(() => server.closeIdleConnections(), closeGraceMs);
+        grace.unref();
         done();
       });
       return closing;

@@ -15,6 +15,8 @@ import type { EvalRecord } from '../../train/loop.js';
 import { numberFlag, parseFlags, stringFlag } from '../args.js';
 import type { CliIo, Command } from '../command.js';
 import { trainRun } from '../train-runner.js';
+import { checkPathKind } from '../io.js';
+import { UsageError } from '../../errors.js';
 import { configFlagSpec, configFlagValues } from './train.js';
 
 /** The committed warm start: `<package root>/assets/warm-start` (policy files of the embedded backend). */
@@ -117,7 +119,10 @@ export const demoCommand: Command = {
     const flags = configFlagValues(parsed.values);
     // Validate the flags before any training starts.
     const base = { ...DEMO_RL, evalInterval: Math.min(DEMO_RL.evalInterval as number, steps) };
-    await loadTrainConfig({ base, flags });
+    const planned = await loadTrainConfig({ base: { ...base, algorithm: 'mrpo' }, flags });
+    await checkPathKind(out, '--out', 'directory', io);
+    if (existsSync(join(out, planned.algorithm, 'config.json')))
+      throw new UsageError(`--out ${out}: already holds a demo run (${planned.algorithm}/config.json); choose another --out or remove it (the demo starts afresh)`);
     const warm = await ensureWarmStart({ given: stringFlag(parsed, 'warm-start'), out, seed, io, warmSteps: numberFlag(parsed, 'warm-steps', { integer: true, min: 1 }) });
     io.stderr.write(`warm start: ${warm.how}\n`);
     const config = await loadTrainConfig({ base: { ...base, algorithm: 'mrpo', init: warm.path }, flags });

@@ -18,6 +18,7 @@ import type { Item } from '../../types.js';
 import { redactSecrets } from '../../utils/redact.js';
 import { numberFlag, parseFlags, stringFlag } from '../args.js';
 import type { CliIo, Command } from '../command.js';
+import { checkEndpointUrl } from '../io.js';
 import { startJobProgress, withInterrupt } from '../job-progress.js';
 import { openResumableJsonl, type ResumableJsonl } from '../resumable-jsonl.js';
 
@@ -129,6 +130,7 @@ export const inferCommand: Command = {
     if (apiKey === undefined && /^https:\/\/api\.openai\.com\b/i.test(baseUrl))
       throw new UsageError(`the endpoint ${redactSecrets(baseUrl, [])} needs a key: set MRPO_INFER_API_KEY (or OPENAI_API_KEY), or give --base-url of your own server`);
 
+    checkEndpointUrl(baseUrl, '--base-url', 'MRPO_INFER_API_KEY (or OPENAI_API_KEY)');
     const inPath = resolve(io.cwd, input);
     if (out !== undefined && out !== '-' && resolve(io.cwd, out) === inPath) throw new UsageError('--in and --out must be different files');
     const items: Item[] = [];
@@ -142,6 +144,8 @@ export const inferCommand: Command = {
       items.push(item);
     }
 
+    // The same rule as judge and analyze: an empty input is an error (exit 2), checked before --out is opened.
+    if (items.length === 0 && limit > 0) throw new InputError(input, 'no records (expected JSONL lines of items with an "id")');
     const outPath = out === undefined || out === '-' ? null : resolve(io.cwd, out);
     let sink: ResumableJsonl | null = null;
     if (outPath !== null) {

@@ -11,7 +11,8 @@
  * unjudged) and `unjudged` (the reason) — the fields `mrpo analyze` reads.
  */
 import { dirname, resolve } from 'node:path';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
+import { pathExists } from '../../utils/fs.js';
 import pLimit from 'p-limit';
 import YAML from 'yaml';
 import { z } from 'zod';
@@ -31,6 +32,7 @@ import { redactSecrets } from '../../utils/redact.js';
 import { boolFlag, numberFlag, parseFlags, stringFlag, type ParsedArgs } from '../args.js';
 import type { CliIo, Command } from '../command.js';
 import { startJobProgress, withInterrupt } from '../job-progress.js';
+import { checkEndpointUrl, checkPathKind } from '../io.js';
 import { openResumableJsonl, readJsonlRecords, type JsonRecord, type ResumableJsonl } from '../resumable-jsonl.js';
 import { sampleKey } from './infer.js';
 
@@ -116,7 +118,7 @@ async function loadConfig(path: string | undefined, cwd: string): Promise<JudgeC
   try {
     raw = YAML.parse(text);
   } catch (error) {
-    throw new ConfigError(path, `not valid YAML/JSON (${(error as Error).message})`);
+    throw new ConfigError(path, `not valid YAML/JSON (${(error as Error).message.split('\n')[0]})`);
   }
   const result = configSchema.safeParse(raw ?? {});
   if (!result.success) {
@@ -245,6 +247,10 @@ export const judgeCommand: Command = {
     if (input !== undefined && out !== undefined && input !== '-' && resolve(io.cwd, input) === resolve(io.cwd, out))
       throw new UsageError('--in and --out must be different files (the output is appended to while the input is read)');
 
+    await checkPathKind(input, '--in', 'file', io, { mustExist: true });
+    await checkPathKind(out, '--out', 'file', io);
+    if (judgeKind === 'openai') checkEndpointUrl(config.baseUrl, '--base-url', 'MRPO_JUDGE_API_KEY (or OPENAI_API_KEY)');
+
     const prices = config.priceIn !== undefined && config.priceOut !== undefined ? { inputPerMillion: config.priceIn, outputPerMillion: config.priceOut } : defaultPrices(config.model);
     const meter: JudgeMeter = createJudgeMeter(judgeKind === 'offline' ? { inputPerMillion: 0, outputPerMillion: 0 } : prices);
     let cache: VerdictCache | null = null;
@@ -277,9 +283,11 @@ export const judgeCommand: Command = {
     const isFailure = (record: JsonRecord): boolean =>
       mode === 'answers' ? record.correct === null : typeof record.unjudged === 'string' && !FINAL_REASONS.has(record.unjudged);
     let sink: ResumableJsonl | null = null;
+    let outExisted = false;
     const retryUnjudged = boolFlag(parsed, 'retry-unjudged');
     try {
       if (out !== undefined && out !== '-') {
+        outExisted = await pathExists(resolve(io.cwd, out));
         sink = await openResumableJsonl(
           resolve(io.cwd, out),
           (r) => (r.id === undefined ? null : sampleKey(r.id, r.sample)),
@@ -303,6 +311,15 @@ export const judgeCommand: Command = {
         firstLine.set(key, line);
         if (sink?.done.has(key)) continue;
         todo.push({ record, where });
+      }
+      if (total === 0) {
+        // The same rule as infer and analyze: an empty input is an error, and leaves no empty --out behind.
+        if (sink !== null && !outExisted) {
+          await sink.close();
+          await rm(resolve(io.cwd, out!), { force: true });
+          sink = null;
+        }
+        throw new InputError(inName, 'no records (expected JSONL lines with an "id")');
       }
       if (sink && total > todo.length) io.stderr.write(`mrpo judge ${mode}: resuming: ${total - todo.length} of ${total} lines already in ${out}, ${todo.length} to go\n`);
 

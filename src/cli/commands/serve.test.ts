@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Agent, request as httpRequest } from 'node:http';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,7 +75,10 @@ describe('mrpo serve (process)', () => {
     expect(body.groups[0].completions[1].stepVerdicts).toHaveLength(3);
 
     const held = holdRequest(`${s.url}/v1/shape`, exampleShapeRequest(), auth);
-    await until(async () => (await (await fetch(`${s.url}/metrics`, { headers: auth })).text()).includes('mrpo_serve_in_flight 1'));
+    // The held request is still receiving its body (it takes no slot until the body is complete); a later request on
+    // another connection being answered means the server has seen it.
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await fetch(`${s.url}/metrics`, { headers: auth })).status).toBe(200);
     s.child.kill('SIGTERM');
     await until(() => s.stderr().includes('"msg":"shutting down"'));
     const reply = await held.finish();
@@ -93,6 +97,81 @@ describe('mrpo serve (process)', () => {
       ['/v1/shape', 200],
     ]);
     expect(s.stderr()).not.toContain(token);
+  });
+});
+
+describe('mrpo serve (process) shutdown', () => {
+  it('on SIGTERM answers every request already sent (200 or a clean 503), none reset; a second signal is logged, not fatal', async () => {
+    const s = await spawnServe(['--judge', 'none']);
+    const n = 8;
+    const agent = new Agent({ keepAlive: true, maxSockets: n });
+    const send = (path: string, body?: string) =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const target = new URL(`${s.url}${path}`);
+        const req = httpRequest(
+          { host: target.hostname, port: target.port, path: target.pathname, method: body === undefined ? 'GET' : 'POST', agent, headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } },
+          (res) => {
+            let text = '';
+            res.on('data', (c: Buffer) => (text += c.toString('utf8')));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    // Open n keep-alive connections (idle once answered), then send a request on each and SIGTERM at once.
+    expect((await Promise.all(Array.from({ length: n }, () => send('/healthz')))).map((r) => r.status)).toEqual(Array(n).fill(200));
+    const body = JSON.stringify(exampleShapeRequest());
+    const replies = Array.from({ length: n }, () => send('/v1/shape', body).then((r) => r, (e: Error) => ({ status: -1, text: e.message })));
+    await new Promise((r) => setImmediate(r));
+    s.child.kill('SIGTERM');
+    await until(() => s.stderr().includes('"msg":"shutting down"'));
+    s.child.kill('SIGTERM'); // a second signal while draining
+    const results = await Promise.all(replies);
+    agent.destroy();
+    for (const r of results) expect([200, 503], r.text).toContain(r.status);
+    expect(await s.exit).toBe(0);
+    expect(s.stderr()).toContain('signal received again; still draining');
+  });
+});
+
+describe('npm run -s mrpo -- serve', () => {
+  it('the first Ctrl-C (SIGINT to the process group) reaches mrpo, which finishes the request in flight', async () => {
+    // `tsx` as the script would SIGKILL mrpo ~60 ms after relaying the signal; `node --import tsx` does not.
+    const child = spawn('npm', ['run', '-s', 'mrpo', '--', 'serve', '--port', '0', '--judge', 'none'], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // its own process group, as a terminal's foreground job
+    });
+    children.push(child);
+    let err = '';
+    child.stderr!.on('data', (c: Buffer) => (err += c.toString('utf8')));
+    const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    let url = '';
+    await until(() => {
+      const line = err.split('\n').find((l) => l.includes('"msg":"listening"'));
+      if (line !== undefined) url = (JSON.parse(line) as { url: string }).url;
+      return url !== '';
+    }, 30_000);
+    try {
+      const held = holdRequest(`${url}/v1/shape`, exampleShapeRequest());
+      await new Promise((r) => setTimeout(r, 100));
+      process.kill(-child.pid!, 'SIGINT');
+      await until(() => err.includes('"msg":"shutting down"'));
+      await new Promise((r) => setTimeout(r, 300)); // well past tsx's 60 ms
+      const reply = await held.finish();
+      expect(reply.status).toBe(200);
+      await exit;
+      expect(err).toContain('"msg":"stopped"');
+    } finally {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
   });
 });
 

@@ -42,6 +42,7 @@ Flags (each also a key of the --config file, YAML or JSON; flags win):
   --concurrency N          POST requests processed at once (default 4)
   --queue N                accepted requests that may wait for a slot (default 32; 429 beyond)
   --retry-after-seconds N  Retry-After of a 429 (default 1)
+  --body-timeout-ms N      time allowed to receive a request body (default 30000; 408 beyond)
   --drain-timeout-ms N     on SIGINT/SIGTERM, time allowed for in-flight requests (default 30000)
   --image-root DIR         /v1/score: image file paths are resolved in (and confined to) DIR;
                            without it only http(s) and data: URLs are accepted
@@ -79,6 +80,7 @@ const FLAGS = {
   concurrency: { type: 'string' },
   queue: { type: 'string' },
   'retry-after-seconds': { type: 'string' },
+  'body-timeout-ms': { type: 'string' },
   'drain-timeout-ms': { type: 'string' },
   'image-root': { type: 'string' },
   'on-unjudged': { type: 'string' },
@@ -125,6 +127,7 @@ function flagsAsConfig(parsed: ParsedArgs): Json {
     concurrency: int('concurrency', 1),
     queue: int('queue'),
     retryAfterSeconds: int('retry-after-seconds', 1),
+    bodyTimeoutMs: int('body-timeout-ms', 1),
     drainTimeoutMs: int('drain-timeout-ms', 1),
     imageRoot: stringFlag(parsed, 'image-root'),
     onUnjudged: stringFlag(parsed, 'on-unjudged'),
@@ -206,17 +209,23 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
-/** The first SIGINT or SIGTERM, and a way to stop listening for them. */
-function watchSignals(): { received: Promise<NodeJS.Signals>; dispose: () => void } {
+/**
+ * The first SIGINT or SIGTERM, and a way to stop listening for them. Later signals go to `onRepeat` (logged):
+ * they do not kill the process mid-drain, which `drainTimeoutMs` bounds anyway.
+ */
+function watchSignals(onRepeat: (signal: NodeJS.Signals) => void): { received: Promise<NodeJS.Signals>; dispose: () => void } {
   let on: (signal: NodeJS.Signals) => void = () => {};
+  let first = true;
   const dispose = (): void => {
     process.off('SIGINT', on);
     process.off('SIGTERM', on);
   };
   const received = new Promise<NodeJS.Signals>((resolveSignal) => {
     on = (signal) => {
-      dispose();
-      resolveSignal(signal);
+      if (first) {
+        first = false;
+        resolveSignal(signal);
+      } else onRepeat(signal);
     };
   });
   process.on('SIGINT', on);
@@ -258,12 +267,16 @@ export const serveCommand: Command = {
       concurrency: config.concurrency,
       queue: config.queue,
       retryAfterSeconds: config.retryAfterSeconds,
+      bodyTimeoutMs: config.bodyTimeoutMs,
       drainTimeoutMs: config.drainTimeoutMs,
       scorer,
       judgeStats: judge.stats,
       logger,
     });
-    const signals = watchSignals(); // before binding, so that an early signal is not lost
+    // Before binding, so that an early signal is not lost.
+    const signals = watchSignals((signal) =>
+      logger.log('warn', 'signal received again; still draining', { signal, inFlight: server.inFlight, drainTimeoutMs: config.drainTimeoutMs }),
+    );
     try {
       const url = await server.listen(config.port, config.host);
       logger.log('info', 'listening', { url, judge: judge.description, auth: token === null ? 'none' : 'bearer', concurrency: config.concurrency, queue: config.queue });

@@ -1,7 +1,7 @@
 /** `mrpo shape`: rewards and (per-token) advantages for groups of completions, JSON in → JSON out. */
 import type { Command } from '../command.js';
 import { boolFlag, parseFlags, stringFlag } from '../args.js';
-import { parseJson, readInput, writeOutput } from '../io.js';
+import { checkPathKind, parseJson, readInput, writeOutput } from '../io.js';
 import { parseShapeRequest, shape } from '../../shape/index.js';
 
 const help = `mrpo shape — rewards and advantages for groups of completions (the shape contract)
@@ -41,6 +41,8 @@ export const shapeCommand: Command = {
   help,
   async run(args, io) {
     const parsed = parseFlags('shape', args, { in: { type: 'string' }, out: { type: 'string' }, pretty: { type: 'boolean' } });
+    await checkPathKind(stringFlag(parsed, 'in'), '--in', 'file', io);
+    await checkPathKind(stringFlag(parsed, 'out'), '--out', 'file', io);
     const input = await readInput(stringFlag(parsed, 'in'), io);
     const request = parseShapeRequest(parseJson(input.text, input.name), input.name);
     const response = shape(request);

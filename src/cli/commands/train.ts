@@ -10,6 +10,7 @@ import { CONFIG_FLAGS } from '../../train/config.js';
 import { loadTrainConfig } from '../../train/config-file.js';
 import { boolFlag, parseFlags, stringFlag, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
+import { checkPathKind } from '../io.js';
 import { savedConfig, trainRun } from '../train-runner.js';
 
 export const configFlagSpec: FlagSpec = Object.fromEntries(CONFIG_FLAGS.map((f) => [f.flag, { type: 'string' as const }]));
@@ -89,6 +90,7 @@ export const trainCommand: Command = {
     }
     const out = stringFlag(parsed, 'out');
     if (out === undefined) throw new UsageError('--out DIR is required (the run directory to create)');
+    await checkPathKind(out, '--out', 'directory', io);
     const result = await trainRun({ config, out, io, label: config.algorithm, report: !boolFlag(parsed, 'no-report') });
     io.stderr.write(`run: ${result.runDir}${result.reportPath === null ? '' : `\nreport: ${result.reportPath}`}\n`);
     return 0;
