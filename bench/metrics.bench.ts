@@ -1,5 +1,5 @@
 /**
- * Throughput of the answer-matching metrics (src/algo, mrpo.md §3) on short
+ * Throughput of the answer-matching metrics (src/algo, docs/method.md §3) on short
  * medical answers, single-threaded: rouge1F, bleu1 and answersEquivalent per
  * (prediction, gold) pair, and the Porter stemmer per word (memoised, as
  * rouge1F uses it, and uncached). Rates are per CPU-second of this process.

@@ -8,10 +8,10 @@ export type { Item, ImageSource, Step, StepLabel, StepVerdict, TokenOffset, Rewa
 export { MrpoError, UsageError, InputError, ConfigError, UnknownNameError, RemoteError } from './errors.js';
 export { createRng, type Rng } from './utils/rng.js';
 
-// Steps (mrpo.md §1–2)
+// Steps (docs/method.md §1–2)
 export { segmentSteps, parseCompletion, extractAnswer, splitSentences, SPLITTERS, type SplitterName, type ParsedCompletion } from './algo/steps.js';
 
-// Answer matching (§3; reference-facts.md §5)
+// Answer matching (§3; docs/reference-facts.md §5)
 export { porterStem } from './algo/porter-stemmer.js';
 export { rouge1, rouge1F, rougeTokenize, normalizeForRouge, type RougeScore } from './algo/rouge.js';
 export { sentenceBleu, bleu1, type BleuSmoothing } from './algo/bleu.js';
@@ -54,7 +54,7 @@ export type { StepJudge, AnswerJudge, StepJudgement, AnswerJudgement, Unjudged }
 export type { Dataset } from './data/dataset.js';
 export type { PolicyBackend, SampledCompletion, Prompt, TrainExample, LossSpec } from './backends/backend.js';
 
-// Judges (mrpo.md §3, §9)
+// Judges (docs/method.md §3, §9)
 export { stepLabelsOf, type JudgeStats } from './judges/judge.js';
 export { createJudgeEndpoint, judgeApiKeyFromEnv, DEFAULT_JUDGE_MODEL, DEFAULT_JUDGE_BASE_URL, type JudgeEndpoint, type JudgeEndpointOptions } from './judges/openai/endpoint.js';
 export { createOpenAIStepJudge } from './judges/openai/step-judge.js';

@@ -11,7 +11,7 @@ export type ImageSource =
   /** Raw 8-bit pixels, row-major, interleaved channels (the synthetic task). */
   | { readonly pixels: Uint8Array; readonly width: number; readonly height: number; readonly channels: 1 | 3 };
 
-/** One medical VQA item (mrpo.md §1, §9). */
+/** One medical VQA item (docs/method.md §1, §9). */
 export interface Item {
   readonly id: string;
   readonly image: ImageSource;
@@ -26,7 +26,7 @@ export interface Item {
 /** A step label: 1 = valid (Alignment or Contribution), 0 = invalid. */
 export type StepLabel = 0 | 1;
 
-/** The two bits the step judge gives each step (mrpo.md §3). */
+/** The two bits the step judge gives each step (docs/method.md §3). */
 export interface StepVerdict {
   readonly alignment: 0 | 1;
   readonly contribution: 0 | 1;
@@ -42,7 +42,7 @@ export interface Step {
 /** Half-open character span [start, end) of one generated token in the completion text. */
 export type TokenOffset = readonly [start: number, end: number];
 
-/** The reward components of one completion (mrpo.md §3). */
+/** The reward components of one completion (docs/method.md §3). */
 export interface Rewards {
   readonly answer: number;
   readonly process: number;

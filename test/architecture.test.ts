@@ -167,7 +167,7 @@ describe('architecture (docs/architecture.md layers)', () => {
       if (from === 'cli' || from === 'index') continue;
       const allowed = ALLOWED[from];
       if (allowed === undefined) {
-        problems.push(`${relative(root, f)}: layer "${from}" is not in design.md's table`);
+        problems.push(`${relative(root, f)}: layer "${from}" is not in docs/architecture.md's table`);
         continue;
       }
       for (const spec of imports(f)) {

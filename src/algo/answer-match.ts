@@ -1,10 +1,10 @@
 /**
- * Answer matching for the answer reward (mrpo.md §3): exact/numeric
+ * Answer matching for the answer reward (docs/method.md §3): exact/numeric
  * equivalence, plus the lexical metrics re-exported from rouge.ts and bleu.ts.
  *
  * Equivalence rule (a deliberate improvement over the reference, which runs a
  * math verifier on the whole completion and does not equate "two" with "2";
- * mrpo.md §3 step 1). Both texts become token lists:
+ * docs/method.md §3 step 1). Both texts become token lists:
  * 1. Unicode NFKC, lower-case; "%" becomes the word "percent".
  * 2. Numbers written with digits are one token each, in canonical decimal form:
  *    thousands separators dropped, leading zeros of the integer part and trailing

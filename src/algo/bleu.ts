@@ -1,6 +1,6 @@
 /**
  * Sentence BLEU with NLTK's semantics (`nltk.translate.bleu_score.sentence_bleu`,
- * NLTK 3.8; mrpo.md §3, reference-facts.md §5a), and the MRPO BLEU-1 component.
+ * NLTK 3.8; docs/method.md §3, docs/reference-facts.md §5a), and the MRPO BLEU-1 component.
  *
  * For weights w_1..w_N (N = weights.length; NLTK computes all N orders even
  * when some weights are 0; trailing zero-weight orders cannot change the value,

@@ -1,5 +1,5 @@
 /**
- * Reasoning-failure metrics of mrpo.md §8: First Failure Point (FFP), Failure
+ * Reasoning-failure metrics of docs/method.md §8: First Failure Point (FFP), Failure
  * Accumulation Rate (FAR), FFP stages and 0.2-wide FFP bins. Pure functions
  * over per-step validity labels (1 = valid, 0 = invalid).
  *
@@ -102,7 +102,7 @@ interface MeanAcc {
 const meanOf = (a: MeanAcc): number | null => (a.n === 0 ? null : a.sum / a.n);
 const farAcc = () => ({ all: { sum: 0, n: 0 }, correct: { sum: 0, n: 0 }, incorrect: { sum: 0, n: 0 } });
 
-/** The `mrpo analyze` summary (issue 3) of a set of judged traces (mrpo.md §8). */
+/** The `mrpo analyze` summary (issue 3) of a set of judged traces (docs/method.md §8). */
 export function summarizeFailures(traces: readonly FailureTrace[]): FailureSummary {
   const stageCount = { early: 0, mid: 0, late: 0 };
   const bins = Array.from({ length: FFP_BIN_COUNT }, () => ({ count: 0, incorrect: 0, far: farAcc() }));

@@ -1,5 +1,5 @@
 /**
- * Per-token policy loss of mrpo.md §6 and its aggregation, on plain arrays.
+ * Per-token policy loss of docs/method.md §6 and its aggregation, on plain arrays.
  *
  * Per token t, with r = exp(logπ_θ − logπ_old) and shaped advantage Â:
  *   L_clip = −min(r·Â, clip(r, 1−ε_low, 1+ε_high)·Â)

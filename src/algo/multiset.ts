@@ -1,6 +1,6 @@
 /**
  * Multiset intersection size Σ_t min(count_a(t), count_b(t)) — the clipped
- * unigram overlap used by ROUGE-1 and BLEU-1 (mrpo.md §3). Short lists (the
+ * unigram overlap used by ROUGE-1 and BLEU-1 (docs/method.md §3). Short lists (the
  * usual answers) use a quadratic scan without allocating maps.
  */
 

@@ -1,5 +1,5 @@
 /**
- * English integer words ↔ numbers, for numeric answer equivalence (mrpo.md §3
+ * English integer words ↔ numbers, for numeric answer equivalence (docs/method.md §3
  * step 1: "2" = "two") and for the answer judge, which sees integers spelled
  * out on both sides.
  *

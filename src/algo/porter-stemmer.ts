@@ -1,7 +1,7 @@
 /**
  * The Porter stemmer exactly as NLTK's `PorterStemmer()` runs it by default
  * (mode NLTK_EXTENSIONS, `nltk/stem/porter.py`), which is what rouge_score's
- * `use_stemmer=True` uses (mrpo.md §3, reference-facts.md §5c). Written from the
+ * `use_stemmer=True` uses (docs/method.md §3, docs/reference-facts.md §5c). Written from the
  * algorithm description (Porter 1980, with NLTK's documented departures):
  *
  * - a table of irregular forms is consulted first (skies → sky, dying → die, …);

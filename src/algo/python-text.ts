@@ -1,6 +1,6 @@
 /**
- * Python string semantics the reference metrics depend on (mrpo.md §3,
- * reference-facts.md §5a): `str.split()` with no argument and `str.strip()`.
+ * Python string semantics the reference metrics depend on (docs/method.md §3,
+ * docs/reference-facts.md §5a): `str.split()` with no argument and `str.strip()`.
  *
  * Python's whitespace (`str.isspace()`, also what `re`'s `\s` matches on str) is
  * JavaScript's `\s` without U+FEFF, plus U+001C–U+001F and U+0085.

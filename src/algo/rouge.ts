@@ -1,6 +1,6 @@
 /**
- * ROUGE-1 exactly as google-research `rouge_score` computes it (mrpo.md §3,
- * reference-facts.md §5b), and the reference's pre-normalisation.
+ * ROUGE-1 exactly as google-research `rouge_score` computes it (docs/method.md §3,
+ * docs/reference-facts.md §5b), and the reference's pre-normalisation.
  *
  * Tokenizer (`DefaultTokenizer`): lower-case; every run of characters outside
  * [a-z0-9] becomes a separator (so non-ASCII letters vanish: "café" → "caf");

@@ -1,5 +1,5 @@
 /**
- * Think/answer parsing and step segmentation (mrpo.md §1–2).
+ * Think/answer parsing and step segmentation (docs/method.md §1–2).
  *
  * - Think blocks: every non-greedy `<think>…</think>` or `<thinking>…</thinking>`
  *   block, case-insensitive, whitespace tolerated inside the tags (`< Think >`,
@@ -98,7 +98,7 @@ export function thinkSpans(text: string): Span[] {
   return spans;
 }
 
-/** The answer of mrpo.md §3: first `<answer>` content, stripped, or the whole completion stripped. */
+/** The answer of docs/method.md §3: first `<answer>` content, stripped, or the whole completion stripped. */
 export function extractAnswer(text: string): string {
   const m = ANSWER_RE.exec(text);
   return pyStrip(m === null ? text : m[1]);
@@ -226,7 +226,7 @@ function mergeNumbering(text: string, spans: Span[]): Span[] {
   return out;
 }
 
-/** The reasoning steps of a completion with absolute spans (mrpo.md §2). */
+/** The reasoning steps of a completion with absolute spans (docs/method.md §2). */
 export function segmentSteps(text: string, options: SegmentOptions = {}): Step[] {
   const splitter = options.splitter ?? 'regex';
   const steps: Step[] = [];

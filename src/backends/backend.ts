@@ -1,5 +1,5 @@
 /**
- * The policy-backend seam (design.md "Seams"). The training loop drives any
+ * The policy-backend seam (docs/architecture.md "Seams"). The training loop drives any
  * backend through this interface and never knows which one it is: the
  * embedded CPU policy, a remote Tinker-API training service, or a
  * sampling-only OpenAI-compatible server.
@@ -9,7 +9,7 @@ import type { Item, TokenOffset } from '../types.js';
 /** What the policy is asked: the item (image + question) and the rendered instruction text. */
 export interface Prompt {
   readonly item: Item;
-  /** The question with the think/answer instruction of mrpo.md §1 appended. */
+  /** The question with the think/answer instruction of docs/method.md §1 appended. */
   readonly text: string;
 }
 
@@ -42,7 +42,7 @@ export interface TrainExample {
 
 export type LossAggregation = 'seq-mean-token-mean' | 'token-mean' | 'seq-sum-const';
 
-/** The RL objective of mrpo.md §6, or supervised cross-entropy for SFT. */
+/** The RL objective of docs/method.md §6, or supervised cross-entropy for SFT. */
 export type LossSpec =
   | {
       readonly kind: 'policy-gradient';

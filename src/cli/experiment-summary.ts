@@ -2,7 +2,7 @@
  * Aggregates an experiment's runs (algorithm × seed, from one warm start):
  * the final held-out evaluation of each run, then per algorithm the mean and
  * sample standard deviation across seeds of accuracy, the FFP stage shares,
- * the failed-trace share and FAR per FFP bin (mrpo.md §8). Pure.
+ * the failed-trace share and FAR per FFP bin (docs/method.md §8). Pure.
  */
 import type { FailureSummary } from '../algo/failure.js';
 import type { ReportFailureSummary } from '../report/report.js';

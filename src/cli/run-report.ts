@@ -2,7 +2,7 @@
  * report.html of a training run: the run directory's files (config.json,
  * metrics.jsonl, eval.jsonl, samples.jsonl) rendered with the report module
  * (src/report): training curves first, then the reasoning-failure figures of
- * mrpo.md §8 for the evaluation before training and after the last step, then
+ * docs/method.md §8 for the evaluation before training and after the last step, then
  * a few rollouts with their step labels and shaped advantages.
  */
 import { lineChartSvg, type Chart, type ChartRow } from '../report/charts.js';

@@ -1,5 +1,5 @@
 /**
- * The composition root of training (design.md: only src/cli picks concrete
+ * The composition root of training (docs/architecture.md: only src/cli picks concrete
  * parts): the task (dataset + SFT targets + judge) and the policy backend a
  * training config names. Shared by `mrpo train`, `mrpo demo` and
  * `mrpo experiment`.
@@ -106,7 +106,7 @@ function createJudges(
 
 /**
  * The policy a config starts from: the `init` checkpoint (a warm start, which
- * then becomes the frozen KL reference, mrpo.md §6) or fresh seeded weights
+ * then becomes the frozen KL reference, docs/method.md §6) or fresh seeded weights
  * with the task's vocabulary.
  */
 export async function createBackend(

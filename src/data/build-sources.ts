@@ -1,5 +1,5 @@
 /**
- * The raw sources of `mrpo data build` as one row shape (reference-facts.md §3e):
+ * The raw sources of `mrpo data build` as one row shape (docs/reference-facts.md §3e):
  * - VQA-RAD: the OSF JSON + image folder (the reference's source; split by
  *   `phrase_type`), or the Hugging Face parquet (`train`/`test`);
  * - SLAKE: `train.json`/`test.json` + `imgs/xmlab<N>/…`; key `xmlab<N>_<file>`;
@@ -166,7 +166,7 @@ export async function* rawRows(source: SourceName, dir: string, split: Split, co
   yield* parquetRows(source, dir, split, nameMap, sink, context.renamed);
 }
 
-/** MedThink files per source (reference-facts.md §3e). */
+/** MedThink files per source (docs/reference-facts.md §3e). */
 export const MEDTHINK_FILES: Record<SourceName, Record<Split, string>> = {
   'vqa-rad': { train: 'R-RAD/open-end/trainset.json', test: 'R-RAD/open-end/testset.json' },
   slake: { train: 'R-SLAKE/open-end/train.json', test: 'R-SLAKE/open-end/test.json' },

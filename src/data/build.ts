@@ -1,6 +1,6 @@
 /**
- * `mrpo data build`: the reference's training and test sets (reference-facts.md
- * §3e, mrpo.md §9), as items JSONL plus an image folder.
+ * `mrpo data build`: the reference's training and test sets (docs/reference-facts.md
+ * §3e, docs/method.md §9), as items JSONL plus an image folder.
  *
  * Train: the merged MedThink open-ended rows (yes/no dropped, de-duplicated on
  * image key + whitespace/case-normalised question and answer, sources in the

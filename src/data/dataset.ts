@@ -1,5 +1,5 @@
 /**
- * The dataset seam (design.md "Seams"): a dataset is an async iterable of
+ * The dataset seam (docs/architecture.md "Seams"): a dataset is an async iterable of
  * items. Loaders validate at the edge and throw an InputError that names the
  * file, the record and the field when something is malformed.
  */

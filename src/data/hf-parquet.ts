@@ -1,6 +1,6 @@
 /**
  * Hugging Face parquet loader for VQA-RAD (`flaviagiammarino/vqa-rad`) and
- * PathVQA (`flaviagiammarino/path-vqa`) (reference-facts.md §4): columns
+ * PathVQA (`flaviagiammarino/path-vqa`) (docs/reference-facts.md §4): columns
  * `image` — the HF Image feature, stored as a struct `{bytes, path}` whose
  * `bytes` is the encoded JPEG/PNG file, taken as is — `question` and `answer`.
  * Files are `data/<split>-NNNNN-of-NNNNN[-hash].parquet`; shards of a split

@@ -1,5 +1,5 @@
 /**
- * Images for items (mrpo.md §1, §9; reference-facts.md §3a `--max_pixels 802816`):
+ * Images for items (docs/method.md §1, §9; docs/reference-facts.md §3a `--max_pixels 802816`):
  * load an `ImageSource` (file path, `data:` URL, http(s) URL, encoded bytes or
  * raw pixels), decode and validate it with sharp, downscale it to a pixel
  * budget keeping the aspect ratio, and encode it (JPEG or PNG), or turn it into

@@ -1,5 +1,5 @@
 /**
- * Reader and writer for item files (mrpo.md §1, §9; reference-facts.md §3e).
+ * Reader and writer for item files (docs/method.md §1, §9; docs/reference-facts.md §3e).
  *
  * Reads, record by record, with errors that name the file, the line (JSONL)
  * or record (`$[12]`, JSON) and the field:
@@ -29,7 +29,7 @@ import type { Dataset } from './dataset.js';
 import { extensionForMime, isDataUrl, loadImageBytes } from './images.js';
 import { describeValue, IdAllocator, pythonStr, stableId } from './normalize.js';
 
-/** The reference's prompt suffix (reference-facts.md §3b), with `<think>` or `<thinking>`; stripped from `problem`. */
+/** The reference's prompt suffix (docs/reference-facts.md §3b), with `<think>` or `<thinking>`; stripped from `problem`. */
 const PROMPT_SUFFIX =
   /\s*Think step[- ]by[- ]step and enclose your reasoning in <(think|thinking)>\s*\.\.\.\s*<\/\1> tags\.\s*Then provide your answer in <answer>\s*\.\.\.\s*<\/answer> tags\.?\s*$/i;
 const ANSWER_TAGS = /^\s*<answer>([\s\S]*?)<\/answer>\s*$/i;

@@ -1,5 +1,5 @@
 /**
- * MedThink loader (reference-facts.md §3e, §4): each file
+ * MedThink loader (docs/reference-facts.md §3e, §4): each file
  * (`R-RAD/open-end/trainset.json`, `R-SLAKE/open-end/train.json`,
  * `R-PathVQA/open-end/trainset.json`, and the test files) is a JSON object
  * mapping an id to `{question, choices, answer, solution, image | img_name, …}`.

@@ -1,6 +1,6 @@
 /**
- * The reference's string rules for building data sets (reference-facts.md §3e,
- * mrpo.md §9): Python-style `str()` of JSON values, the two normalisations
+ * The reference's string rules for building data sets (docs/reference-facts.md §3e,
+ * docs/method.md §9): Python-style `str()` of JSON values, the two normalisations
  * (de-duplication and matching), the flat image key (`xmlab12/source.jpg` →
  * `xmlab12_source.jpg`), the yes/no rule, and stable item ids.
  */

@@ -1,6 +1,6 @@
 /**
- * PMC-VQA loader (reference-facts.md §4; an out-of-distribution benchmark in
- * mrpo.md §9). Input: `train.csv` / `test.csv` / `test_clean.csv` with columns
+ * PMC-VQA loader (docs/reference-facts.md §4; an out-of-distribution benchmark in
+ * docs/method.md §9). Input: `train.csv` / `test.csv` / `test_clean.csv` with columns
  * `Figure_path`, `Question`, `Answer` (spelled `Anwser` in some releases),
  * `Choice A` … `Choice D` (values prefixed `A:` …) and `Answer_label`, and the
  * images unzipped from `images.zip` into an images folder. Parsed with

@@ -1,5 +1,5 @@
 /**
- * The prompt of mrpo.md §1: the question with the think/answer instruction
+ * The prompt of docs/method.md §1: the question with the think/answer instruction
  * appended. The think tag depends on the backbone (`<thinking>` for Qwen3-VL,
  * `<think>` for Qwen2.5-VL, InternVL3 and the embedded policy).
  */
@@ -10,7 +10,7 @@ export function thinkInstruction(tag: ThinkTag = 'think'): string {
 }
 
 /**
- * The reference's exact prompt (reference-facts.md §3b), for real backbones:
+ * The reference's exact prompt (docs/reference-facts.md §3b), for real backbones:
  * `"{question} Think step-by-step and enclose your reasoning in <think>...</think> tags. Then provide your answer in <answer>...</answer> tags."`
  * (`renderPrompt` below is the synthetic task's shorter wording, part of the embedded policy's vocabulary.)
  */

@@ -1,5 +1,5 @@
 /**
- * SLAKE loader (reference-facts.md §4; mrpo.md §9: English only). Input: the
+ * SLAKE loader (docs/reference-facts.md §4; docs/method.md §9: English only). Input: the
  * Hugging Face `BoKelvin/SLAKE` folder with `train.json`, `validation.json`
  * (or `validate.json`), `test.json` — arrays of
  * `{img_id, img_name: "xmlab1/source.jpg", question, answer, q_lang, answer_type, qid, …}` —
@@ -81,7 +81,7 @@ export interface SlakeDatasetOptions {
   readonly split: SlakeSplit;
   /** Keep only this `q_lang` (default `en`, as the paper); `all` keeps both. */
   readonly lang?: 'en' | 'zh' | 'all';
-  /** Drop yes/no answers (default true: the open-ended protocol of mrpo.md §9). */
+  /** Drop yes/no answers (default true: the open-ended protocol of docs/method.md §9). */
   readonly dropYesNo?: boolean;
 }
 

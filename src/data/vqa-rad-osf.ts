@@ -1,6 +1,6 @@
 /**
  * VQA-RAD from its OSF release (project 89kps), the source the reference uses
- * (reference-facts.md §3e): one JSON file of rows
+ * (docs/reference-facts.md §3e): one JSON file of rows
  * `{qid, image_name, question, answer, answer_type, phrase_type, …}` and an
  * image folder (`VQA_RAD Image Folder/` in the release; `images/` accepted).
  * A row is test when `phrase_type` (trimmed, lower-cased) starts with `test`;

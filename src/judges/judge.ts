@@ -1,5 +1,5 @@
 /**
- * The judge seam (design.md "Seams"). A judge never throws for a per-item
+ * The judge seam (docs/architecture.md "Seams"). A judge never throws for a per-item
  * failure: an HTTP error, bad JSON or a timeout becomes an `Unjudged` value
  * with its reason, and a policy in the caller decides what to do with it.
  */
@@ -76,7 +76,7 @@ export interface JudgeStats {
   readonly costUsd: number | null;
 }
 
-/** A step is valid when Alignment = 1 or Contribution = 1 (mrpo.md §3). */
+/** A step is valid when Alignment = 1 or Contribution = 1 (docs/method.md §3). */
 export function stepLabelsOf(verdicts: readonly StepVerdict[]): Array<0 | 1> {
   return verdicts.map((v) => (v.alignment === 1 || v.contribution === 1 ? 1 : 0));
 }

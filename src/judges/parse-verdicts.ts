@@ -7,7 +7,7 @@
  * - bits as 0/1, "1"/"0", true/false, "yes"/"no",
  * - a fenced ```json block or JSON with text around it.
  *
- * Verdicts are aligned by step number (mrpo.md §3): a step without a
+ * Verdicts are aligned by step number (docs/method.md §3): a step without a
  * readable verdict is missing (filled as invalid by the caller) and verdicts
  * for step numbers beyond K are extra; both are counted. A reply with no
  * readable verdict at all is unparseable (null), never a silent row of zeros.

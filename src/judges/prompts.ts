@@ -3,16 +3,16 @@
  * so changing a prompt's wording means a new version (`step-v2`), never an
  * edit in place.
  *
- * - `step-v1`: the step judge of mrpo.md §3 — per numbered step, Alignment
+ * - `step-v1`: the step judge of docs/method.md §3 — per numbered step, Alignment
  *   (consistent with the gold reasoning) and Contribution (helps derive the
  *   gold answer), with the meta-commentary / empty / repetition rule checked
  *   first. The judge sees the image, question, gold answer, gold reasoning and
  *   the numbered steps.
- * - `answer-v1`: the answer judge of mrpo.md §9 — correct (O) or incorrect
+ * - `answer-v1`: the answer judge of docs/method.md §9 — correct (O) or incorrect
  *   (X), with integers spelled out as words on both sides before the judge
  *   sees them.
  *
- * The wording is this project's own, written from the criteria in mrpo.md.
+ * The wording is this project's own, written from the criteria in docs/method.md.
  */
 import { spellNumbers } from '../algo/answer-match.js';
 
@@ -97,7 +97,7 @@ const ANSWER_SYSTEM = [
   'You decide whether a model\'s answer is correct given the gold answer, and you reply with JSON only.',
 ].join(' ');
 
-/** The answer judge's prompt; integers are spelled out as words on both sides first (mrpo.md §9). */
+/** The answer judge's prompt; integers are spelled out as words on both sides first (docs/method.md §9). */
 export function answerPrompt(input: { question: string; goldAnswer: string; answer: string }): PromptText {
   const user = [
     'The image is attached.',

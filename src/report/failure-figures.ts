@@ -1,5 +1,5 @@
 /**
- * The paper's reasoning-failure figures (mrpo.md §8) and the accuracy-per-
+ * The paper's reasoning-failure figures (docs/method.md §8) and the accuracy-per-
  * benchmark figure (§9), as charts over one or several runs coloured by run
  * label: share of failed traces per FFP stage, FAR per FFP bin for correct vs
  * incorrect answers, incorrect-answer rate per FFP bin, accuracy per source.

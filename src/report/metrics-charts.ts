@@ -1,5 +1,5 @@
 /**
- * Charts of a training run's metrics (design.md "Run directory":
+ * Charts of a training run's metrics (docs/architecture.md "Run directory":
  * `metrics.jsonl`, one row per step with namespaced keys such as
  * `reward/answer`, `steps/ffp_early`, `loss/clipfrac`): one line chart per
  * namespace, one line per key, over the step. For `renderReport`'s extraSections.

@@ -1,6 +1,6 @@
 /**
  * Input shapes of the report (src/report). They mirror the `mrpo analyze`
- * summary (issue 3, mrpo.md §8) structurally, so the report depends on no
+ * summary (issue 3, docs/method.md §8) structurally, so the report depends on no
  * algorithm module: `summarizeFailures(...)`'s result can be passed as is.
  */
 import type { Chart } from './charts.js';

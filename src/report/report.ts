@@ -1,6 +1,6 @@
 /**
  * The self-contained HTML report (issue 3): the paper's reasoning-failure
- * figures (mrpo.md §8 — share of failed traces per FFP stage, FAR per FFP bin
+ * figures (docs/method.md §8 — share of failed traces per FFP stage, FAR per FFP bin
  * for correct vs incorrect answers, incorrect rate per FFP bin), accuracy per
  * benchmark (§9), and summary tables, for one run or several side by side.
  *

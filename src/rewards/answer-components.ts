@@ -1,6 +1,6 @@
 /**
  * One human-readable line saying which answer-reward components are active
- * (mrpo.md §3: the project must "say loudly which components are active").
+ * (docs/method.md §3: the project must "say loudly which components are active").
  * Commands that compute answer rewards (train, serve, shape) print it once on
  * stderr and reports show it, so a missing BERTScore model is never silent.
  */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { answerReward } from './answer.js';
 
-// Golden lexical scores (reference-facts.md §5): "the left lung" vs "left lung" has
+// Golden lexical scores (docs/reference-facts.md §5): "the left lung" vs "left lung" has
 // ROUGE-1 F = 0.8 (P 2/3, R 1) and BLEU-1 = 2/3 (3 hypothesis tokens, 2 matches, no brevity penalty).
 const PRED = 'the left lung';
 const GOLD = 'left lung';

@@ -1,5 +1,5 @@
 /**
- * Answer reward R_ans ∈ [0, 1] (mrpo.md §3).
+ * Answer reward R_ans ∈ [0, 1] (docs/method.md §3).
  *
  * 1. If the extracted answer is equivalent to the gold answer (numbers: "2" =
  *    "two" = "2.0"; case-, whitespace- and punctuation-insensitive text

@@ -1,5 +1,5 @@
 /**
- * BERTScore from token embeddings (mrpo.md §3; reference-facts.md §3b), exactly
+ * BERTScore from token embeddings (docs/method.md §3; docs/reference-facts.md §3b), exactly
  * as bert_score's `greedy_cos_idf` with idf=False for one (candidate, reference)
  * pair:
  *

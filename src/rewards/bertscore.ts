@@ -1,6 +1,6 @@
 /**
- * BERTScore F1 as the semantic component of the answer reward (mrpo.md §3,
- * reference-facts.md §3b): the reference's `BERTScorer(model_type=BiomedBERT,
+ * BERTScore F1 as the semantic component of the answer reward (docs/method.md §3,
+ * docs/reference-facts.md §3b): the reference's `BERTScorer(model_type=BiomedBERT,
  * num_layers=12, idf=False, rescale_with_baseline=False).score([ans], [gt])`,
  * run through transformers.js (ONNX runtime, CPU) from a **local model
  * directory only** — no hub access (`local_files_only`, `env.allowRemoteModels = false`).

@@ -1,5 +1,5 @@
 /**
- * Length reward R_len ≤ 0 (mrpo.md §3), on the number of steps K:
+ * Length reward R_len ≤ 0 (docs/method.md §3), on the number of steps K:
  * K < K_min → −(K_min − K)/K_min; K > K_max → −(K − K_max)/K_max; else 0.
  * Reference values K_min = 4, K_max = 10.
  */

@@ -1,5 +1,5 @@
 /**
- * Process reward R_proc ∈ [0, 1] (mrpo.md §3): the share of valid steps,
+ * Process reward R_proc ∈ [0, 1] (docs/method.md §3): the share of valid steps,
  * (valid steps)/K. No steps, or no labels (no gold reasoning, unjudged) → 0.
  * Labels are aligned by step number: a missing label counts as invalid, labels
  * beyond K are ignored.

@@ -1,6 +1,6 @@
 /**
  * The pluggable semantic-similarity component of the answer reward
- * (mrpo.md §3: BERTScore F1 in the reference). A scorer is async (it may run a
+ * (docs/method.md §3: BERTScore F1 in the reference). A scorer is async (it may run a
  * model); the answer reward itself stays pure and takes the scores as data.
  */
 export interface SemanticPair {

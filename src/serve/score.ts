@@ -3,15 +3,15 @@
  * service (issue 6). Each group carries its `item` (image as a path, http(s)
  * URL or data URL; question; gold answer; gold reasoning) instead of `gold`;
  * completions carry no `stepLabels`. The service segments each completion into
- * steps exactly as `shape` does (mrpo.md §2, the request's splitter), asks the
- * configured step judge for per-step verdicts (mrpo.md §3: valid = Alignment
+ * steps exactly as `shape` does (docs/method.md §2, the request's splitter), asks the
+ * configured step judge for per-step verdicts (docs/method.md §3: valid = Alignment
  * or Contribution), and runs `shape` with those labels. The response is the
  * shape response with, per completion, `stepVerdicts` and a `judge` status
  * (`judged`, `unjudged` with the judge's reason, or `skipped`: no steps / no
- * gold reasoning — mrpo.md: such completions get no labels, R_proc = 0).
+ * gold reasoning — docs/method.md: such completions get no labels, R_proc = 0).
  *
  * An unjudged completion keeps no labels (R_proc = 0, A_i on every token), as
- * mrpo.md §3 prescribes, and is counted; with `onUnjudged: 'fail'` the whole
+ * docs/method.md §3 prescribes, and is counted; with `onUnjudged: 'fail'` the whole
  * request fails with 502 instead, for trainers that would rather retry.
  *
  * Imports only judge and scorer interfaces: the composition root picks them.

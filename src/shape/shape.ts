@@ -1,7 +1,7 @@
 /**
  * `shape`: rewards and (per-token) advantages for groups of completions — the
  * JSON contract shared by `mrpo shape`, `mrpo serve` and other trainers.
- * Pure and synchronous: segmentation (mrpo.md §2) → rewards (§3; a reward
+ * Pure and synchronous: segmentation (docs/method.md §2) → rewards (§3; a reward
  * that is given is used as is, one that is absent is computed) → the chosen
  * advantage estimator (§4, §5, §7) → per-token advantages when token offsets
  * are given.

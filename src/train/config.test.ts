@@ -7,7 +7,7 @@ import { CONFIG_FLAGS, redactSecrets, resolveConfig, TrainConfigSchema } from '.
 import { configFromFlags, loadTrainConfig } from './config-file.js';
 
 describe('training config', () => {
-  it('has the reference defaults of mrpo.md §3–§6', () => {
+  it('has the reference defaults of docs/method.md §3–§6', () => {
     const c = resolveConfig({}, 'test');
     expect([c.beta, c.epsLow, c.epsHigh, c.groupSize, c.promptsPerStep, c.tau, c.minSteps, c.maxSteps, c.temperature, c.gradClip]).toEqual([
       0.04, 0.2, 0.2, 8, 8, 0.6, 4, 10, 1, 1,

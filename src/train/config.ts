@@ -5,7 +5,7 @@
  * the schema (`groupSize` → `--group-size`, `dataset.trainSize` →
  * `--dataset.train-size`), so no setting lacks a flag.
  *
- * Defaults follow mrpo.md §3–§6 (β = 0.04, ε = 0.2, G = 8, 8 prompts per step,
+ * Defaults follow docs/method.md §3–§6 (β = 0.04, ε = 0.2, G = 8, 8 prompts per step,
  * τ = 0.6, K_min = 4, K_max = 10, answer weights 0.25/0.25/0.5, temperature 1,
  * seq-mean-token-mean, grad-norm clip 1, linear schedule) except where a tiny
  * CPU policy needs otherwise: the learning rate (1e-6 is for 7B models) and
@@ -19,7 +19,7 @@ export type Algorithm = (typeof ALGORITHMS)[number];
 
 export const TrainConfigSchema = z
   .object({
-    /** `sft` trains on target chains; the others are RL with that advantage estimator (mrpo.md §4, §5, §7). */
+    /** `sft` trains on target chains; the others are RL with that advantage estimator (docs/method.md §4, §5, §7). */
     algorithm: z.enum(ALGORITHMS).default('mrpo'),
     seed: z.number().int().min(0).default(0),
     /** Optimiser steps. */
@@ -99,7 +99,7 @@ export const TrainConfigSchema = z
       .prefault({}),
     /** Checkpoint directory (a run's `checkpoints/step-N`) to start from: the warm start. */
     init: z.string().min(1).optional(),
-    /** Sentence splitter of mrpo.md §2 (`regex` is the reference's). */
+    /** Sentence splitter of docs/method.md §2 (`regex` is the reference's). */
     splitter: z.enum(['regex', 'improved']).default('regex'),
     thinkTag: z.enum(['think', 'thinking']).default('think'),
     /** MRPO: answer reward above τ counts as correct. */

@@ -1,8 +1,8 @@
 /**
- * Periodic evaluation on the held-out split (design.md: the same path as
+ * Periodic evaluation on the held-out split (docs/architecture.md: the same path as
  * training without the update): one completion per item (greedy by default),
  * steps judged by the step judge, answers by the answer judge; accuracy and
- * the FFP/FAR summary of mrpo.md §8 (`summarizeFailures`).
+ * the FFP/FAR summary of docs/method.md §8 (`summarizeFailures`).
  */
 import type { FailureSummary } from '../algo/failure.js';
 import type { PolicyBackend } from '../backends/backend.js';

@@ -2,7 +2,7 @@
  * The RL step's wiring, hand-checked: given two known completions for one item
  * (a gold chain and a chain that starts with the wrong modality), the loop
  * must judge the steps, score the rewards and hand `backend.train` the
- * per-token advantages of mrpo.md §5. The backend here replays fixed texts
+ * per-token advantages of docs/method.md §5. The backend here replays fixed texts
  * (whitespace tokens with exact offsets) and records what it was asked to
  * train on; the real policy is exercised by the end-to-end CLI test.
  */

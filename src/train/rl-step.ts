@@ -1,5 +1,5 @@
 /**
- * One RL step (mrpo.md §3–§6, the same for GRPO, GDPO and MRPO): sample G
+ * One RL step (docs/method.md §3–§6, the same for GRPO, GDPO and MRPO): sample G
  * completions for each of P prompts → steps → judge → rewards → advantages
  * from the estimator registry, with the completions' token offsets, so MRPO's
  * step-wise shaping lands on the tokens of each step → per-token advantages →

@@ -1,5 +1,5 @@
 /**
- * Judging and scoring sampled completions (mrpo.md §2–§3): steps from the
+ * Judging and scoring sampled completions (docs/method.md §2–§3): steps from the
  * think block, step labels from the step judge (Alignment or Contribution),
  * the answer reward, the process reward and the length reward. A judge failure
  * is a value (`unjudged` with its reason), never an exception; the caller's
@@ -72,7 +72,7 @@ export async function judgeCompletion(
     const j = await judge.judgeSteps({ item, steps: steps.map((s) => s.text) });
     if (j.kind === 'judged') {
       labels = stepLabelsOf(j.verdicts).slice(0, steps.length);
-      while (labels.length < steps.length) labels.push(0); // aligned by step number; missing = invalid (mrpo.md §3)
+      while (labels.length < steps.length) labels.push(0); // aligned by step number; missing = invalid (docs/method.md §3)
       missing = j.missing;
       extra = j.extra;
     } else unjudged = j.reason;

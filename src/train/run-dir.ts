@@ -1,5 +1,5 @@
 /**
- * The run directory of design.md ("Run directory"):
+ * The run directory of docs/architecture.md ("Run directory"):
  *
  *     runs/<name>/config.json         resolved config (no secrets)
  *                 metrics.jsonl       one line per step: {"step": n, "<ns>/<key>": value, …}

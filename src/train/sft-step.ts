@@ -1,5 +1,5 @@
 /**
- * One SFT step (mrpo.md §7 "SFT"): cross-entropy on target completions in the
+ * One SFT step (docs/method.md §7 "SFT"): cross-entropy on target completions in the
  * think/answer format — gold rationale + answer for the SFT baseline, or the
  * task's warm-start mix of gold and early-wrong chains for the warm start.
  */

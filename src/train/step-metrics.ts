@@ -1,7 +1,7 @@
 /**
- * Metrics of a batch of judged completions, namespaced as design.md's run
- * directory asks: `reward/*` (components and total, mrpo.md §3), `steps/*`
- * (K, valid share, FFP stage shares of the failed traces, mrpo.md §8) and
+ * Metrics of a batch of judged completions, namespaced as docs/architecture.md's run
+ * directory asks: `reward/*` (components and total, docs/method.md §3), `steps/*`
+ * (K, valid share, FFP stage shares of the failed traces, docs/method.md §8) and
  * `judge/*` (unjudged, missing and extra verdicts).
  */
 import { summarizeFailures, type FailureSummary } from '../algo/failure.js';

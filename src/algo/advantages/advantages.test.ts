@@ -270,7 +270,7 @@ describe('token ↔ step mapping', () => {
 });
 
 describe('MRPO: an empty label list means "no labels"', () => {
-  it('keeps A_i on every step and token (mrpo.md §5; the reference records a failed judgement as [])', () => {
+  it('keeps A_i on every step and token (docs/method.md §5; the reference records a failed judgement as [])', () => {
     const steps = fakeSteps(3);
     const [g] = advs('mrpo', [[{ rewards: r(0), steps, stepLabels: [], tokenOffsets: steps.map((s) => [s.start, s.end] as TokenOffset) }, { rewards: r(1) }]]);
     expect(g[0].stepAdvantages).toBeUndefined();

@@ -1,5 +1,5 @@
 /**
- * GDPO advantage (mrpo.md §7, reference-facts.md §1, the TRL-GDPO form):
+ * GDPO advantage (docs/method.md §7, docs/reference-facts.md §1, the TRL-GDPO form):
  * each reward component n ∈ {answer, process, length} is normalised within its
  * group, A_n = (r_n − μ_n)/(σ_n + 1e-4); the sum A = Σ_n A_n (unit weights) is
  * then normalised once over every completion of the batch,

@@ -1,5 +1,5 @@
 /**
- * GRPO advantage (mrpo.md §4, §7): R = R_ans + R_proc + R_len summed without
+ * GRPO advantage (docs/method.md §4, §7): R = R_ans + R_proc + R_len summed without
  * weights, then per group A_i = (R_i − μ)/(σ + 1e-4) with σ the sample std.
  * Every token gets A_i.
  */

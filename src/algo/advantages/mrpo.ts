@@ -1,5 +1,5 @@
 /**
- * MRPO step-wise advantage shaping (mrpo.md §5) on top of the GRPO advantage A_i.
+ * MRPO step-wise advantage shaping (docs/method.md §5) on top of the GRPO advantage A_i.
  *
  * - R_ans,i > τ (correct; exactly τ counts as incorrect): every token gets A_i.
  * - Otherwise, when the completion has step labels: step k of K gets
@@ -7,7 +7,7 @@
  *   K > 1 (e at the first step falling to 1 at the last), w_1 = 1 for K = 1,
  *   rounded to two decimals by default (faithful to the reference).
  *   Labels are aligned by step number; a missing label counts as invalid
- *   (mrpo.md §3), extra labels are ignored.
+ *   (docs/method.md §3), extra labels are ignored.
  * - Tokens outside every step keep A_i; a completion without labels (null,
  *   absent or an empty list) keeps A_i
  *   everywhere.

@@ -1,5 +1,5 @@
 /**
- * Token ↔ step mapping from character offsets (mrpo.md §5).
+ * Token ↔ step mapping from character offsets (docs/method.md §5).
  *
  * Rule: a token [s, e) belongs to the step its characters overlap most; on a
  * tie (a token straddling two steps equally) the earlier step wins; a token

@@ -1,6 +1,6 @@
 /**
  * The embedded policy backend: a small vision-language transformer trained on
- * the CPU (tfjs-wasm), behind the PolicyBackend seam (design.md "Seams").
+ * the CPU (tfjs-wasm), behind the PolicyBackend seam (docs/architecture.md "Seams").
  *
  * Create it with `createEmbeddedBackend({ seed, corpus })` (a new model, the
  * vocabulary built from `corpus`) or `loadEmbeddedBackend(dir)` (a checkpoint).
@@ -21,7 +21,7 @@
  *   and `advantages_T`, which must all have the same length.
  * - The KL reference is a frozen copy of the weights at construction; call
  *   `setReference()` after the warm start to make the warm-started policy the
- *   reference (mrpo.md §6 uses the initial RL policy). It is saved and loaded
+ *   reference (docs/method.md §6 uses the initial RL policy). It is saved and loaded
  *   with the checkpoint, so a resumed run keeps its reference. The AdamW
  *   moments are saved and loaded too; `resetOptimizer()` forgets them (a
  *   loaded warm start carries the SFT optimizer state otherwise).

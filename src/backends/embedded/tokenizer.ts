@@ -1,6 +1,6 @@
 /**
  * Word-level tokenizer of the embedded policy, with exact character offsets
- * (mrpo.md §5 "Token ↔ step mapping" maps steps to tokens by these offsets).
+ * (docs/method.md §5 "Token ↔ step mapping" maps steps to tokens by these offsets).
  *
  * Pieces, in order of precedence (case is kept):
  * - a tag `<name>` or `</name>` (`<think>`, `</answer>`, …) is one token; the

@@ -1,5 +1,5 @@
 /**
- * One optimiser step of the embedded policy (mrpo.md §6).
+ * One optimiser step of the embedded policy (docs/method.md §6).
  *
  * Both objectives are linear in the per-token log-probs once the coefficients
  * are known, so one forward pass computes logπ_θ for every completion token,

@@ -1,5 +1,5 @@
 /**
- * The policy prompt of mrpo.md §1 (reference-facts.md §3b): the question
+ * The policy prompt of docs/method.md §1 (docs/reference-facts.md §3b): the question
  * followed by the think/answer instruction, with the think tag of the
  * backbone family — `<thinking>` for Qwen3-VL, `<think>` for Qwen2.5-VL and
  * InternVL3.

@@ -13,7 +13,7 @@ afterEach(async () => {
 
 const image = { pixels: new Uint8Array([0, 50, 100, 150]), width: 2, height: 2, channels: 1 } as const;
 
-describe('policy prompt (mrpo.md §1)', () => {
+describe('policy prompt (docs/method.md §1)', () => {
   it('appends the instruction with the family think tag', () => {
     expect(policyPromptText('What organ?', 'qwen2.5-vl')).toBe(
       'What organ? Think step-by-step and enclose your reasoning in <think>...</think> tags. Then provide your answer in <answer>...</answer> tags.',

@@ -1,7 +1,7 @@
 /**
  * A sampling-only client for a policy served behind an OpenAI-compatible
  * chat-completions endpoint (vLLM, SGLang, Ollama, llama.cpp server, hosted
- * APIs), for evaluation (design.md: `backends/openai/`). It cannot train, so
+ * APIs), for evaluation (docs/architecture.md: `backends/openai/`). It cannot train, so
  * it is not a `PolicyBackend`: it turns one prompt (image + text) into one
  * completion text, greedily (temperature 0) or sampled with a seed.
  *

@@ -1,6 +1,6 @@
 /**
  * The two kinds of call to a Tinker server and their retry rules
- * (tinker-protocol.md §2.2, §2.3, §9 items 6–8).
+ * (docs/tinker-protocol.md §2.2, §2.3, §9 items 6–8).
  *
  * `postWithRetries` — a submission or synchronous call. The body is serialised
  * once and the same bytes go out on every retry, with the same

@@ -1,5 +1,5 @@
 /**
- * Request-size limits for `forward_backward` (tinker-protocol.md §3.2, §9
+ * Request-size limits for `forward_backward` (docs/tinker-protocol.md §3.2, §9
  * item 9): a batch is split into chunks of at most `maxDatums` datums and at
  * most `maxBytes` estimated bytes (the server advertises both in
  * `client/config`: 1024 and 5 000 000 by default). A single datum larger than

@@ -1,5 +1,5 @@
 /**
- * A client for the Tinker training API (tinker-protocol.md): the bootstrap
+ * A client for the Tinker training API (docs/tinker-protocol.md): the bootstrap
  * handshake (§1.3: `client/config`, optional JWT exchange, `create_session`,
  * heartbeat), creation of LoRA training models (§3; training-model.ts holds
  * their seq-ordered requests) and sampling sessions (§5; sampling-session.ts),

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { ConfigError } from '../../errors.js';
 import { RENDERER_NAMES, type RendererName } from './render/chat.js';
 
-/** Hosted Tinker's default base URL (tinker-protocol.md §1.1). */
+/** Hosted Tinker's default base URL (docs/tinker-protocol.md §1.1). */
 export const HOSTED_TINKER_BASE_URL = 'https://tinker.thinkingmachines.dev/services/tinker-prod';
 
 export const TinkerBackendConfigSchema = z
@@ -22,7 +22,7 @@ export const TinkerBackendConfigSchema = z
     loraRank: z.number().int().positive().default(32),
     /** Seed of the LoRA initialisation (omitted: the service picks one). */
     loraSeed: z.number().int().nonnegative().optional(),
-    /** `ppo` (clipped, mrpo.md §6) or `importance_sampling` (unclipped; identical when each batch is used once). */
+    /** `ppo` (clipped, docs/method.md §6) or `importance_sampling` (unclipped; identical when each batch is used once). */
     lossFn: z.enum(['ppo', 'importance_sampling']).default('ppo'),
     /**
      * How the service reduces per-token losses: `sum` (hosted Tinker) or
@@ -32,7 +32,7 @@ export const TinkerBackendConfigSchema = z
      */
     serverReduction: z.enum(['sum', 'sequence-mean']).default('sum'),
     /**
-     * The k3 KL term of mrpo.md §6 (β > 0) has no counterpart in the service's
+     * The k3 KL term of docs/method.md §6 (β > 0) has no counterpart in the service's
      * losses. `reject`: β > 0 is an error. `fold`: reference log-probs are
      * computed on a base-model sampler and β·(exp(logπ_ref − logπ_old) − 1) is
      * added to each token's advantage — the exact gradient of β·KL at r = 1

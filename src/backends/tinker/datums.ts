@@ -1,8 +1,8 @@
 /**
  * Training datums for the Tinker losses, and the advantage scaling that makes
- * the service optimise mrpo's loss aggregation (mrpo.md §6).
+ * the service optimise mrpo's loss aggregation (docs/method.md §6).
  *
- * Alignment (tinker-protocol.md §4.1): for the full sequence S = prompt ++
+ * Alignment (docs/tinker-protocol.md §4.1): for the full sequence S = prompt ++
  * completion (P prompt positions — an image counts its expected tokens — and T
  * completion tokens), `model_input` = S[0 : P+T−1] and position i is scored on
  * target S[i+1]. Completion token t sits at position P−1+t. Prompt positions

@@ -1,5 +1,5 @@
 /**
- * Session heartbeat (tinker-protocol.md §1.3 step 5): `session_heartbeat`
+ * Session heartbeat (docs/tinker-protocol.md §1.3 step 5): `session_heartbeat`
  * every 10 s, 10 s timeout, no retries, a warning after 2 minutes without a
  * successful beat (the server ends silent sessions: SkyRL after 300 s). The
  * timer is injected; `stop()` clears it and waits for a beat in flight, so

@@ -1,5 +1,5 @@
 /**
- * HTTP transport to a Tinker API server (tinker-protocol.md §1): routes under
+ * HTTP transport to a Tinker API server (docs/tinker-protocol.md §1): routes under
  * `<base>/api/v1/`, JSON bodies, the API key (or the JWT obtained with it) in
  * `X-API-Key`. The credential is read through a function at send time and is
  * never put into an error message or a log line.

@@ -1,5 +1,5 @@
 /**
- * A sampling session on a Tinker server (tinker-protocol.md §5): `asample`
+ * A sampling session on a Tinker server (docs/tinker-protocol.md §5): `asample`
  * with the session's own `seq_id` counter from 0 (§1.4); an expired future
  * (HTTP 410) is re-submitted with the same seq_id and content.
  */

@@ -1,5 +1,5 @@
 /**
- * A LoRA training model on a Tinker server (tinker-protocol.md §3): its
+ * A LoRA training model on a Tinker server (docs/tinker-protocol.md §3): its
  * seq-ordered requests — forward_backward (chunked), optim_step, save_weights,
  * save_weights_for_sampler, load_weights — and unload.
  *

@@ -11,7 +11,7 @@ const f32 = (...v: number[]): number[] => v.flatMap((x) => [...new Uint8Array(ne
 const f64 = (x: number): number[] => [...new Uint8Array(new Float64Array([x]).buffer)];
 
 describe('protobuf forward_backward request', () => {
-  it('encodes ForwardBackwardRequest exactly as the schema of tinker-protocol.md §4.4 lays it out', () => {
+  it('encodes ForwardBackwardRequest exactly as the schema of docs/tinker-protocol.md §4.4 lays it out', () => {
     const bytes = encodeForwardBackward({
       modelId: 'm',
       seqId: 3,

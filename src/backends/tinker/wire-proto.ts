@@ -1,5 +1,5 @@
 /**
- * The protobuf wire format of the Tinker API (SDK ≥ 0.25; tinker-protocol.md
+ * The protobuf wire format of the Tinker API (SDK ≥ 0.25; docs/tinker-protocol.md
  * §4.4): `forward_backward` requests as `tinker_public.ForwardBackwardRequest`
  * (`Content-Type: application/x-protobuf`), and `ForwardBackwardOutput` /
  * `SampleResponse` results when `retrieve_future` is asked for protobuf.

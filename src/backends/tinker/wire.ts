@@ -1,5 +1,5 @@
 /**
- * Wire format of the Tinker API (tinker-protocol.md §3–§5): request bodies and
+ * Wire format of the Tinker API (docs/tinker-protocol.md §3–§5): request bodies and
  * the validated shapes of responses. `WireFormat` switches between JSON (SDK
  * ≤ 0.24; SkyRL tx) and protobuf for `forward_backward` requests and for
  * forward_backward/sample results (SDK ≥ 0.25; wire-proto.ts); sample

@@ -1,6 +1,6 @@
 /**
  * `mrpo analyze`: reasoning-failure analysis of judged traces (issue 3,
- * mrpo.md §8–§9). Reads one or several judged JSONL files, computes the FFP/FAR
+ * docs/method.md §8–§9). Reads one or several judged JSONL files, computes the FFP/FAR
  * summary of each (`summarizeFailures`) plus accuracy per source, writes the
  * summary JSON and/or the self-contained HTML report.
  */
@@ -13,7 +13,7 @@ import { parseFlags, stringFlag, stringsFlag } from '../args.js';
 import type { Command } from '../command.js';
 import { readInput, writeOutput } from '../io.js';
 
-const HELP = `mrpo analyze — where reasoning breaks: FFP/FAR summary and report (mrpo.md §8)
+const HELP = `mrpo analyze — where reasoning breaks: FFP/FAR summary and report (docs/method.md §8)
 
 Usage: mrpo analyze --in judged.jsonl [--label NAME] [--in b.jsonl --label NAME2 ...]
                     [--json out.json] [--html report.html] [--title TEXT]

@@ -1,7 +1,7 @@
 /**
  * `mrpo data build`: builds the reference's open-ended train/test sets from the
  * raw VQA-RAD, SLAKE and PathVQA downloads plus MedThink (logic in
- * src/data/build.ts; reference-facts.md §3e). The JSON build report goes to
+ * src/data/build.ts; docs/reference-facts.md §3e). The JSON build report goes to
  * stdout, the per-source table and the first skipped/unmatched rows to stderr.
  */
 import { UsageError } from '../../errors.js';

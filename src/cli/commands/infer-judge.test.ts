@@ -112,7 +112,7 @@ describe('mrpo infer', () => {
     });
     expect(a.steps.map((s) => s.text)).toEqual(['This is a chest X-ray.', 'The right lung shows no markings beyond a pleural line.', 'This indicates a pneumothorax.']);
     for (const s of a.steps) expect(a.completion.slice(s.start, s.end)).toBe(s.text);
-    // "1." is merged with the sentence after it (mrpo.md §2)
+    // "1." is merged with the sentence after it (docs/method.md §2)
     expect((out['b#0'] as { steps: Array<{ text: string }> }).steps.map((s) => s.text)).toEqual(['1. I count the nodules.', 'There are 3 nodules.']);
     const body = server.requests[0].body;
     expect(body.temperature).toBe(0);

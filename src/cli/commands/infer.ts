@@ -1,9 +1,9 @@
 /**
  * `mrpo infer`: runs a model served behind an OpenAI-compatible endpoint over
- * an item file (issue 3, mrpo.md §1), with the prompt of the backbone family,
+ * an item file (issue 3, docs/method.md §1), with the prompt of the backbone family,
  * greedy or n samples per item, bounded concurrency, a progress bar, and
  * resumable JSONL output with think/answer parsed and steps segmented
- * (mrpo.md §2). A sample that fails after retries is not written: the
+ * (docs/method.md §2). A sample that fails after retries is not written: the
  * summary counts it and a rerun (which skips what is done) tries it again.
  */
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
@@ -22,7 +22,7 @@ import { checkEndpointUrl } from '../io.js';
 import { startJobProgress, withInterrupt } from '../job-progress.js';
 import { openResumableJsonl, type ResumableJsonl } from '../resumable-jsonl.js';
 
-const HELP = `mrpo infer — run a served model over items (mrpo.md §1)
+const HELP = `mrpo infer — run a served model over items (docs/method.md §1)
 
 Usage: mrpo infer --in items.jsonl --out completions.jsonl --model NAME [flags]
 

@@ -1,5 +1,5 @@
 /**
- * `mrpo judge answers` and `mrpo judge steps` (issue 3; mrpo.md §3, §9):
+ * `mrpo judge answers` and `mrpo judge steps` (issue 3; docs/method.md §3, §9):
  * LLM-as-judge over completions JSONL (the output of `mrpo infer`), through
  * any OpenAI-compatible endpoint, or the deterministic offline judges.
  * Resumable (appends, skips lines already judged), cached (a SQLite verdict
@@ -36,7 +36,7 @@ import { checkEndpointUrl, checkPathKind } from '../io.js';
 import { openResumableJsonl, readJsonlRecords, type JsonRecord, type ResumableJsonl } from '../resumable-jsonl.js';
 import { sampleKey } from './infer.js';
 
-const HELP = `mrpo judge — LLM-as-judge over completions (mrpo.md §3, §9)
+const HELP = `mrpo judge — LLM-as-judge over completions (docs/method.md §3, §9)
 
 Usage: mrpo judge answers --in completions.jsonl --out answers.jsonl [flags]
        mrpo judge steps   --in answers.jsonl     --out judged.jsonl  [flags]

@@ -6,7 +6,7 @@
  * consistently (a wrong modality leads to the region of the same silhouette in
  * that modality, then to that region's finding of the same polarity), so a
  * policy warm-started on them fails early most of the time, as the paper's
- * base models do (mrpo.md §8, §10: 64% early failures).
+ * base models do (docs/method.md §8, §10: 64% early failures).
  *
  * Item `i` of a split depends only on (seed, split, i), so a dataset of any
  * size is reproducible and its prefixes agree.

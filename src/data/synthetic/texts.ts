@@ -1,8 +1,8 @@
 /**
  * The words of the synthetic task: questions, rationale sentences and the
- * think/answer completion format of mrpo.md §1. Every sentence ends with a
+ * think/answer completion format of docs/method.md §1. Every sentence ends with a
  * period and sentences are joined by one space, so the faithful regex splitter
- * of mrpo.md §2 cuts a rationale into exactly these steps.
+ * of docs/method.md §2 cuts a rationale into exactly these steps.
  *
  * A rationale follows the order of clinical rationales: (texture) → modality →
  * anatomy/region (→ silhouette) → finding with location, laterality and count →
@@ -58,7 +58,7 @@ export function stepSentence(kind: StepKind, facts: SyntheticFacts, answer: stri
   }
 }
 
-/** A full completion in the format of mrpo.md §1. */
+/** A full completion in the format of docs/method.md §1. */
 export function renderCompletion(sentences: readonly string[], answer: string, thinkTag: 'think' | 'thinking' = 'think'): string {
   return `<${thinkTag}>${sentences.join(' ')}</${thinkTag}><answer>${answer}</answer>`;
 }

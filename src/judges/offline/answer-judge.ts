@@ -1,10 +1,10 @@
 /**
  * A deterministic offline answer judge, an APPROXIMATION of the LLM answer
- * judge of mrpo.md §9: correct when the answer is equivalent to the gold
+ * judge of docs/method.md §9: correct when the answer is equivalent to the gold
  * answer (`answersEquivalent`: numbers "2" = "two" = "2.0", case, spacing and
  * punctuation ignored) or, failing that, when ROUGE-1 F1 of the two with
  * integers spelled out reaches `rougeThreshold` (default 0.6, the same
- * threshold τ that mrpo.md §5 puts on the answer reward).
+ * threshold τ that docs/method.md §5 puts on the answer reward).
  */
 import { answersEquivalent, rouge1F, spellNumbers } from '../../algo/answer-match.js';
 import type { AnswerJudge, AnswerJudgement, AnswerJudgeRequest } from '../judge.js';

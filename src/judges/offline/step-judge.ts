@@ -1,6 +1,6 @@
 /**
  * A deterministic offline step judge: an APPROXIMATION of the LLM step judge
- * of mrpo.md §3 by lexical agreement, for offline use, tests and CI. It sees
+ * of docs/method.md §3 by lexical agreement, for offline use, tests and CI. It sees
  * no image and understands no medicine; it counts shared words.
  *
  * For each step, in this order:

@@ -1,5 +1,5 @@
 /**
- * The answer judge of mrpo.md §9 over an OpenAI-compatible endpoint: the
+ * The answer judge of docs/method.md §9 over an OpenAI-compatible endpoint: the
  * image, question, gold answer and the model's answer (integers spelled out
  * as words on both sides) go to the model with the `answer-v1` prompt, which
  * replies correct (O) or incorrect (X). An empty answer is incorrect without

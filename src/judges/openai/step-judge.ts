@@ -1,10 +1,10 @@
 /**
- * The step judge of mrpo.md §3 over an OpenAI-compatible endpoint: the image,
+ * The step judge of docs/method.md §3 over an OpenAI-compatible endpoint: the image,
  * question, gold answer, gold reasoning and the numbered steps go to the
  * model with the `step-v1` prompt; the reply's verdicts are aligned to the K
  * steps by step number, missing ones are filled as invalid ({0, 0}) and
  * counted, extra ones dropped and counted. No steps or no gold reasoning
- * gives an unjudged value ("no steps", "no gold reasoning": mrpo.md says such
+ * gives an unjudged value ("no steps", "no gold reasoning": docs/method.md says such
  * completions get no step labels), never a call.
  */
 import type { StepVerdict } from '../../types.js';

@@ -1,6 +1,6 @@
 /**
  * The exact judge of the synthetic medical VQA task: the step rules of
- * mrpo.md §3 applied to facts that are known exactly, behind the same
+ * docs/method.md §3 applied to facts that are known exactly, behind the same
  * StepJudge/AnswerJudge seam as the LLM judge.
  *
  * Facts of a text are the task words it mentions: modality (radiograph, ct,
@@ -12,7 +12,7 @@
  * modality, silhouette from region), so an optional step the gold rationale
  * left out can still be checked.
  *
- * Per step, in this order (mrpo.md §3):
+ * Per step, in this order (docs/method.md §3):
  * 1. Empty (no letter or digit), pure repetition (the same normalised text as
  *    an earlier step) or meta-commentary (a step that opens by announcing the
  *    reasoning — "I will…", "Let me…", "Now we…" — or states no task fact and

@@ -1,6 +1,6 @@
 /**
  * Hand-built judged traces shared by the report and `mrpo analyze` tests, with
- * their expected summaries worked out by hand in the comments (mrpo.md §8).
+ * their expected summaries worked out by hand in the comments (docs/method.md §8).
  */
 
 /**

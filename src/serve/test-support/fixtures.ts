@@ -2,7 +2,7 @@
  * Small hand-checked requests for the `mrpo serve` tests: one chest X-ray item
  * with a correct two-step completion and an incorrect three-step one whose
  * middle step is invalid. The expected rewards and advantages are derived by
- * hand in `expectedExample` (mrpo.md §3–5), not by the code under test.
+ * hand in `expectedExample` (docs/method.md §3–5), not by the code under test.
  */
 import type { TokenOffset } from '../../types.js';
 

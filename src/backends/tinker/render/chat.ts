@@ -1,6 +1,6 @@
 /**
  * Chat rendering for the vision-language models mrpo trains through the
- * Tinker API: a prompt (image + question with the mrpo.md §1 instruction)
+ * Tinker API: a prompt (image + question with the docs/method.md §1 instruction)
  * becomes the model-input chunks of one user turn followed by the assistant
  * generation prefix, exactly as the model's chat template lays it out.
  *
@@ -8,7 +8,7 @@
  *   <|im_start|>user\n<|vision_start|>[image]<|vision_end|>{question}<|im_end|>\n<|im_start|>assistant\n
  * Qwen2.5-VL-Instruct: the same with the default system turn
  *   <|im_start|>system\nYou are a helpful assistant.<|im_end|>\n
- * The image is a separate chunk between the vision tags (tinker-protocol.md §7);
+ * The image is a separate chunk between the vision tags (docs/tinker-protocol.md §7);
  * the client never sends `<|image_pad|>` tokens, the server expands the image.
  * Generation stops at `<|im_end|>`; a supervised target ends with it.
  */
@@ -36,7 +36,7 @@ export interface RenderInput {
 export interface ChatRenderer {
   readonly name: RendererName;
   readonly resizeRule: VisionResizeRule;
-  /** The think tag the model is prompted with (mrpo.md §1). */
+  /** The think tag the model is prompted with (docs/method.md §1). */
   readonly thinkTag: 'think' | 'thinking';
   /** Chunks of the prompt, ending with the assistant generation prefix. */
   renderPrompt(input: RenderInput, imageTokens: (image: JpegImage) => number): InputChunk[];

@@ -1,5 +1,5 @@
 /**
- * Images for a Qwen-VL model on the Tinker API (tinker-protocol.md §7): the
+ * Images for a Qwen-VL model on the Tinker API (docs/tinker-protocol.md §7): the
  * image goes as a JPEG chunk, and the client must know how many sequence
  * positions it occupies (`expected_tokens`) to size the loss tensors.
  *

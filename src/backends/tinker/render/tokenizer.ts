@@ -1,8 +1,8 @@
 /**
  * The tokenizer of the remote model, loaded on this machine (the Tinker API
- * does not serve one: tinker-protocol.md §9 item 12) through transformers.js,
+ * does not serve one: docs/tinker-protocol.md §9 item 12) through transformers.js,
  * plus character offsets of generated tokens for the token ↔ step mapping of
- * mrpo.md §5.
+ * docs/method.md §5.
  *
  * Offsets come from incremental decoding (the detokenizer of vLLM/TGI): keep a
  * short window of already-emitted tokens as context, decode the window with and

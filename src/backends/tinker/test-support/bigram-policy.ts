@@ -2,7 +2,7 @@
  * TEST SUPPORT ONLY. A tiny deterministic "model" for the local Tinker test
  * server: next-token logits W[prev][next] (a bigram table over the test
  * tokenizer's vocabulary; image positions read as token 0), trained with the
- * service's losses (tinker-protocol.md §6) and Adam (§3.3). Small enough that
+ * service's losses (docs/tinker-protocol.md §6) and Adam (§3.3). Small enough that
  * the gradients are exact and a test can check what the service optimised.
  */
 import { createRng, type Rng } from '../../../utils/rng.js';

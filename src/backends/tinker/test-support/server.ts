@@ -1,6 +1,6 @@
 /**
  * TEST SUPPORT ONLY. A local Tinker-API server on 127.0.0.1 that speaks the
- * protocol of tinker-protocol.md for the routes the client uses — handshake,
+ * protocol of docs/tinker-protocol.md for the routes the client uses — handshake,
  * session + heartbeat, create_model, forward_backward, optim_step,
  * save_weights(_for_sampler), load_weights, create_sampling_session, asample,
  * unload_model, get_info and the retrieve_future long-poll — backed by a real
