@@ -46,7 +46,7 @@ describe('mrpo demo', () => {
     expect(await main(['demo', '--steps', '1', '--seed', '3', ...small, '--out', 'demo', '--warm-start', 'warm'], io), io.err()).toBe(0);
     const out = io.out();
     expect(out).toMatch(/accuracy\s+early-failure share\s+failed traces/);
-    expect(out).toMatch(/before \(warm start\)\s+\d+\.\d%\s+\d+\.\d%\s+\d+\/4/);
+    expect(out).toMatch(/before \(warm start\)\s+\d+\.\d%\s+(\d+\.\d%|–)\s+\d+\/4/);
     expect(out).toMatch(/after MRPO \(1 steps\)\s+\d+\.\d%/);
     expect(out).toContain(`report: ${join(root, 'demo', 'mrpo', 'report.html')}`);
     const config = JSON.parse(await readFile(join(root, 'demo', 'mrpo', 'config.json'), 'utf8'));

@@ -58,8 +58,12 @@ describe('mrpo train (embedded policy, tiny)', () => {
     const metrics = (await lines(join(run, 'metrics.jsonl'))).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(metrics.map((m) => m.step)).toEqual([0, 1, 2, 3, 4]);
     metrics.forEach((m) => allFinite(m, `step ${String(m.step)}`));
-    for (const key of ['reward/answer', 'reward/process', 'reward/length', 'reward/total', 'steps/ffp_early', 'steps/ffp_mid', 'steps/ffp_late', 'judge/unjudged', 'loss/total', 'adv/mean'])
+    for (const key of ['reward/answer', 'reward/process', 'reward/length', 'reward/total', 'steps/failed_share', 'judge/unjudged', 'loss/total', 'adv/mean'])
       expect(metrics[1], key).toHaveProperty([key]);
+    // FFP stage shares are logged exactly when some trace of the step failed (docs/method.md §8).
+    for (const m of metrics.slice(1))
+      for (const stage of ['early', 'mid', 'late'])
+        expect(m[`steps/ffp_${stage}`] !== undefined, `step ${String(m.step)} ffp_${stage}`).toBe((m['steps/failed_share'] as number) > 0);
     for (const s of [0, 2, 4]) expect(metrics[s]).toHaveProperty(['eval/accuracy']);
     expect(metrics[1]).not.toHaveProperty(['eval/accuracy']);
     const evals = (await lines(join(run, 'eval.jsonl'))).map((l) => JSON.parse(l));
