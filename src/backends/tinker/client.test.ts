@@ -4,7 +4,7 @@ import { RejectedError } from './calls.js';
 import { TinkerClient } from './client.js';
 import { rlDatum } from './datums.js';
 import { HOSTED_TINKER_BASE_URL, parseTinkerBackendConfig, TinkerBackendConfigSchema, tinkerEndpointFromEnv } from './config.js';
-import { startFakeTinker, type FakeTinkerServer } from './test-support/server.js';
+import { KEY_ECHO_FAULTS, startFakeTinker, type FakeTinkerServer } from './test-support/server.js';
 
 let server: FakeTinkerServer | undefined;
 afterEach(async () => {
@@ -31,11 +31,7 @@ describe('TinkerClient handshake', () => {
     expect([...server.apiKeysSeen].sort()).toEqual(['tml-k', farFuture].sort());
   });
 
-  it.each([
-    ['client/config', 401],
-    ['create_session', 400],
-    ['get_server_capabilities', 500],
-  ] as const)('never puts an API key the server echoes in its error body into the error (%s, HTTP %i)', async (route, status) => {
+  it.each(KEY_ECHO_FAULTS)('never puts an API key the server echoes in its error body into the error (%s, HTTP %i)', async (route, status) => {
     const key = 'tml-echo-secret-9731';
     const body = { detail: `rejected X-API-Key ${key} (key=${key})` };
     server = await startFakeTinker({ vocabSize: 10, apiKey: key, faults: [{ route, nth: 1, kind: 'status', status, body }] });

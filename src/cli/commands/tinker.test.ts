@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startFakeTinker, type FakeTinkerServer } from '../../backends/tinker/test-support/server.js';
+import { KEY_ECHO_FAULTS, startFakeTinker, type FakeTinkerServer } from '../../backends/tinker/test-support/server.js';
 import { main } from '../main.js';
 
 let server: FakeTinkerServer | undefined;
@@ -46,11 +46,7 @@ describe('mrpo tinker check', () => {
     expect(wrong.err).not.toContain('tml-wrong-secret');
   });
 
-  it.each([
-    ['client/config', 401],
-    ['create_session', 400],
-    ['get_server_capabilities', 500],
-  ] as const)('never prints an API key the server echoes in its error body (%s, HTTP %i)', async (route, status) => {
+  it.each(KEY_ECHO_FAULTS)('never prints an API key the server echoes in its error body (%s, HTTP %i)', async (route, status) => {
     const key = 'tml-cli-echoed-5150';
     server = await startFakeTinker({ vocabSize: 10, apiKey: key, faults: [{ route, nth: 1, kind: 'status', status, body: { detail: `bad key ${key}` } }] });
     const r = await run(['tinker', 'check'], { TINKER_BASE_URL: server.url, TINKER_API_KEY: key });

@@ -602,3 +602,10 @@ export async function startFakeTinker(options: FakeTinkerOptions): Promise<FakeT
     },
   });
 }
+
+/** Routes and statuses at which the key-echo tests make the server answer with the API key in its error body. */
+export const KEY_ECHO_FAULTS = [
+  ['client/config', 401],
+  ['create_session', 400],
+  ['get_server_capabilities', 500],
+] as const;
