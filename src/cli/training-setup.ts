@@ -28,6 +28,7 @@ import {
   type SyntheticItem,
 } from '../data/synthetic/index.js';
 import { ConfigError, InputError } from '../errors.js';
+import { withJudgeNoise } from '../judges/noise.js';
 import { createSyntheticJudge } from '../judges/synthetic/exact-judge.js';
 import type { TrainConfig } from '../train/config.js';
 import type { TrainTask } from '../train/rollout.js';
@@ -59,7 +60,10 @@ export async function createTask(
     if (evalItems.length === 0) throw new ConfigError('dataset.test', `${test} has no items`);
   }
   const judges = createJudges(config, cwd, env);
+  // Training may see a noisy judge; evaluation always uses the clean one.
+  const trainStepJudge = config.judgeNoise.rate > 0 ? withJudgeNoise(judges.stepJudge, config.judgeNoise, config.seed) : undefined;
   return {
+    ...(trainStepJudge === undefined ? {} : { trainStepJudge }),
     name: config.dataset.name,
     trainItems,
     evalItems,

@@ -23,6 +23,8 @@ export interface TrainTask {
   /** The SFT target completion for an item (gold chain, or the task's warm-start mix), in the §1 format. */
   sftTarget(item: Item, rng: Rng): string;
   readonly stepJudge: StepJudge;
+  /** The step judge of RL rollouts when it differs from the evaluation's (a noise model, docs/judge-audit.md). */
+  readonly trainStepJudge?: StepJudge;
   readonly answerJudge: AnswerJudge;
   /** Renders the prompt text of an item (question + think/answer instruction). */
   promptText(item: Item): string;

@@ -19,9 +19,24 @@ import { numberFlag, parseFlags, stringFlag } from '../args.js';
 import type { Command } from '../command.js';
 import { formatSpread, markdownTable, summarizeAlgorithm, type AlgorithmSummary, type RunOutcome } from '../experiment-summary.js';
 import { writeFileAtomic } from '../io.js';
+import { noiseMarkdown, noiseRows, pairedRows, type NoiseRun } from '../noise-summary.js';
+import type { JudgeNoise, NoiseMode } from '../../judges/noise.js';
 import { savedConfig, trainRun } from '../train-runner.js';
 import { DEMO_RL, ensureWarmStart, WARM_START_SFT } from './demo.js';
 import { configFlagSpec, configFlagValues } from './train.js';
+
+/** A noise level of `--noise`: `R` or `uniform:R` (every step label flips with R), `early:R` (position-biased). */
+export function parseNoiseLevel(raw: string): JudgeNoise {
+  const m = /^(?:(uniform|early):)?([0-9]*\.?[0-9]+)$/.exec(raw);
+  const rate = m === null ? Number.NaN : Number(m[2]);
+  if (m === null || !(rate >= 0 && rate <= 1)) throw new UsageError(`--noise: expected R, uniform:R or early:R with R in [0, 1], got "${raw}"`);
+  return { mode: (m[1] as NoiseMode | undefined) ?? 'uniform', rate };
+}
+
+/** The label of a noise level in tables and run directory names: "0", "0.1", "early:0.2". */
+export function noiseLabel(n: JudgeNoise): string {
+  return n.mode === 'uniform' || n.rate === 0 ? String(n.rate) : `${n.mode}:${n.rate}`;
+}
 
 function parseList(raw: string | undefined, flag: string): string[] | undefined {
   if (raw === undefined) return undefined;
@@ -57,6 +72,11 @@ export const experimentCommand: Command = {
     'and resumes unfinished ones.',
     '',
     'Flags:',
+    '  --noise LIST       sweep judge noise on the training step judge (docs/judge-audit.md): levels R,',
+    '                     uniform:R or early:R, e.g. 0,0.1,0.2,early:0.2; runs go to',
+    '                     <algorithm>-noise<level>-seed<S>/ and summary.json/md add accuracy and',
+    '                     early-failure share with 95% intervals and MRPO − GRPO paired by seed',
+    '                     (default: the config\'s judgeNoise, one level)',
     `  --algorithms LIST  comma-separated, from ${ALGORITHMS.join(',')} (default all)`,
     '  --seeds LIST       comma-separated training seeds (default 0,1,2)',
     '  --warm-start DIR   checkpoint to start every run from (default: the committed assets/warm-start;',
@@ -76,6 +96,7 @@ export const experimentCommand: Command = {
       seeds: { type: 'string' },
       'warm-start': { type: 'string' },
       'warm-steps': { type: 'string' },
+      noise: { type: 'string' },
     });
     const outFlag = stringFlag(parsed, 'out');
     if (outFlag === undefined) throw new UsageError('--out DIR is required');
@@ -89,6 +110,7 @@ export const experimentCommand: Command = {
       if (!Number.isInteger(n) || n < 0) throw new UsageError(`--seeds: expected non-negative integers, got "${s}"`);
       return n;
     });
+    const noiseList = parseList(stringFlag(parsed, 'noise'), 'noise')?.map(parseNoiseLevel);
     const file = stringFlag(parsed, 'config');
     const base = await loadTrainConfig({
       base: { ...DEMO_RL },
@@ -104,13 +126,19 @@ export const experimentCommand: Command = {
     });
     io.stderr.write(`warm start: ${warm.how}\n`);
 
+    const sweep = noiseList !== undefined;
+    const levels: readonly JudgeNoise[] = noiseList ?? [base.judgeNoise];
+    const levelLabels = levels.map(noiseLabel);
+    const noiseRuns: NoiseRun[] = [];
     const outcomes: RunOutcome[] = [];
     let warmEval: EvalRecord | null = null;
     const curves: ChartRow[] = [];
+    for (const noise of levels)
     for (const seed of seeds)
       for (const algorithm of algorithms) {
-        const dir = join(out, `${algorithm}-seed${seed}`);
-        const config = { ...base, algorithm, seed, init: warm.path, sftData: algorithm === 'sft' ? ('gold' as const) : base.sftData };
+        const label = noiseLabel(noise);
+        const dir = join(out, sweep ? `${algorithm}-noise${label.replace(':', '')}-seed${seed}` : `${algorithm}-seed${seed}`);
+        const config = { ...base, algorithm, seed, init: warm.path, sftData: algorithm === 'sft' ? ('gold' as const) : base.sftData, judgeNoise: noise };
         const finished = existsSync(join(dir, 'checkpoints', `step-${config.steps}`, 'trainer.json'));
         if (!finished) {
           // An unfinished run resumes with the settings it was started with.
@@ -122,16 +150,21 @@ export const experimentCommand: Command = {
         const last = evals[evals.length - 1];
         if (last === undefined || last.step !== config.steps) throw new UsageError(`${dir}: no final evaluation in eval.jsonl; delete the run directory to retrain it`);
         if (warmEval === null && evals[0]?.step === 0) warmEval = evals[0];
-        outcomes.push({ algorithm, seed, accuracy: last.accuracy, summary: last.summary });
-        for (const e of evals) curves.push({ step: e.step, accuracy: e.accuracy, algorithm });
+        const name = sweep ? `${algorithm} noise ${label}` : algorithm;
+        outcomes.push({ algorithm: name, seed, accuracy: last.accuracy, summary: last.summary });
+        noiseRuns.push({ algorithm, noise: label, seed, accuracy: last.accuracy, summary: last.summary });
+        for (const e of evals) curves.push({ step: e.step, accuracy: e.accuracy, algorithm: name });
       }
 
     const rows: AlgorithmSummary[] = [];
     if (warmEval !== null) rows.push(summarizeAlgorithm('warm start', [{ algorithm: 'warm start', seed: 0, accuracy: warmEval.accuracy, summary: warmEval.summary }]));
-    for (const a of algorithms) rows.push(summarizeAlgorithm(a, outcomes.filter((o) => o.algorithm === a)));
-    const table = markdownTable(rows);
-    const meta = { warmStart: warm.how, seeds, algorithms, steps: base.steps, promptsPerStep: base.promptsPerStep, groupSize: base.groupSize, learningRate: base.learningRate, evalSize: base.evalSize };
-    await writeFileAtomic(join(out, 'summary.json'), `${JSON.stringify({ ...meta, runs: outcomes, byAlgorithm: rows }, null, 2)}\n`);
+    const names = levelLabels.flatMap((l) => algorithms.map((a) => (sweep ? `${a} noise ${l}` : a)));
+    for (const a of names) rows.push(summarizeAlgorithm(a, outcomes.filter((o) => o.algorithm === a)));
+    const byNoise = noiseRows(noiseRuns, algorithms, levelLabels);
+    const paired = pairedRows(noiseRuns, levelLabels);
+    const table = sweep ? `${markdownTable(rows)}\n\n${noiseMarkdown(byNoise, paired)}` : markdownTable(rows);
+    const meta = { warmStart: warm.how, seeds, algorithms, noise: levelLabels, steps: base.steps, promptsPerStep: base.promptsPerStep, groupSize: base.groupSize, learningRate: base.learningRate, evalSize: base.evalSize };
+    await writeFileAtomic(join(out, 'summary.json'), `${JSON.stringify({ ...meta, runs: outcomes, byAlgorithm: rows, ...(sweep ? { byNoise, pairedMrpoVsGrpo: paired } : {}) }, null, 2)}\n`);
     await writeFileAtomic(join(out, 'summary.md'), `${table}\n`);
 
     const reportRuns: ReportRun[] = rows.map((r) => ({ label: r.algorithm, summary: r.meanSummary, notes: [`seeds: ${r.seeds.join(', ')}`] }));
@@ -153,7 +186,7 @@ export const experimentCommand: Command = {
               x: 'step',
               y: 'accuracy',
               series: 'algorithm',
-              seriesOrder: ['warm start', ...algorithms], // the same colours as the figures below
+              seriesOrder: ['warm start', ...names], // the same colours as the figures below
               title: 'Held-out accuracy during training (mean over seeds)',
               xTitle: 'step',
               yFormat: 'percent',
