@@ -35,11 +35,13 @@ import { startJobProgress, withInterrupt } from '../job-progress.js';
 import { checkEndpointUrl, checkPathKind } from '../io.js';
 import { openResumableJsonl, readJsonlRecords, type JsonRecord, type ResumableJsonl } from '../resumable-jsonl.js';
 import { sampleKey } from './infer.js';
+import { AUDIT_HELP, runJudgeAudit } from './judge-audit.js';
 
 const HELP = `mrpo judge — LLM-as-judge over completions (docs/method.md §3, §9)
 
 Usage: mrpo judge answers --in completions.jsonl --out answers.jsonl [flags]
        mrpo judge steps   --in answers.jsonl     --out judged.jsonl  [flags]
+       mrpo judge audit   JUDGED.jsonl JUDGED.jsonl [--labels FILE]  (mrpo judge audit --help)
 
 Input: JSONL lines from \`mrpo infer\` ({id, question, answer, goldReasoning?, image,
   sample?, completion, prediction?, steps?}). judge answers adds {correct: true|false|null,
@@ -201,12 +203,19 @@ type Mode = 'answers' | 'steps';
 
 export const judgeCommand: Command = {
   name: 'judge',
-  summary: 'LLM-as-judge over completions: `judge answers` (correct?) and `judge steps` (step labels)',
+  summary: 'LLM-as-judge over completions: `judge answers` (correct?), `judge steps` (step labels), `judge audit` (agreement, κ)',
   help: HELP,
   async run(args, io) {
     const [modeArg, ...rest] = args;
+    if (modeArg === 'audit') {
+      if (rest.includes('--help') || rest.includes('-h')) {
+        io.stdout.write(AUDIT_HELP);
+        return 0;
+      }
+      return runJudgeAudit(rest, io);
+    }
     if (modeArg !== 'answers' && modeArg !== 'steps')
-      throw new UsageError(`expected \`mrpo judge answers\` or \`mrpo judge steps\`, got ${modeArg === undefined ? 'nothing' : `"${modeArg}"`}`);
+      throw new UsageError(`expected \`mrpo judge answers\`, \`mrpo judge steps\` or \`mrpo judge audit\`, got ${modeArg === undefined ? 'nothing' : `"${modeArg}"`}`);
     const mode: Mode = modeArg;
     const parsed = parseFlags(`judge ${mode}`, rest, {
       in: { type: 'string' },
