@@ -204,7 +204,7 @@ export async function runJudgeAudit(args: readonly string[], io: CliIo): Promise
 
   const order = judged[0].lines.map((l) => l.key);
   const defaultNames = judged.map((f) => f.lines[0].judgeName ?? basename(f.name));
-  const finalNames = names ?? defaultNames.map((n, i) => (defaultNames.indexOf(n) !== i || defaultNames.lastIndexOf(n) !== i ? `${n} (${basename(judged[i].name)})` : n));
+  const finalNames = names ?? (retest ? defaultNames.map((n, i) => `${n} run ${i + 1}`) : undefined) ?? defaultNames.map((n, i) => (defaultNames.indexOf(n) !== i || defaultNames.lastIndexOf(n) !== i ? `${n} (${basename(judged[i].name)})` : n));
   if (new Set(finalNames).size !== finalNames.length) throw new UsageError('two judged files have the same judge name and file name; give --names');
   if (retest && names === undefined && defaultNames[0] !== defaultNames[1])
     io.stderr.write(`mrpo judge audit: --retest, but the files name different judges (${defaultNames.join(', ')})\n`);
