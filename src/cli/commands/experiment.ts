@@ -19,7 +19,7 @@ import { numberFlag, parseFlags, stringFlag } from '../args.js';
 import type { Command } from '../command.js';
 import { formatSpread, markdownTable, summarizeAlgorithm, type AlgorithmSummary, type RunOutcome } from '../experiment-summary.js';
 import { writeFileAtomic } from '../io.js';
-import { noiseMarkdown, noiseRows, pairedRows, type NoiseRun } from '../noise-summary.js';
+import { formatInterval, noiseMarkdown, noiseRows, pairedRows, type NoiseRun } from '../noise-summary.js';
 import type { JudgeNoise, NoiseMode } from '../../judges/noise.js';
 import { savedConfig, trainRun } from '../train-runner.js';
 import { DEMO_RL, ensureWarmStart, WARM_START_SFT } from './demo.js';
@@ -200,6 +200,25 @@ export const experimentCommand: Command = {
             },
           ],
         },
+        ...(sweep
+          ? [
+              {
+                title: 'MRPO under judge noise (docs/judge-audit.md)',
+                placement: 'before' as const,
+                paragraphs: ['Training sees the noisy step judge, evaluation the clean one. Means over seeds with 95% t-intervals; MRPO − GRPO paired by seed.'],
+                tables: [
+                  {
+                    columns: [{ title: 'noise' }, { title: 'method' }, { title: 'seeds', format: 'integer' as const }, { title: 'accuracy' }, { title: 'early-failure share' }],
+                    rows: byNoise.map((r) => [r.noise, r.algorithm, r.seeds.length, formatInterval(r.accuracy), formatInterval(r.earlyShare)]),
+                  },
+                  {
+                    columns: [{ title: 'noise' }, { title: 'paired seeds' }, { title: 'Δ accuracy' }, { title: 'Δ early share' }, { title: 'MRPO better / tie / worse' }],
+                    rows: paired.map((p) => [p.noise, p.seeds.join(', '), formatInterval(p.accuracyDiff, true), formatInterval(p.earlyShareDiff, true), `${p.wins} / ${p.ties} / ${p.losses}`]),
+                  },
+                ],
+              },
+            ]
+          : []),
       ],
     });
     await writeFileAtomic(join(out, 'report.html'), html);
