@@ -12,7 +12,7 @@ import { RunDir } from '../train/run-dir.js';
 import type { CliIo } from './command.js';
 import { writeRunReport } from './run-report.js';
 import { progressObserver } from './train-progress.js';
-import { createBackend, createTask } from './training-setup.js';
+import { createBackend, createTask, noGoldWarning } from './training-setup.js';
 
 export interface TrainRunOptions {
   readonly config: TrainConfig;
@@ -42,6 +42,8 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
   const config: TrainConfig = options.config.init === undefined ? options.config : { ...options.config, init: resolve(options.io.cwd, options.config.init) };
   const out = resolve(options.io.cwd, options.out);
   const task = await createTask(config, options.io.cwd, options.io.env);
+  const goldWarning = noGoldWarning(config, task); // throws for noGold: refuse, before the run directory exists
+  if (goldWarning !== null) options.io.stderr.write(`mrpo ${options.label}: ${goldWarning}\n`);
   // Checked before the run directory is created, rather than at the first rollout.
   if (config.backend.name !== 'tinker') {
     const encoded = [...task.trainItems, ...task.evalItems].find((item) => typeof item.image === 'string' || !('pixels' in item.image));

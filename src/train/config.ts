@@ -118,6 +118,13 @@ export const TrainConfigSchema = z
       .prefault({}),
     /** What an unjudged completion does: `no-labels` (R_proc = 0, no shaping; counted) or `skip-group` (its group is not trained on). */
     unjudged: z.enum(['no-labels', 'skip-group']).default('no-labels'),
+    /**
+     * What a training item without a gold rationale does (the step judge needs one):
+     * `answer-only` (R_proc = 0 and no shaping, so MRPO acts as GRPO on it; counted in
+     * `judge/no_gold` and reported once at start), `skip-group` (its group is not
+     * trained on; counted in `judge/skipped_groups`) or `refuse` (training does not start).
+     */
+    noGold: z.enum(['answer-only', 'skip-group', 'refuse']).default('answer-only'),
   })
   .strict();
 

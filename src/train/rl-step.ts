@@ -8,13 +8,14 @@
  * Unjudged completions (a judge failure) follow the configured policy:
  * `no-labels` keeps them with R_proc = 0 and no shaping (the reference's
  * behaviour, but counted in `judge/unjudged`); `skip-group` leaves their whole
- * group out of the batch (counted in `judge/skipped_groups`).
+ * group out of the batch (counted in `judge/skipped_groups`). Items without a
+ * gold rationale follow `noGold` the same way (`answer-only` or `skip-group`).
  */
 import { computeAdvantages, type CompletionAdvantage } from '../algo/advantages/index.js';
 import type { LossSpec, OptimizerSpec, PolicyBackend, TrainExample } from '../backends/backend.js';
 import type { Item } from '../types.js';
 import type { TrainConfig } from './config.js';
-import { judgeGroups, promptFor, type JudgedCompletion, type TrainTask } from './rollout.js';
+import { hasGoldReasoning, judgeGroups, promptFor, type JudgedCompletion, type TrainTask } from './rollout.js';
 import { rolloutMetrics } from './step-metrics.js';
 
 export interface RlStepInput {
@@ -79,7 +80,11 @@ export async function rlStep(input: RlStepInput): Promise<RlStepResult> {
   const t2 = now();
 
   // Groups that enter the advantage estimator and the batch.
-  const kept_P = judged_P_G.map((group) => config.unjudged !== 'skip-group' || group.every((c) => c.unjudged === null));
+  const kept_P = judged_P_G.map(
+    (group, p) =>
+      (config.unjudged !== 'skip-group' || group.every((c) => c.unjudged === null)) &&
+      (config.noGold !== 'skip-group' || hasGoldReasoning(items[p])),
+  );
   const keptGroups = judged_P_G.filter((_, p) => kept_P[p]);
   const adv = computeAdvantages(config.algorithm, {
     groups: keptGroups.map((group) => ({

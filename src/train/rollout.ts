@@ -49,6 +49,17 @@ export interface JudgedCompletion {
   readonly rewards: Rewards;
   /** The answer matched the gold answer exactly or numerically (R_ans = 1). */
   readonly equivalent: boolean;
+  /**
+   * The completion has steps but its item has no gold rationale, so the step
+   * judge was not asked: R_proc = 0 and no shaping (MRPO acts as GRPO on it).
+   * Counted in `judge/no_gold`; the `noGold` config decides what training does.
+   */
+  readonly noGold: boolean;
+}
+
+/** The step judge needs a gold rationale; an empty or blank one counts as none. */
+export function hasGoldReasoning(item: Item): boolean {
+  return (item.goldReasoning ?? '').trim() !== '';
 }
 
 export function promptFor(task: TrainTask, item: Item): Prompt {
@@ -68,7 +79,7 @@ export async function judgeCompletion(
   let unjudged: string | null = null;
   let missing = 0;
   let extra = 0;
-  if (steps.length > 0 && item.goldReasoning !== undefined) {
+  if (steps.length > 0 && hasGoldReasoning(item)) {
     const j = await judge.judgeSteps({ item, steps: steps.map((s) => s.text) });
     if (j.kind === 'judged') {
       labels = stepLabelsOf(j.verdicts).slice(0, steps.length);
@@ -83,7 +94,8 @@ export async function judgeCompletion(
     process: processReward(labels, steps.length),
     length: lengthReward(steps.length, { minSteps: options.minSteps, maxSteps: options.maxSteps }),
   };
-  return { completion, steps, answer, labels, unjudged, missing, extra, rewards, equivalent: ans.equivalent };
+  const noGold = steps.length > 0 && !hasGoldReasoning(item);
+  return { completion, steps, answer, labels, unjudged, missing, extra, rewards, equivalent: ans.equivalent, noGold };
 }
 
 export async function judgeGroups(
