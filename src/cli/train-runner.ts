@@ -4,6 +4,7 @@
  * report.html. Shared by `mrpo train`, `mrpo demo` and `mrpo experiment`.
  */
 import { InputError } from '../errors.js';
+import { describeAnswerReward } from '../rewards/answer-components.js';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { resolveConfig, type TrainConfig } from '../train/config.js';
@@ -43,7 +44,9 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
   const out = resolve(options.io.cwd, options.out);
   const task = await createTask(config, options.io.cwd, options.io.env);
   const goldWarning = noGoldWarning(config, task); // throws for noGold: refuse, before the run directory exists
-  if (goldWarning !== null) options.io.stderr.write(`mrpo ${options.label}: ${goldWarning}\n`);
+  if (goldWarning !== null) options.io.stderr.write(`[${options.label}] ${goldWarning}\n`);
+  // Said once, at start: which answer-reward components are active (a semantic weight without a scorer is renormalised away).
+  if (config.algorithm !== 'sft') options.io.stderr.write(`[${options.label}] ${describeAnswerReward({ weights: config.answerWeights, semantic: task.semantic })}\n`);
   // Checked before the run directory is created, rather than at the first rollout.
   if (config.backend.name !== 'tinker') {
     const encoded = [...task.trainItems, ...task.evalItems].find((item) => typeof item.image === 'string' || !('pixels' in item.image));

@@ -28,6 +28,7 @@ import {
   type SyntheticItem,
 } from '../data/synthetic/index.js';
 import { ConfigError, InputError } from '../errors.js';
+import { openSemanticScorer } from '../rewards/semantic-config.js';
 import { createSyntheticJudge } from '../judges/synthetic/exact-judge.js';
 import type { TrainConfig } from '../train/config.js';
 import { hasGoldReasoning, type TrainTask } from '../train/rollout.js';
@@ -59,7 +60,9 @@ export async function createTask(
     if (evalItems.length === 0) throw new ConfigError('dataset.test', `${test} has no items`);
   }
   const judges = createJudges(config, cwd, env);
+  const semantic = await openSemanticScorer(config.semantic, cwd);
   return {
+    ...(semantic === null ? {} : { semantic }),
     name: config.dataset.name,
     trainItems,
     evalItems,

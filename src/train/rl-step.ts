@@ -76,7 +76,7 @@ export async function rlStep(input: RlStepInput): Promise<RlStepResult> {
     seed: input.sampleSeed,
   });
   const t1 = now();
-  const judged_P_G = await judgeGroups(items, completions_P_G, task.stepJudge, config);
+  const judged_P_G = await judgeGroups(items, completions_P_G, task.stepJudge, config, task.semantic);
   const t2 = now();
 
   // Groups that enter the advantage estimator and the batch.

@@ -12,6 +12,7 @@ import { stepLabelsOf } from '../judges/judge.js';
 import { answerReward, type AnswerWeights } from '../rewards/answer.js';
 import { lengthReward } from '../rewards/length.js';
 import { processReward } from '../rewards/process.js';
+import type { SemanticScorer } from '../rewards/semantic.js';
 import type { Item, Rewards, Step, StepLabel } from '../types.js';
 import type { Rng } from '../utils/rng.js';
 
@@ -26,6 +27,8 @@ export interface TrainTask {
   readonly answerJudge: AnswerJudge;
   /** Renders the prompt text of an item (question + think/answer instruction). */
   promptText(item: Item): string;
+  /** The answer reward's semantic component (BERTScore), when configured (`semantic: { model }`). */
+  readonly semantic?: SemanticScorer;
 }
 
 export interface ScoringOptions {
@@ -72,6 +75,7 @@ export async function judgeCompletion(
   completion: SampledCompletion,
   judge: StepJudge,
   options: ScoringOptions,
+  semanticScore?: number,
 ): Promise<JudgedCompletion> {
   const steps = segmentSteps(completion.text, { splitter: options.splitter });
   const answer = extractAnswer(completion.text);
@@ -88,7 +92,7 @@ export async function judgeCompletion(
       extra = j.extra;
     } else unjudged = j.reason;
   }
-  const ans = answerReward(answer, item.answer, { weights: options.answerWeights });
+  const ans = answerReward(answer, item.answer, { weights: options.answerWeights, semantic: semanticScore });
   const rewards: Rewards = {
     answer: ans.value,
     process: processReward(labels, steps.length),
@@ -98,11 +102,22 @@ export async function judgeCompletion(
   return { completion, steps, answer, labels, unjudged, missing, extra, rewards, equivalent: ans.equivalent, noGold };
 }
 
+/** Judges every completion of every group; with a semantic scorer (and a semantic weight > 0), one scorer call scores all their answers first. */
 export async function judgeGroups(
   items: readonly Item[],
   completions_P_G: readonly (readonly SampledCompletion[])[],
   judge: StepJudge,
   options: ScoringOptions,
+  semantic?: SemanticScorer,
 ): Promise<JudgedCompletion[][]> {
-  return Promise.all(items.map((item, p) => Promise.all(completions_P_G[p].map((c) => judgeCompletion(item, c, judge, options)))));
+  let scores: number[] = [];
+  const scored = semantic !== undefined && options.answerWeights.semantic > 0;
+  if (scored) {
+    const pairs = items.flatMap((item, p) => completions_P_G[p].map((c) => ({ prediction: extractAnswer(c.text), reference: item.answer })));
+    scores = pairs.length === 0 ? [] : await semantic.score(pairs);
+  }
+  let i = 0;
+  return Promise.all(
+    items.map((item, p) => Promise.all(completions_P_G[p].map((c) => judgeCompletion(item, c, judge, options, scored ? scores[i++] : undefined)))),
+  );
 }
