@@ -7,7 +7,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { readConfigFile } from '../../utils/config-file.js';
 import type { Command } from '../command.js';
 import { boolFlag, numberFlag, parseFlags, stringFlag, type ParsedArgs } from '../args.js';
 import { ConfigError } from '../../errors.js';
@@ -104,25 +104,6 @@ const FLAGS = {
 } as const;
 
 type Json = Record<string, unknown>;
-
-async function readConfigFile(path: string, cwd: string): Promise<Json> {
-  let text: string;
-  try {
-    text = await readFile(resolve(cwd, path), 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new ConfigError(path, code === 'ENOENT' ? 'config file not found' : `cannot read config file (${code ?? String(error)})`);
-  }
-  let doc: unknown;
-  try {
-    doc = parseYaml(text); // YAML is a superset of JSON
-  } catch (error) {
-    throw new ConfigError(path, `not valid YAML/JSON (${(error as Error).message.split('\n')[0]})`);
-  }
-  if (doc === null || doc === undefined) return {};
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(path, 'expected a mapping of settings at the top level', { jsonPath: '$' });
-  return doc as Json;
-}
 
 /** Flags as a partial config document (only the flags given), so they override the file key by key. */
 function flagsAsConfig(parsed: ParsedArgs): Json {
