@@ -5,7 +5,7 @@
  * one, or none), reads the secrets from the environment, starts the server
  * and shuts it down gracefully on SIGINT/SIGTERM.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { readConfigFile } from '../../utils/config-file.js';
 import type { Command } from '../command.js';
