@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRng, type Rng } from '../src/utils/rng.js';
+import { quantile } from '../src/utils/stats.js';
 import { bpeLikeOffsets, fmt } from './support/batch.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -95,10 +96,6 @@ async function post(url: string, body: string): Promise<{ ms: number; bytes: num
   return { ms: performance.now() - t0, bytes };
 }
 
-function quantile(sorted: readonly number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
-}
-
 async function measure(url: string, body: string, inFlight: number): Promise<{ rps: number; p50: number; p99: number; n: number }> {
   for (let i = 0; i < 2; i++) await post(url, body); // warm-up (JIT, connection)
   const latencies: number[] = [];
@@ -110,7 +107,6 @@ async function measure(url: string, body: string, inFlight: number): Promise<{ r
     }),
   );
   const elapsed = (performance.now() - start) / 1000;
-  latencies.sort((a, b) => a - b);
   return { rps: latencies.length / elapsed, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), n: latencies.length };
 }
 

@@ -4,6 +4,7 @@
  * report.html. Shared by `mrpo train`, `mrpo demo` and `mrpo experiment`.
  */
 import { InputError } from '../errors.js';
+import { describeAnswerReward } from '../rewards/answer-components.js';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { resolveConfig, type TrainConfig } from '../train/config.js';
@@ -12,7 +13,7 @@ import { RunDir } from '../train/run-dir.js';
 import type { CliIo } from './command.js';
 import { writeRunReport } from './run-report.js';
 import { progressObserver } from './train-progress.js';
-import { createBackend, createTask } from './training-setup.js';
+import { createBackend, createTask, noGoldWarning } from './training-setup.js';
 
 export interface TrainRunOptions {
   readonly config: TrainConfig;
@@ -42,6 +43,10 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
   const config: TrainConfig = options.config.init === undefined ? options.config : { ...options.config, init: resolve(options.io.cwd, options.config.init) };
   const out = resolve(options.io.cwd, options.out);
   const task = await createTask(config, options.io.cwd, options.io.env);
+  const goldWarning = noGoldWarning(config, task); // throws for noGold: refuse, before the run directory exists
+  if (goldWarning !== null) options.io.stderr.write(`[${options.label}] ${goldWarning}\n`);
+  // Said once, at start: which answer-reward components are active (a semantic weight without a scorer is renormalised away).
+  if (config.algorithm !== 'sft') options.io.stderr.write(`[${options.label}] ${describeAnswerReward({ weights: config.answerWeights, semantic: task.semantic })}\n`);
   // Checked before the run directory is created, rather than at the first rollout.
   if (config.backend.name !== 'tinker') {
     const encoded = [...task.trainItems, ...task.evalItems].find((item) => typeof item.image === 'string' || !('pixels' in item.image));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.js';
 import { TrainConfigSchema } from '../train/config.js';
-import { createTask } from './training-setup.js';
+import { createTask, noGoldWarning } from './training-setup.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 
@@ -31,5 +31,29 @@ describe('createTask (the training composition root)', () => {
     const task = await createTask(TrainConfigSchema.parse({ dataset: { trainSize: 3, testSize: 2 } }), root, {});
     expect(task.name).toBe('synthetic');
     expect(task.trainItems).toHaveLength(3);
+  });
+});
+
+describe('noGoldWarning (items without a gold rationale, before training starts)', () => {
+  const withGold = { id: 'a', image: 'x.png', question: 'q', answer: 'y', goldReasoning: 'It is y.', source: 't' };
+  const blank = { id: 'b', image: 'x.png', question: 'q', answer: 'y', goldReasoning: '  ', source: 't' };
+  const none = { id: 'c', image: 'x.png', question: 'q', answer: 'y', source: 't' };
+  const cfg = (o: Record<string, unknown>) => TrainConfigSchema.parse({ judge: 'offline', ...o });
+
+  it('is silent when every training item has a rationale, and for SFT', () => {
+    expect(noGoldWarning(cfg({}), { trainItems: [withGold] })).toBeNull();
+    expect(noGoldWarning(cfg({ algorithm: 'sft' }), { trainItems: [none] })).toBeNull();
+  });
+
+  it('answer-only (default): says how many, the first id, and that MRPO acts as GRPO on them', () => {
+    expect(noGoldWarning(cfg({}), { trainItems: [withGold, blank, none] })).toBe(
+      'warning: 2 of 3 training items have no gold rationale (first: b): their completions get no step labels: R_proc = 0 and no step shaping (MRPO acts as GRPO on them); counted in judge/no_gold (config noGold: answer-only)',
+    );
+  });
+
+  it('skip-group says their groups are not trained on; refuse throws a ConfigError naming noGold', () => {
+    expect(noGoldWarning(cfg({ noGold: 'skip-group' }), { trainItems: [none] })).toMatch(/1 of 1 .*their groups are not trained on/);
+    expect(() => noGoldWarning(cfg({ noGold: 'refuse' }), { trainItems: [withGold, none] })).toThrow(ConfigError);
+    expect(() => noGoldWarning(cfg({ noGold: 'refuse' }), { trainItems: [withGold, none] })).toThrow(/noGold.*1 of 2 training items .*first: c/);
   });
 });

@@ -29,9 +29,10 @@ import {
 } from '../data/synthetic/index.js';
 import { ConfigError, InputError } from '../errors.js';
 import { withJudgeNoise } from '../judges/noise.js';
+import { openSemanticScorer } from '../rewards/semantic-config.js';
 import { createSyntheticJudge } from '../judges/synthetic/exact-judge.js';
 import type { TrainConfig } from '../train/config.js';
-import type { TrainTask } from '../train/rollout.js';
+import { hasGoldReasoning, type TrainTask } from '../train/rollout.js';
 
 /**
  * The task a config names: the synthetic task with its exact judge, or item
@@ -62,8 +63,10 @@ export async function createTask(
   const judges = createJudges(config, cwd, env);
   // Training may see a noisy judge; evaluation always uses the clean one.
   const trainStepJudge = config.judgeNoise.rate > 0 ? withJudgeNoise(judges.stepJudge, config.judgeNoise, config.seed) : undefined;
+  const semantic = await openSemanticScorer(config.semantic, cwd);
   return {
     ...(trainStepJudge === undefined ? {} : { trainStepJudge }),
+    ...(semantic === null ? {} : { semantic }),
     name: config.dataset.name,
     trainItems,
     evalItems,
@@ -76,6 +79,25 @@ export async function createTask(
       return goldCompletion(item.goldReasoning, item.answer, tag);
     },
   };
+}
+
+/**
+ * Training items without a gold rationale (the step judge needs one), checked
+ * before the run directory exists: `noGold: refuse` fails naming the first such
+ * item; otherwise a one-line warning of what happens to them, or null when every
+ * item has one. SFT needs a rationale for every item and fails on its own.
+ */
+export function noGoldWarning(config: TrainConfig, task: Pick<TrainTask, 'trainItems'>): string | null {
+  if (config.algorithm === 'sft') return null;
+  const without = task.trainItems.filter((item) => !hasGoldReasoning(item));
+  if (without.length === 0) return null;
+  const share = `${without.length} of ${task.trainItems.length} training items have no gold rationale (first: ${without[0].id})`;
+  if (config.noGold === 'refuse') throw new ConfigError('noGold', `${share}; add goldReasoning, or set noGold to answer-only or skip-group`);
+  const effect =
+    config.noGold === 'skip-group'
+      ? 'their groups are not trained on (judge/skipped_groups)'
+      : `their completions get no step labels: R_proc = 0 and no step shaping${config.algorithm === 'mrpo' ? ' (MRPO acts as GRPO on them)' : ''}; counted in judge/no_gold`;
+  return `warning: ${share}: ${effect} (config noGold: ${config.noGold})`;
 }
 
 function createJudges(

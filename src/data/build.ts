@@ -25,7 +25,7 @@ import { join, resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import type { Item } from '../types.js';
 import { ImageStore, type StoredImage } from './build-images.js';
-import { mergeMedThink, rawRows, SOURCE_NAMES, type RawRow, type RawRowsContext, type SourceName, type Split } from './build-sources.js';
+import { mergeMedThink, rawRows, SOURCE_NAMES, type RawRow, type RawRowsContext, type SourceName } from './build-sources.js';
 import type { ImageFormat } from './images.js';
 import { writeItemsJsonl } from './items-jsonl.js';
 import { IdAllocator, isYesNo, normDedup, normMatch, stableId } from './normalize.js';

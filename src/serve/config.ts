@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
+import { semanticConfigSchema } from '../rewards/semantic-config.js';
 import { formatIssues, jsonPath } from '../shape/index.js';
 import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_CONCURRENCY, DEFAULT_MAX_BODY_BYTES, DEFAULT_QUEUE } from './server.js';
 
@@ -52,6 +53,8 @@ export const serveConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** The answer reward's semantic component (a local BERTScore model); absent = none, said at start. */
+    semantic: semanticConfigSchema.optional(),
   })
   .strict();
 

@@ -20,10 +20,10 @@ import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { InputError, RemoteError } from '../errors.js';
-import { extractAnswer, segmentSteps, type SplitterName } from '../algo/steps.js';
+import { segmentSteps, type SplitterName } from '../algo/steps.js';
 import { stepLabelsOf, type StepJudge } from '../judges/judge.js';
 import type { SemanticScorer } from '../rewards/semantic.js';
-import { formatIssues, jsonPath, parseShapeRequest, shape, type ShapeRequest, type ShapeResponse, type ShapedCompletion } from '../shape/index.js';
+import { formatIssues, jsonPath, parseShapeRequest, semanticScoresFor, shape, type ShapeRequest, type ShapeResponse, type ShapedCompletion } from '../shape/index.js';
 import type { Item, StepLabel, StepVerdict } from '../types.js';
 import type { JudgementOutcome } from './metrics.js';
 
@@ -197,19 +197,6 @@ export function createScorer(options: ScorerOptions): Scorer {
         throw new RemoteError(`step judge ${stepJudge.name} could not judge $.groups[${p}].completions[${g}]: ${'reason' in status ? status.reason : ''} (${outcomes.unjudged} unjudged in this request)`);
       }
 
-      let semantic_P_G: Array<Array<number | undefined>> | undefined;
-      if (semantic !== undefined) {
-        const pairs: Array<{ p: number; g: number; prediction: string; reference: string }> = [];
-        request.groups.forEach((group, p) =>
-          group.completions.forEach((c, g) => {
-            if (c.rewards?.answer === undefined) pairs.push({ p, g, prediction: extractAnswer(c.text), reference: items_P[p].answer });
-          }),
-        );
-        const scores = pairs.length === 0 ? [] : await semantic.score(pairs);
-        semantic_P_G = request.groups.map((group) => group.completions.map(() => undefined));
-        pairs.forEach((pair, i) => (semantic_P_G![pair.p][pair.g] = scores[i]));
-      }
-
       const labelled: ShapeRequest = {
         ...request,
         groups: request.groups.map((group, p) => ({
@@ -220,7 +207,7 @@ export function createScorer(options: ScorerOptions): Scorer {
           }),
         })),
       };
-      const shaped = shape(labelled, semantic_P_G === undefined ? {} : { semantic_P_G });
+      const shaped = shape(labelled, semantic === undefined ? {} : await semanticScoresFor(labelled, semantic));
       let completions = 0;
       const response: ScoreResponse = {
         ...shaped,

@@ -26,7 +26,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo } from 'node:net';
 import { InputError, RemoteError, UnknownNameError } from '../errors.js';
-import { parseShapeRequest, shape } from '../shape/index.js';
+import { parseShapeRequest, semanticScoresFor, shape } from '../shape/index.js';
+import type { SemanticScorer } from '../rewards/semantic.js';
 import { createBearerCheck } from './auth.js';
 import { createGate } from './gate.js';
 import { errorBody, HttpError, parseJsonBody, readBody, sendJson, sendText } from './http.js';
@@ -60,6 +61,8 @@ export interface ServeOptions {
    * are already on the way are read and answered (503) rather than reset (default 250 ms).
    */
   readonly closeGraceMs?: number;
+  /** The answer reward's semantic scorer for /v1/shape (the /v1/score scorer has its own); null = none. */
+  readonly semantic?: SemanticScorer | null;
   /** Serves /v1/score; without it the route answers 503 saying no step judge is configured. */
   readonly scorer?: Scorer | null;
   /** The step judge's counters (cache hits, unjudged reasons) for /metrics. */
@@ -98,6 +101,7 @@ export function createMrpoServer(options: ServeOptions = {}): MrpoServer {
   const closeGraceMs = options.closeGraceMs ?? 250;
   const authorized = createBearerCheck(options.token ?? null);
   const scorer = options.scorer ?? null;
+  const semantic = options.semantic ?? null;
   const logger = options.logger ?? nullLogger;
   const now = options.now ?? (() => performance.now());
   const judgeStats = options.judgeStats;
@@ -182,7 +186,8 @@ export function createMrpoServer(options: ServeOptions = {}): MrpoServer {
       const release = await entered;
       try {
         if (route === '/v1/shape') {
-          const response = shape(parseShapeRequest(json, 'request body'));
+          const request = parseShapeRequest(json, 'request body');
+          const response = shape(request, semantic == null ? {} : await semanticScoresFor(request, semantic));
           metrics.countCompletions(route, response.groups.reduce((n, g) => n + g.completions.length, 0));
           sendJson(res, 200, response, extraHeaders());
         } else {

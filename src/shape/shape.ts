@@ -6,7 +6,7 @@
  * advantage estimator (§4, §5, §7) → per-token advantages when token offsets
  * are given.
  */
-import { computeAdvantages, type EstimatorName } from '../algo/advantages/index.js';
+import { computeAdvantages, type CompletionAdvantage, type EstimatorName } from '../algo/advantages/index.js';
 import { extractAnswer, segmentSteps, type SplitterName } from '../algo/steps.js';
 import { activeAnswerComponents, answerReward, DEFAULT_ANSWER_WEIGHTS, type AnswerComponent } from '../rewards/answer.js';
 import { lengthReward } from '../rewards/length.js';
@@ -52,61 +52,85 @@ export interface ShapeExtras {
   readonly semantic_P_G?: ReadonlyArray<ReadonlyArray<number | undefined>>;
 }
 
-export function shape(request: ShapeRequest, extras: ShapeExtras = {}): ShapeResponse {
+/** One completion's steps, rewards (given or computed) and, when computed, how its answer matched. */
+interface Scored {
+  readonly steps: Step[];
+  readonly rewards: Rewards;
+  readonly answer: Pick<ShapedCompletion, 'answer' | 'answerMatch'>;
+}
+
+/** Counters over the request, for the response's metrics. */
+interface ScoreCounts {
+  computedAnswers: number;
+  equivalent: number;
+  noThink: number;
+  labelsShort: number;
+  labelsLong: number;
+  stepsTotal: number;
+  withSemantic: number;
+}
+
+/** Segmentation and rewards (docs/method.md §2–§3): a reward that is given is used as is, one that is absent is computed. */
+function scoreCompletions(request: ShapeRequest, extras: ShapeExtras, counts: ScoreCounts): Scored[][] {
   const options = request.options ?? {};
   const splitter = (options.splitter ?? 'regex') as SplitterName;
   const weights = { ...DEFAULT_ANSWER_WEIGHTS, ...options.answerWeights };
   const lengthOptions = { minSteps: options.minSteps, maxSteps: options.maxSteps };
-
-  let computedAnswers = 0;
-  let equivalent = 0;
-  let noThink = 0;
-  let labelsShort = 0;
-  let labelsLong = 0;
-  let stepsTotal = 0;
-  let withSemantic = 0;
-  const steps_P_G: Step[][][] = [];
-  const answers_P_G: Array<Array<Pick<ShapedCompletion, 'answer' | 'answerMatch'>>> = [];
-  const rewards_P_G: Rewards[][] = request.groups.map((group, p) => {
-    steps_P_G.push([]);
-    answers_P_G.push([]);
-    return group.completions.map((c, g) => {
+  return request.groups.map((group, p) =>
+    group.completions.map((c, g): Scored => {
       const steps = segmentSteps(c.text, { splitter });
-      steps_P_G[p].push(steps);
       const K = steps.length;
-      stepsTotal += K;
-      if (K === 0) noThink++;
+      counts.stepsTotal += K;
+      if (K === 0) counts.noThink++;
       if (c.stepLabels !== undefined) {
-        if (c.stepLabels.length < K) labelsShort++;
-        if (c.stepLabels.length > K) labelsLong++;
+        if (c.stepLabels.length < K) counts.labelsShort++;
+        if (c.stepLabels.length > K) counts.labelsLong++;
       }
       let answer = c.rewards?.answer;
-      let extra: Pick<ShapedCompletion, 'answer' | 'answerMatch'> = {};
+      let match: Pick<ShapedCompletion, 'answer' | 'answerMatch'> = {};
       if (answer === undefined) {
         // The schema guarantees gold.answer here.
         const prediction = extractAnswer(c.text);
         const semantic = extras.semantic_P_G?.[p]?.[g];
-        if (semantic !== undefined) withSemantic++;
+        if (semantic !== undefined) counts.withSemantic++;
         const r = answerReward(prediction, group.gold?.answer ?? '', { weights, semantic, renormalize: options.renormalize });
         answer = r.value;
-        computedAnswers++;
-        if (r.equivalent) equivalent++;
-        extra = { answer: prediction, answerMatch: { equivalent: r.equivalent, ...r.components } };
+        counts.computedAnswers++;
+        if (r.equivalent) counts.equivalent++;
+        match = { answer: prediction, answerMatch: { equivalent: r.equivalent, ...r.components } };
       }
-      answers_P_G[p].push(extra);
-      return {
+      const rewards: Rewards = {
         answer,
         process: c.rewards?.process ?? processReward(c.stepLabels ?? null, K),
         length: c.rewards?.length ?? lengthReward(K, lengthOptions),
       };
-    });
+      return { steps, rewards, answer: match };
+    }),
+  );
+}
+
+/** The steps of a shaped completion: span, validity from the labels, and MRPO's weight and advantage where it reshaped. */
+function shapedSteps(steps: readonly Step[], labels: readonly StepLabel[] | undefined, adv: CompletionAdvantage): ShapedStep[] {
+  return steps.map((s, k): ShapedStep => {
+    const out: { start: number; end: number; valid?: boolean; weight?: number; advantage?: number } = { start: s.start, end: s.end };
+    if (labels !== undefined && labels.length > 0) out.valid = labels[k] === 1;
+    const w = adv.stepWeights?.[k];
+    if (w !== undefined && w !== null) out.weight = w;
+    if (adv.stepAdvantages !== undefined) out.advantage = adv.stepAdvantages[k];
+    return out;
   });
+}
+
+export function shape(request: ShapeRequest, extras: ShapeExtras = {}): ShapeResponse {
+  const options = request.options ?? {};
+  const counts: ScoreCounts = { computedAnswers: 0, equivalent: 0, noThink: 0, labelsShort: 0, labelsLong: 0, stepsTotal: 0, withSemantic: 0 };
+  const scored_P_G = scoreCompletions(request, extras, counts);
 
   const result = computeAdvantages(request.estimator, {
     groups: request.groups.map((group, p) => ({
       completions: group.completions.map((c, g) => ({
-        rewards: rewards_P_G[p][g],
-        steps: steps_P_G[p][g],
+        rewards: scored_P_G[p][g].rewards,
+        steps: scored_P_G[p][g].steps,
         stepLabels: c.stepLabels ?? null,
         tokenOffsets: c.tokenOffsets,
       })),
@@ -119,7 +143,7 @@ export function shape(request: ShapeRequest, extras: ShapeExtras = {}): ShapeRes
   const groups = request.groups.map((group, p) => ({
     ...(group.id !== undefined ? { id: group.id } : {}),
     completions: group.completions.map((c, g): ShapedCompletion => {
-      const rewards = rewards_P_G[p][g];
+      const { rewards, steps, answer } = scored_P_G[p][g];
       const total = rewards.answer + rewards.process + rewards.length;
       n++;
       sums.answer += rewards.answer;
@@ -127,45 +151,36 @@ export function shape(request: ShapeRequest, extras: ShapeExtras = {}): ShapeRes
       sums.length += rewards.length;
       sums.total += total;
       const adv = result.value.groups[p].completions[g];
-      const labels: readonly StepLabel[] | undefined = c.stepLabels;
-      const steps = steps_P_G[p][g].map((s, k): ShapedStep => {
-        const out: { start: number; end: number; valid?: boolean; weight?: number; advantage?: number } = { start: s.start, end: s.end };
-        if (labels !== undefined && labels.length > 0) out.valid = labels[k] === 1;
-        const w = adv.stepWeights?.[k];
-        if (w !== undefined && w !== null) out.weight = w;
-        if (adv.stepAdvantages !== undefined) out.advantage = adv.stepAdvantages[k];
-        return out;
-      });
       return {
         ...(c.id !== undefined ? { id: c.id } : {}),
         rewards: { ...rewards, total },
         advantage: adv.advantage,
-        steps,
-        ...answers_P_G[p][g],
+        steps: shapedSteps(steps, c.stepLabels, adv),
+        ...answer,
         ...(adv.tokenAdvantages !== undefined ? { tokenAdvantages: adv.tokenAdvantages, unmappedSteps: adv.unmappedSteps ?? 0 } : {}),
       };
     }),
   }));
 
   const mean = (x: number) => (n === 0 ? 0 : x / n);
+  const weights = { ...DEFAULT_ANSWER_WEIGHTS, ...options.answerWeights };
   return {
     estimator: request.estimator,
-    splitter,
-    answerComponents: activeAnswerComponents(weights, withSemantic > 0),
+    splitter: (options.splitter ?? 'regex') as SplitterName,
+    answerComponents: activeAnswerComponents(weights, counts.withSemantic > 0),
     groups,
     metrics: {
       'reward/answer': mean(sums.answer),
       'reward/process': mean(sums.process),
       'reward/length': mean(sums.length),
       'reward/total': mean(sums.total),
-      'answer/computed': computedAnswers,
-      'answer/equivalent': equivalent,
-      'steps/mean': mean(stepsTotal),
-      'steps/no_think': noThink,
-      'labels/shorter_than_steps': labelsShort,
-      'labels/longer_than_steps': labelsLong,
+      'answer/computed': counts.computedAnswers,
+      'answer/equivalent': counts.equivalent,
+      'steps/mean': mean(counts.stepsTotal),
+      'steps/no_think': counts.noThink,
+      'labels/shorter_than_steps': counts.labelsShort,
+      'labels/longer_than_steps': counts.labelsLong,
       ...result.metrics,
     },
   };
 }
-

@@ -12,6 +12,7 @@
  * the completion length (the synthetic task's completions are ≈60 tokens).
  */
 import { z } from 'zod';
+import { semanticConfigSchema } from '../rewards/semantic-config.js';
 import { ConfigError } from '../errors.js';
 
 export const ALGORITHMS = ['sft', 'grpo', 'gdpo', 'mrpo'] as const;
@@ -123,8 +124,17 @@ export const TrainConfigSchema = z
         semantic: z.number().min(0).default(0.5),
       })
       .prefault({}),
+    /** The answer reward's semantic component: a local BERTScore model (`semantic: { model: DIR, layer? }`); absent = the semantic weight is renormalised away, said at start. */
+    semantic: semanticConfigSchema.optional(),
     /** What an unjudged completion does: `no-labels` (R_proc = 0, no shaping; counted) or `skip-group` (its group is not trained on). */
     unjudged: z.enum(['no-labels', 'skip-group']).default('no-labels'),
+    /**
+     * What a training item without a gold rationale does (the step judge needs one):
+     * `answer-only` (R_proc = 0 and no shaping, so MRPO acts as GRPO on it; counted in
+     * `judge/no_gold` and reported once at start), `skip-group` (its group is not
+     * trained on; counted in `judge/skipped_groups`) or `refuse` (training does not start).
+     */
+    noGold: z.enum(['answer-only', 'skip-group', 'refuse']).default('answer-only'),
   })
   .strict();
 

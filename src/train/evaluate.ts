@@ -29,7 +29,7 @@ export async function evaluate(input: {
   const { config, backend, task, items } = input;
   const prompts = items.map((item) => promptFor(task, item));
   const completions = await backend.sample(prompts, 1, { temperature: config.evalTemperature, maxTokens: config.maxTokens, seed: input.seed });
-  const judged = (await judgeGroups(items, completions, task.stepJudge, config)).map((g) => g[0]);
+  const judged = (await judgeGroups(items, completions, task.stepJudge, config, task.semantic)).map((g) => g[0]);
   const verdicts = await Promise.all(items.map((item, i) => task.answerJudge.judgeAnswer({ item, answer: judged[i].answer })));
   const correct = verdicts.map((v) => v.kind === 'judged' && v.correct);
   const accuracy = correct.filter(Boolean).length / Math.max(1, items.length);

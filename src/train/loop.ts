@@ -95,25 +95,7 @@ export async function runTraining(input: RunTrainingInput): Promise<RunTrainingR
   const observer = input.observer ?? {};
   const now = input.now ?? (() => Date.now());
   const run = new RunDir(input.runDir);
-  let startStep = 1;
-  let resumedFrom: number | null = null;
-
-  if (input.resume === true) {
-    if (!(await run.exists())) throw new UsageError(`--resume ${input.runDir}: not a run directory (no config.json)`);
-    await run.removeTemporaries();
-    const ckpt = await run.latestCheckpoint();
-    if (ckpt !== null) {
-      await backend.load(`${ckpt.dir}/policy`);
-      startStep = ckpt.step + 1;
-      resumedFrom = ckpt.step;
-    }
-    for (const log of ['metrics', 'evals', 'samples'] as const) await run.truncateLog(log, resumedFrom ?? -1);
-  } else {
-    if (await run.exists()) throw new UsageError(`${input.runDir} already holds a run; resume it with --resume or choose another --out`);
-    await run.create();
-    await run.writeJson('config', { ...(redactSecrets(config) as object), ...(input.provenance ?? {}) });
-    for (const log of ['metrics', 'evals', 'samples'] as const) await run.truncateLog(log, -1);
-  }
+  const { startStep, resumedFrom } = await openRun(run, input);
   await run.create();
 
   const evalItems = task.evalItems.slice(0, config.evalSize);
@@ -140,32 +122,8 @@ export async function runTraining(input: RunTrainingInput): Promise<RunTrainingR
   }
 
   for (let step = startStep; step <= config.steps; step++) {
-    const rng = createRng(stepSeed(config.seed, step, PURPOSE.items));
-    const optimizer = optimizerAt(config, step);
-    let metrics: Record<string, number>;
-    let samples: object[] = [];
-    if (config.algorithm === 'sft') {
-      metrics = await sftStep({
-        backend,
-        task,
-        items: pickItems(task.trainItems, config.sftBatchSize, rng),
-        rng: createRng(stepSeed(config.seed, step, PURPOSE.sft)),
-        optimizer,
-        now,
-      });
-    } else {
-      const result = await rlStep({
-        config,
-        backend,
-        task,
-        items: pickItems(task.trainItems, config.promptsPerStep, rng),
-        sampleSeed: stepSeed(config.seed, step, PURPOSE.sample),
-        optimizer,
-        now,
-      });
-      metrics = result.metrics;
-      samples = result.samples.map((s) => ({ step, ...s }));
-    }
+    const { metrics: stepMetrics, samples } = await trainStep(config, backend, task, step, now);
+    let metrics = stepMetrics;
     const isEval = step === config.steps || (config.evalInterval > 0 && step % config.evalInterval === 0);
     if (isEval) metrics = { ...metrics, ...(await runEval(step)) };
     const line = { step, ...metrics };
@@ -176,4 +134,61 @@ export async function runTraining(input: RunTrainingInput): Promise<RunTrainingR
   }
   observer.end?.();
   return { runDir: input.runDir, lastStep: config.steps, resumedFrom, evals };
+}
+
+/** A new run directory (refused if one is there), or the resumed one: its latest checkpoint loaded and logs cut back to it. */
+async function openRun(run: RunDir, input: RunTrainingInput): Promise<{ startStep: number; resumedFrom: number | null }> {
+  const { config, backend } = input;
+  let startStep = 1;
+  let resumedFrom: number | null = null;
+  if (input.resume === true) {
+    if (!(await run.exists())) throw new UsageError(`--resume ${input.runDir}: not a run directory (no config.json)`);
+    await run.removeTemporaries();
+    const ckpt = await run.latestCheckpoint();
+    if (ckpt !== null) {
+      await backend.load(`${ckpt.dir}/policy`);
+      startStep = ckpt.step + 1;
+      resumedFrom = ckpt.step;
+    }
+    for (const log of ['metrics', 'evals', 'samples'] as const) await run.truncateLog(log, resumedFrom ?? -1);
+  } else {
+    if (await run.exists()) throw new UsageError(`${input.runDir} already holds a run; resume it with --resume or choose another --out`);
+    await run.create();
+    await run.writeJson('config', { ...(redactSecrets(config) as object), ...(input.provenance ?? {}) });
+    for (const log of ['metrics', 'evals', 'samples'] as const) await run.truncateLog(log, -1);
+  }
+  return { startStep, resumedFrom };
+}
+
+/** Training step `step`: SFT or one RL step, with all randomness derived from (seed, step). */
+async function trainStep(
+  config: TrainConfig,
+  backend: PolicyBackend,
+  task: TrainTask,
+  step: number,
+  now: () => number,
+): Promise<{ metrics: Record<string, number>; samples: object[] }> {
+  const rng = createRng(stepSeed(config.seed, step, PURPOSE.items));
+  const optimizer = optimizerAt(config, step);
+  if (config.algorithm === 'sft') {
+    const metrics = await sftStep({
+      backend,
+      task,
+      items: pickItems(task.trainItems, config.sftBatchSize, rng),
+      rng: createRng(stepSeed(config.seed, step, PURPOSE.sft)),
+      optimizer,
+      now,
+    });
+    return { metrics, samples: [] };
+  }
+  const result = await rlStep({
+    config,
+    backend,
+    task,
+    items: pickItems(task.trainItems, config.promptsPerStep, rng),
+    sampleSeed: stepSeed(config.seed, step, PURPOSE.sample),
+    optimizer,
+    now,
+  });
+  return { metrics: result.metrics, samples: result.samples.map((s) => ({ step, ...s })) };
 }

@@ -150,3 +150,44 @@ describe('unjudged completions', () => {
     expect(result.metrics['judge/unjudged']).toBe(1);
   });
 });
+
+describe('items without a gold rationale (noGold)', () => {
+  const { goldReasoning: _dropped, ...noGoldItem } = item;
+  // Two items in one step: the first has a gold rationale, the second has none.
+  async function twoItems(noGold: 'answer-only' | 'skip-group') {
+    const backend = new ReplayBackend([goldCompletion(GOLD, 'nodule'), goldCompletion(WRONG, 'calculus')]);
+    const config = resolveConfig({ algorithm: 'mrpo', groupSize: 2, promptsPerStep: 2, samplesPerStep: 4, noGold }, 'test');
+    const optimizer = { learningRate: 1, gradClip: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
+    let clock = 0;
+    const items = [item, { ...noGoldItem, id: 'no-gold' }];
+    const result = await rlStep({ config, backend, task, items, sampleSeed: 1, optimizer, now: () => (clock += 1000) });
+    return { backend, result };
+  }
+
+  it('answer-only: counted in judge/no_gold; the wrong chain gets R_proc = 0 and its sequence advantage on every token', async () => {
+    const { backend, result } = await twoItems('answer-only');
+    expect(result.metrics['judge/no_gold']).toBe(2); // both completions of the second item have steps
+    expect(result.metrics['judge/unjudged']).toBe(0);
+    const batch = backend.trained[0].batch;
+    expect(batch).toHaveLength(4);
+    // Second group, R_proc = 0 for both: the rewards differ by the answer only, A = ±0.70711 (G = 2) on every token.
+    for (const v of batch[3].advantages_T) expect(v).toBeCloseTo(-0.70711, 3);
+    expect(result.samples[3].steps.every((s) => s.label === null)).toBe(true);
+    expect(result.samples[3].rewards.process).toBe(0);
+    // The first group is shaped as before: its wrong chain's first step gets −2.72·A.
+    expect(byWord(batch[1])[1][1]).toBeCloseTo(-2.72 * 0.70711, 3);
+  });
+
+  it('skip-group: the group of the item without gold is left out of the batch', async () => {
+    const { backend, result } = await twoItems('skip-group');
+    expect(backend.trained[0].batch).toHaveLength(2);
+    expect(backend.trained[0].batch.every((ex) => ex.prompt.item.id === 'it')).toBe(true);
+    expect(result.metrics['judge/skipped_groups']).toBe(1);
+    expect(result.metrics['judge/no_gold']).toBe(2);
+  });
+
+  it('a gold item alone counts no judge/no_gold', async () => {
+    const { result } = await step('mrpo');
+    expect(result.metrics['judge/no_gold']).toBe(0);
+  });
+});

@@ -8,13 +8,14 @@
  * Unjudged completions (a judge failure) follow the configured policy:
  * `no-labels` keeps them with R_proc = 0 and no shaping (the reference's
  * behaviour, but counted in `judge/unjudged`); `skip-group` leaves their whole
- * group out of the batch (counted in `judge/skipped_groups`).
+ * group out of the batch (counted in `judge/skipped_groups`). Items without a
+ * gold rationale follow `noGold` the same way (`answer-only` or `skip-group`).
  */
 import { computeAdvantages, type CompletionAdvantage } from '../algo/advantages/index.js';
-import type { LossSpec, OptimizerSpec, PolicyBackend, TrainExample } from '../backends/backend.js';
+import type { LossSpec, OptimizerSpec, PolicyBackend, Prompt, TrainExample } from '../backends/backend.js';
 import type { Item } from '../types.js';
 import type { TrainConfig } from './config.js';
-import { judgeGroups, promptFor, type JudgedCompletion, type TrainTask } from './rollout.js';
+import { hasGoldReasoning, judgeGroups, promptFor, type JudgedCompletion, type TrainTask } from './rollout.js';
 import { rolloutMetrics } from './step-metrics.js';
 
 export interface RlStepInput {
@@ -75,11 +76,15 @@ export async function rlStep(input: RlStepInput): Promise<RlStepResult> {
     seed: input.sampleSeed,
   });
   const t1 = now();
-  const judged_P_G = await judgeGroups(items, completions_P_G, task.trainStepJudge ?? task.stepJudge, config);
+  const judged_P_G = await judgeGroups(items, completions_P_G, task.trainStepJudge ?? task.stepJudge, config, task.semantic);
   const t2 = now();
 
   // Groups that enter the advantage estimator and the batch.
-  const kept_P = judged_P_G.map((group) => config.unjudged !== 'skip-group' || group.every((c) => c.unjudged === null));
+  const kept_P = judged_P_G.map(
+    (group, p) =>
+      (config.unjudged !== 'skip-group' || group.every((c) => c.unjudged === null)) &&
+      (config.noGold !== 'skip-group' || hasGoldReasoning(items[p])),
+  );
   const keptGroups = judged_P_G.filter((_, p) => kept_P[p]);
   const adv = computeAdvantages(config.algorithm, {
     groups: keptGroups.map((group) => ({
@@ -88,25 +93,7 @@ export async function rlStep(input: RlStepInput): Promise<RlStepResult> {
     options: { tau: config.tau, roundWeights: config.roundWeights },
   });
 
-  const batch: TrainExample[] = [];
-  const shaped_P_G: Array<Array<{ judged: JudgedCompletion; adv: CompletionAdvantage; advantages_T: number[] } | null>> = [];
-  let k = 0;
-  for (let p = 0; p < judged_P_G.length; p++) {
-    if (!kept_P[p]) {
-      shaped_P_G.push(judged_P_G[p].map(() => null));
-      continue;
-    }
-    const advGroup = adv.value.groups[k++].completions;
-    shaped_P_G.push(
-      judged_P_G[p].map((judged, g) => {
-        const a = advGroup[g];
-        const T = judged.completion.tokenIds.length;
-        const advantages_T = a.tokenAdvantages !== undefined ? Array.from(a.tokenAdvantages) : new Array<number>(T).fill(a.advantage);
-        batch.push({ prompt: prompts[p], completion: judged.completion, advantages_T });
-        return { judged, adv: a, advantages_T };
-      }),
-    );
-  }
+  const { batch, shaped_P_G } = buildBatch(judged_P_G, kept_P, adv.value.groups, prompts);
 
   let trainMetrics: Record<string, number> = {};
   if (batch.length > 0) trainMetrics = { ...(await backend.train(batch, lossSpecOf(config), input.optimizer)) };
@@ -127,10 +114,54 @@ export async function rlStep(input: RlStepInput): Promise<RlStepResult> {
     'perf/train_tokens_per_s': t3 > t2 ? tokens / ((t3 - t2) / 1000) : 0,
   };
 
-  // The first groups' rollouts go to samples.jsonl.
+  return { metrics, samples: sampleRecords(items, judged_P_G, shaped_P_G, config.samplesPerStep) };
+}
+
+interface Shaped {
+  readonly judged: JudgedCompletion;
+  readonly adv: CompletionAdvantage;
+  readonly advantages_T: number[];
+}
+
+/** The training batch of the kept groups (per-token advantages: MRPO's shaped ones, else A_i on every token), and each completion's shaping (null for a left-out group). */
+function buildBatch(
+  judged_P_G: readonly JudgedCompletion[][],
+  kept_P: readonly boolean[],
+  advGroups: ReadonlyArray<{ readonly completions: readonly CompletionAdvantage[] }>,
+  prompts: readonly Prompt[],
+): { batch: TrainExample[]; shaped_P_G: Array<Array<Shaped | null>> } {
+  const batch: TrainExample[] = [];
+  const shaped_P_G: Array<Array<Shaped | null>> = [];
+  let k = 0;
+  for (let p = 0; p < judged_P_G.length; p++) {
+    if (!kept_P[p]) {
+      shaped_P_G.push(judged_P_G[p].map(() => null));
+      continue;
+    }
+    const advGroup = advGroups[k++].completions;
+    shaped_P_G.push(
+      judged_P_G[p].map((judged, g) => {
+        const a = advGroup[g];
+        const T = judged.completion.tokenIds.length;
+        const advantages_T = a.tokenAdvantages !== undefined ? Array.from(a.tokenAdvantages) : new Array<number>(T).fill(a.advantage);
+        batch.push({ prompt: prompts[p], completion: judged.completion, advantages_T });
+        return { judged, adv: a, advantages_T };
+      }),
+    );
+  }
+  return { batch, shaped_P_G };
+}
+
+/** The first groups' rollouts, as samples.jsonl records (at most `limit`). */
+function sampleRecords(
+  items: readonly Item[],
+  judged_P_G: readonly JudgedCompletion[][],
+  shaped_P_G: ReadonlyArray<ReadonlyArray<Shaped | null>>,
+  limit: number,
+): Omit<SampleRecord, 'step'>[] {
   const samples: Omit<SampleRecord, 'step'>[] = [];
-  for (let p = 0; p < items.length && samples.length < config.samplesPerStep; p++)
-    for (let g = 0; g < judged_P_G[p].length && samples.length < config.samplesPerStep; g++) {
+  for (let p = 0; p < items.length && samples.length < limit; p++)
+    for (let g = 0; g < judged_P_G[p].length && samples.length < limit; g++) {
       const j = judged_P_G[p][g];
       const s = shaped_P_G[p][g];
       const a = s?.adv;
@@ -152,5 +183,5 @@ export async function rlStep(input: RlStepInput): Promise<RlStepResult> {
         tokenAdvantages: (s?.advantages_T ?? []).map(round4),
       });
     }
-  return { metrics, samples };
+  return samples;
 }

@@ -12,6 +12,7 @@ import { stepLabelsOf } from '../judges/judge.js';
 import { answerReward, type AnswerWeights } from '../rewards/answer.js';
 import { lengthReward } from '../rewards/length.js';
 import { processReward } from '../rewards/process.js';
+import type { SemanticScorer } from '../rewards/semantic.js';
 import type { Item, Rewards, Step, StepLabel } from '../types.js';
 import type { Rng } from '../utils/rng.js';
 
@@ -28,6 +29,8 @@ export interface TrainTask {
   readonly answerJudge: AnswerJudge;
   /** Renders the prompt text of an item (question + think/answer instruction). */
   promptText(item: Item): string;
+  /** The answer reward's semantic component (BERTScore), when configured (`semantic: { model }`). */
+  readonly semantic?: SemanticScorer;
 }
 
 export interface ScoringOptions {
@@ -51,6 +54,17 @@ export interface JudgedCompletion {
   readonly rewards: Rewards;
   /** The answer matched the gold answer exactly or numerically (R_ans = 1). */
   readonly equivalent: boolean;
+  /**
+   * The completion has steps but its item has no gold rationale, so the step
+   * judge was not asked: R_proc = 0 and no shaping (MRPO acts as GRPO on it).
+   * Counted in `judge/no_gold`; the `noGold` config decides what training does.
+   */
+  readonly noGold: boolean;
+}
+
+/** The step judge needs a gold rationale; an empty or blank one counts as none. */
+export function hasGoldReasoning(item: Item): boolean {
+  return (item.goldReasoning ?? '').trim() !== '';
 }
 
 export function promptFor(task: TrainTask, item: Item): Prompt {
@@ -63,6 +77,7 @@ export async function judgeCompletion(
   completion: SampledCompletion,
   judge: StepJudge,
   options: ScoringOptions,
+  semanticScore?: number,
 ): Promise<JudgedCompletion> {
   const steps = segmentSteps(completion.text, { splitter: options.splitter });
   const answer = extractAnswer(completion.text);
@@ -70,7 +85,7 @@ export async function judgeCompletion(
   let unjudged: string | null = null;
   let missing = 0;
   let extra = 0;
-  if (steps.length > 0 && item.goldReasoning !== undefined) {
+  if (steps.length > 0 && hasGoldReasoning(item)) {
     const j = await judge.judgeSteps({ item, steps: steps.map((s) => s.text) });
     if (j.kind === 'judged') {
       labels = stepLabelsOf(j.verdicts).slice(0, steps.length);
@@ -79,20 +94,32 @@ export async function judgeCompletion(
       extra = j.extra;
     } else unjudged = j.reason;
   }
-  const ans = answerReward(answer, item.answer, { weights: options.answerWeights });
+  const ans = answerReward(answer, item.answer, { weights: options.answerWeights, semantic: semanticScore });
   const rewards: Rewards = {
     answer: ans.value,
     process: processReward(labels, steps.length),
     length: lengthReward(steps.length, { minSteps: options.minSteps, maxSteps: options.maxSteps }),
   };
-  return { completion, steps, answer, labels, unjudged, missing, extra, rewards, equivalent: ans.equivalent };
+  const noGold = steps.length > 0 && !hasGoldReasoning(item);
+  return { completion, steps, answer, labels, unjudged, missing, extra, rewards, equivalent: ans.equivalent, noGold };
 }
 
+/** Judges every completion of every group; with a semantic scorer (and a semantic weight > 0), one scorer call scores all their answers first. */
 export async function judgeGroups(
   items: readonly Item[],
   completions_P_G: readonly (readonly SampledCompletion[])[],
   judge: StepJudge,
   options: ScoringOptions,
+  semantic?: SemanticScorer,
 ): Promise<JudgedCompletion[][]> {
-  return Promise.all(items.map((item, p) => Promise.all(completions_P_G[p].map((c) => judgeCompletion(item, c, judge, options)))));
+  let scores: number[] = [];
+  const scored = semantic !== undefined && options.answerWeights.semantic > 0;
+  if (scored) {
+    const pairs = items.flatMap((item, p) => completions_P_G[p].map((c) => ({ prediction: extractAnswer(c.text), reference: item.answer })));
+    scores = pairs.length === 0 ? [] : await semantic.score(pairs);
+  }
+  let i = 0;
+  return Promise.all(
+    items.map((item, p) => Promise.all(completions_P_G[p].map((c) => judgeCompletion(item, c, judge, options, scored ? scores[i++] : undefined)))),
+  );
 }

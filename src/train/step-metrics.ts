@@ -52,6 +52,7 @@ export function rolloutMetrics(judged: readonly JudgedCompletion[]): Record<stri
     'steps/none': judged.filter((c) => c.steps.length === 0).length,
     ...failureMetrics(summary, 'steps'),
     'judge/unjudged': judged.filter((c) => c.unjudged !== null).length,
+    'judge/no_gold': judged.filter((c) => c.noGold).length,
     'judge/missing': judged.reduce((a, c) => a + c.missing, 0),
     'judge/extra': judged.reduce((a, c) => a + c.extra, 0),
     'completion/tokens': mean(judged.map((c) => c.completion.tokenIds.length)),

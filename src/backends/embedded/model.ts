@@ -269,7 +269,6 @@ export function prefill(
 /** Feeds one token per row; returns the next-token logits [B, V] and the grown caches. */
 export function decodeStep(p: Params, c: ModelConfig, state: DecodeState, tokens_B: Int32Array): { logits: tf.Tensor2D; caches: LayerCache[] } {
   const B = tokens_B.length;
-  const d = c.dModel;
   const col = state.length; // column of the new token
   const Lk = col + 1;
   const posIds = new Int32Array(B);

@@ -81,6 +81,15 @@ describe('CLI path and URL errors', () => {
     expect(existsSync(join(dir, 'run-keyless'))).toBe(false);
   });
 
+  it('train --no-gold refuse: items without a gold rationale exit 2 naming noGold, before the run directory exists', async () => {
+    writeFileSync(join(dir, 'no-gold.jsonl'), '{"id":"g1","image":"data:image/png;base64,AAAA","question":"q","answer":"a"}\n');
+    const items = ['--dataset.name', 'items', '--dataset.train', 'no-gold.jsonl', '--dataset.test', 'no-gold.jsonl', '--steps', '1'];
+    const r = await run(['train', ...items, '--judge', 'offline', '--no-gold', 'refuse', '--out', 'run-no-gold']);
+    expect(r.code).toBe(2);
+    expect(r.err.trim().split('\n').at(-1)).toMatch(/noGold.*1 of 1 training items have no gold rationale \(first: g1\)/);
+    expect(existsSync(join(dir, 'run-no-gold'))).toBe(false);
+  });
+
   it('demo: an --out that already holds a demo run exits 2 without suggesting --resume (the demo has none)', async () => {
     mkdirSync(join(dir, 'demo-out', 'mrpo'), { recursive: true });
     writeFileSync(join(dir, 'demo-out', 'mrpo', 'config.json'), '{}');

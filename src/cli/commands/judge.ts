@@ -11,10 +11,10 @@
  * unjudged) and `unjudged` (the reason) — the fields `mrpo analyze` reads.
  */
 import { dirname, resolve } from 'node:path';
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { pathExists } from '../../utils/fs.js';
 import pLimit from 'p-limit';
-import YAML from 'yaml';
+import { readConfigFile } from '../../utils/config-file.js';
 import { z } from 'zod';
 import { extractAnswer, segmentSteps, SPLITTERS, type SplitterName } from '../../algo/steps.js';
 import { imageToDataUrl } from '../../data/images.js';
@@ -110,18 +110,7 @@ type JudgeConfig = z.infer<typeof configSchema>;
 
 async function loadConfig(path: string | undefined, cwd: string): Promise<JudgeConfig> {
   if (path === undefined) return {};
-  let text: string;
-  try {
-    text = await readFile(resolve(cwd, path), 'utf8');
-  } catch (error) {
-    throw new ConfigError(path, (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : 'cannot read file');
-  }
-  let raw: unknown;
-  try {
-    raw = YAML.parse(text);
-  } catch (error) {
-    throw new ConfigError(path, `not valid YAML/JSON (${(error as Error).message.split('\n')[0]})`);
-  }
+  const raw = await readConfigFile(path, cwd);
   const result = configSchema.safeParse(raw ?? {});
   if (!result.success) {
     const issue = result.error.issues[0];

@@ -5,9 +5,9 @@
  * one, or none), reads the secrets from the environment, starts the server
  * and shuts it down gracefully on SIGINT/SIGTERM.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { readConfigFile } from '../../utils/config-file.js';
 import type { Command } from '../command.js';
 import { boolFlag, numberFlag, parseFlags, stringFlag, type ParsedArgs } from '../args.js';
 import { ConfigError } from '../../errors.js';
@@ -23,6 +23,8 @@ import { createJsonLogger } from '../../serve/log.js';
 import { createScorer } from '../../serve/score.js';
 import { createMrpoServer } from '../../serve/server.js';
 import { redactSecrets } from '../../utils/redact.js';
+import { describeAnswerReward } from '../../rewards/answer-components.js';
+import { openSemanticScorer } from '../../rewards/semantic-config.js';
 
 const help = `mrpo serve — MRPO shaping and scoring over HTTP for trainers you already run (TRL, verl, OpenRLHF)
 
@@ -57,6 +59,9 @@ Flags (each also a key of the --config file, YAML or JSON; flags win):
   --judge-cache FILE       SQLite verdict cache (default .cache/judge-verdicts.sqlite)
   --judge-max-pixels N     images are downscaled to at most N pixels before they are sent (default 802816)
   --no-judge-cache         no verdict cache
+  --semantic-model DIR     local BERTScore model directory (ONNX) for the answer reward's semantic
+                           component; without it the semantic weight is renormalised away (logged at start)
+  --semantic-layer N       its hidden layer (default 12)
   --dry-run                print the resolved configuration and exit
 
 Environment (secrets are never flags or config keys):
@@ -93,29 +98,12 @@ const FLAGS = {
   'judge-cache': { type: 'string' },
   'judge-max-pixels': { type: 'string' },
   'no-judge-cache': { type: 'boolean' },
+  'semantic-model': { type: 'string' },
+  'semantic-layer': { type: 'string' },
   'dry-run': { type: 'boolean' },
 } as const;
 
 type Json = Record<string, unknown>;
-
-async function readConfigFile(path: string, cwd: string): Promise<Json> {
-  let text: string;
-  try {
-    text = await readFile(resolve(cwd, path), 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new ConfigError(path, code === 'ENOENT' ? 'config file not found' : `cannot read config file (${code ?? String(error)})`);
-  }
-  let doc: unknown;
-  try {
-    doc = parseYaml(text); // YAML is a superset of JSON
-  } catch (error) {
-    throw new ConfigError(path, `not valid YAML/JSON (${(error as Error).message.split('\n')[0]})`);
-  }
-  if (doc === null || doc === undefined) return {};
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(path, 'expected a mapping of settings at the top level', { jsonPath: '$' });
-  return doc as Json;
-}
 
 /** Flags as a partial config document (only the flags given), so they override the file key by key. */
 function flagsAsConfig(parsed: ParsedArgs): Json {
@@ -143,17 +131,22 @@ function flagsAsConfig(parsed: ParsedArgs): Json {
     maxPixels: int('judge-max-pixels', 1),
   };
   const defined = (o: Json): Json => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
-  return { ...defined(top), judge: defined(judge) };
+  const semantic: Json = { model: stringFlag(parsed, 'semantic-model'), layer: int('semantic-layer', 1) };
+  return { ...defined(top), judge: defined(judge), semantic: defined(semantic) };
 }
 
+/** The file's settings with the flags over them; the nested sections (`judge`, `semantic`) merge key by key. */
 function merge(file: Json, flags: Json): Json {
-  const flagJudge = flags.judge as Json;
-  const fileJudge = file.judge;
   const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
-  // A malformed file `judge` is left for the schema to report, unless flags replace it.
-  const judge = Object.keys(flagJudge).length === 0 ? fileJudge : { ...(isObject(fileJudge) ? fileJudge : {}), ...flagJudge };
-  const merged: Json = { ...file, ...flags, judge };
-  if (judge === undefined) delete merged.judge;
+  const merged: Json = { ...file, ...flags };
+  for (const section of ['judge', 'semantic']) {
+    const fromFlags = flags[section] as Json;
+    const fromFile = file[section];
+    // A malformed file section is left for the schema to report, unless flags replace it.
+    const value = Object.keys(fromFlags).length === 0 ? fromFile : { ...(isObject(fromFile) ? fromFile : {}), ...fromFlags };
+    if (value === undefined) delete merged[section];
+    else merged[section] = value;
+  }
   return merged;
 }
 
@@ -256,11 +249,12 @@ export const serveCommand: Command = {
       throw new ConfigError('--image-root', `"${config.imageRoot}" is not a directory`);
     const logger = createJsonLogger(io.stderr);
     const token = io.env.MRPO_SERVE_TOKEN?.trim() || null;
+    const semantic = await openSemanticScorer(config.semantic, io.cwd);
     const judge = setUpJudge(config, io.env, io.cwd);
     const scorer =
       judge.stepJudge === null
         ? null
-        : createScorer({ stepJudge: judge.stepJudge, imageRoot, onUnjudged: config.onUnjudged });
+        : createScorer({ stepJudge: judge.stepJudge, imageRoot, onUnjudged: config.onUnjudged, ...(semantic === null ? {} : { semantic }) });
     const server = createMrpoServer({
       token,
       maxBodyBytes: config.maxBodyBytes,
@@ -270,6 +264,7 @@ export const serveCommand: Command = {
       bodyTimeoutMs: config.bodyTimeoutMs,
       drainTimeoutMs: config.drainTimeoutMs,
       scorer,
+      semantic,
       judgeStats: judge.stats,
       logger,
     });
@@ -280,6 +275,10 @@ export const serveCommand: Command = {
     try {
       const url = await server.listen(config.port, config.host);
       logger.log('info', 'listening', { url, judge: judge.description, auth: token === null ? 'none' : 'bearer', concurrency: config.concurrency, queue: config.queue });
+      // Said once: a request's default semantic weight (0.5) has no scorer unless --semantic-model is given.
+      logger.log(semantic === null ? 'warn' : 'info', 'answer reward (default weights; a request may set its own)', {
+        answerReward: describeAnswerReward({ semantic }),
+      });
       if (token === null && !isLoopback(config.host))
         logger.log('warn', 'listening beyond this machine without a token; set MRPO_SERVE_TOKEN', { host: config.host });
       const received = await signals.received;

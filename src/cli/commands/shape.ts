@@ -1,12 +1,14 @@
 /** `mrpo shape`: rewards and (per-token) advantages for groups of completions, JSON in → JSON out. */
 import type { Command } from '../command.js';
-import { boolFlag, parseFlags, stringFlag } from '../args.js';
+import { boolFlag, numberFlag, parseFlags, stringFlag } from '../args.js';
+import { ConfigError } from '../../errors.js';
+import { openSemanticScorer } from '../../rewards/semantic-config.js';
 import { checkPathKind, parseJson, readInput, writeOutput } from '../io.js';
-import { parseShapeRequest, shape } from '../../shape/index.js';
+import { parseShapeRequest, semanticScoresFor, shape } from '../../shape/index.js';
 
 const help = `mrpo shape — rewards and advantages for groups of completions (the shape contract)
 
-Usage: mrpo shape [--in FILE] [--out FILE] [--pretty]
+Usage: mrpo shape [--in FILE] [--out FILE] [--pretty] [--semantic-model DIR]
 
 Reads one JSON request (stdin when --in is omitted or "-"), writes one JSON
 response (stdout when --out is omitted). The contract is in README.md,
@@ -30,6 +32,10 @@ Flags:
   --in FILE     request file (default: stdin)
   --out FILE    response file (default: stdout), written atomically
   --pretty      indent the JSON output
+  --semantic-model DIR   local BERTScore model directory (ONNX; never downloaded) scoring the
+                answer reward's semantic component; without it that weight is renormalised
+                away (said on stderr)
+  --semantic-layer N     its hidden layer (default 12)
 
 Example (from a fresh clone):
   npm run -s mrpo -- shape --in example.json --pretty
@@ -40,12 +46,23 @@ export const shapeCommand: Command = {
   summary: 'rewards and (per-token) advantages for groups of completions: JSON in, JSON out',
   help,
   async run(args, io) {
-    const parsed = parseFlags('shape', args, { in: { type: 'string' }, out: { type: 'string' }, pretty: { type: 'boolean' } });
+    const parsed = parseFlags('shape', args, {
+      in: { type: 'string' },
+      out: { type: 'string' },
+      pretty: { type: 'boolean' },
+      'semantic-model': { type: 'string' },
+      'semantic-layer': { type: 'string' },
+    });
     await checkPathKind(stringFlag(parsed, 'in'), '--in', 'file', io);
     await checkPathKind(stringFlag(parsed, 'out'), '--out', 'file', io);
+    const semanticModel = stringFlag(parsed, 'semantic-model');
+    const layer = numberFlag(parsed, 'semantic-layer', { integer: true, min: 1 });
+    if (layer !== undefined && semanticModel === undefined) throw new ConfigError('--semantic-layer', 'needs --semantic-model DIR');
+    await checkPathKind(semanticModel, '--semantic-model', 'directory', io, { mustExist: true });
     const input = await readInput(stringFlag(parsed, 'in'), io);
     const request = parseShapeRequest(parseJson(input.text, input.name), input.name);
-    const response = shape(request);
+    const scorer = await openSemanticScorer(semanticModel === undefined ? undefined : { model: semanticModel, layer }, io.cwd);
+    const response = shape(request, scorer === null ? {} : await semanticScoresFor(request, scorer));
     const unmapped = response.metrics['shape/unmapped_steps'];
     if (unmapped > 0)
       io.stderr.write(`mrpo shape: warning: ${unmapped} step(s) mapped to no token; their tokens keep the sequence advantage (check tokenOffsets)\n`);

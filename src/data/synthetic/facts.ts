@@ -90,10 +90,6 @@ export function regionOfFinding(finding: Finding): Region {
   throw new Error(`unknown finding ${finding}`);
 }
 
-export function polarityOfFinding(finding: Finding): Polarity {
-  return POLARITIES[FINDINGS_OF[regionOfFinding(finding)].indexOf(finding)];
-}
-
 /** The facts that follow from a modality, a silhouette and a lesion polarity (the cascade). */
 export function factsFrom(
   modality: Modality,

@@ -283,7 +283,6 @@ describe('reliability', () => {
 
   it('under random faults nothing is lost and every failure is counted; a rerun costs only the failures', async () => {
     const rng = createRng(7);
-    const plan = new Map<string, ChatReply['kind'] | 'fail-once' | 'bad-json' | 'wrong-count'>();
     const kinds = ['ok', 'ok', 'ok', 'fail-once', 'bad-json', 'wrong-count', '500-always', '429-once'] as const;
     const items = Array.from({ length: 40 }, (_, i) => item(i));
     const assigned = items.map(() => kinds[rng.int(kinds.length)]);
