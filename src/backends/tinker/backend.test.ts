@@ -353,6 +353,24 @@ describe('TinkerBackend over HTTP', () => {
     expect(server.hits.get('optim_step') ?? 0).toBe(0);
   });
 
+  it('with images: omit, prompts are the text-only chat layout (no image chunk) and train on a server that drops image tokens', async () => {
+    const { backend, server } = await setup({ personality: 'skyrl' }, { images: 'omit' });
+    const expected = tokenizer.encode(`<|im_start|>user\n${prompts[0].text}<|im_end|>\n<|im_start|>assistant\n`);
+    expect(await backend.renderPrompt(prompts[0])).toEqual([{ kind: 'tokens', tokens: expected }]);
+    const groups = await backend.sample(prompts, 2, sampling);
+    const batch = groups.flatMap((g, p) => g.map((completion) => ({ prompt: prompts[p], completion, advantages_T: completion.tokenIds.map((_, t) => (t % 2 ? 1 : -1)) })));
+    const metrics = await backend.train(batch, pgLoss('token-mean'), optimizer);
+    expect(Number.isFinite(metrics['loss/total'])).toBe(true);
+    expect(server.hits.get('optim_step')).toBe(1);
+    const body = server.forwardBackwardBodies.at(-1)!;
+    body.forward_backward_input.data.forEach((d: any, b: number) => {
+      expect(d.model_input.chunks.every((c: any) => c.type === 'encoded_text')).toBe(true);
+      const P = b < 2 ? expected.length : tokenizer.encode(`<|im_start|>user\n${prompts[1].text}<|im_end|>\n<|im_start|>assistant\n`).length;
+      const sent = d.model_input.chunks.flatMap((c: any) => c.tokens);
+      expect(sent.length).toBe(P + batch[b].completion.tokenIds.length - 1); // the input is the sequence minus its last token
+    });
+  });
+
   it('refuses a backend.model the server does not list in get_server_capabilities, before create_model', async () => {
     await expect(setup({ supportedModels: ['Qwen/Qwen3-8B'] })).rejects.toThrow(/^backend\.model: the server does not offer "Qwen\/Qwen3-VL-30B-A3B-Instruct"; it offers: Qwen\/Qwen3-8B/);
     const { server } = await setup({ supportedModels: ['Qwen/Qwen3-8B', 'Qwen/Qwen3-VL-30B-A3B-Instruct'] });

@@ -128,7 +128,8 @@ export class TinkerBackend implements PolicyBackend {
     if (chunks === undefined) {
       if (this.prompts.size >= MAX_PROMPT_CACHE) this.prompts.clear();
       chunks = (async () => {
-        const image = await toJpeg(prompt.item.image, { maxPixels: this.config.maxImagePixels, where: `item ${prompt.item.id} image` });
+        const image =
+          this.config.images === 'omit' ? undefined : await toJpeg(prompt.item.image, { maxPixels: this.config.maxImagePixels, where: `item ${prompt.item.id} image` });
         return this.renderer.renderPrompt({ text: prompt.text, image }, (img) => imageTokenCount(img.height, img.width, this.resizeRule));
       })();
       this.prompts.set(key, chunks);

@@ -39,6 +39,13 @@ export const TinkerBackendConfigSchema = z
      * (one update per batch).
      */
     kl: z.enum(['reject', 'fold']).default('reject'),
+    /**
+     * `send`: each prompt carries its item's image. `omit`: prompts are the
+     * text only (the question, no image chunk), for a server that renders no
+     * images (SkyRL tx's JAX backend) or a text-only smoke test such as
+     * `npm run test:live`; the model then answers without seeing the image.
+     */
+    images: z.enum(['send', 'omit']).default('send'),
     /** Images above this many pixels are scaled down before upload (the reference's --max_pixels). */
     maxImagePixels: z.number().int().positive().default(802_816),
     systemPrompt: z.string().optional(),
