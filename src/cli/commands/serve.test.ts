@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request as httpRequest } from 'node:http';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -9,7 +9,7 @@ import { main } from '../main.js';
 import { memoryIo } from '../test-support/memory-io.js';
 import { exampleShapeRequest, GOLD_ANSWER, GOLD_REASONING, QUESTION, TEXT_CORRECT, TEXT_WRONG } from '../../serve/test-support/fixtures.js';
 import { holdRequest, postJson, until } from '../../serve/test-support/http.js';
-import { countPromptSteps, startChatServer, stepVerdictsContent } from '../../judges/test-support/chat-server.js';
+import { countPromptSteps, KEY_ECHO_STATUSES, keyEchoReply, startChatServer, stepVerdictsContent } from '../../judges/test-support/chat-server.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'mrpo-serve-cli-'));
@@ -210,6 +210,52 @@ describe('mrpo serve (process) with the OpenAI-compatible judge', () => {
       expect(await s.exit).toBe(0);
       expect(s.stderr()).not.toContain(key);
       expect(s.stderr()).toContain(`"judge":"openai:local-judge@step-v1 at ${chat.baseUrl}"`);
+    } finally {
+      await chat.close();
+    }
+  });
+});
+
+describe('mrpo serve (process) with a judge that echoes the key', () => {
+  it('on 400, 401 and 500 the judge key and the serve token are in no log line, response or cache file', async () => {
+    let status: number = KEY_ECHO_STATUSES[0];
+    const chat = await startChatServer({ responder: (r) => keyEchoReply(r, status) });
+    try {
+      // Neither looks like an sk- key: only the redaction of the known secrets can catch them.
+      const key = 'serve-judge-SECRET-1b7e5a';
+      const token = 'serve-token-SECRET-4c8d2f';
+      const auth = { authorization: `Bearer ${token}` };
+      const png = await sharp({ create: { width: 2, height: 2, channels: 3, background: { r: 0, g: 0, b: 0 } } }).png().toBuffer();
+      const request = (question: string) => ({
+        estimator: 'mrpo',
+        groups: [{ item: { image: `data:image/png;base64,${png.toString('base64')}`, question, answer: GOLD_ANSWER, goldReasoning: GOLD_REASONING }, completions: [{ text: TEXT_CORRECT }, { text: TEXT_WRONG }] }],
+      });
+      const replies: string[] = [];
+      for (const mode of ['no-labels', 'fail']) {
+        const cache = join(dir, `echo-${mode}.sqlite`);
+        const s = await spawnServe(['--judge-base-url', chat.baseUrl, '--judge-cache', cache, '--judge-retries', '0', '--on-unjudged', mode], { MRPO_JUDGE_API_KEY: key, MRPO_SERVE_TOKEN: token });
+        for (status of KEY_ECHO_STATUSES) {
+          const before = chat.requests.length;
+          // A new question each time, so that no verdict is shared or cached.
+          const reply = await postJson(`${s.url}/v1/score`, request(`Q ${mode} ${status}?`), auth);
+          expect(chat.requests.slice(before).map((r) => r.headers.authorization)).toContain(`Bearer ${key}`); // the key was sent
+          const text = JSON.stringify(reply.body);
+          if (mode === 'fail') expect(reply.status, text).toBe(502);
+          else {
+            expect(reply.status, text).toBe(200);
+            expect(text).toContain(`http ${status}`); // the judge's failure is reported…
+          }
+          // A 4xx keeps the server's words, with the key taken out (a 500 is retried, then only counted).
+          if (status !== 500) expect(text).toContain('Incorrect API key provided: [redacted]');
+          replies.push(text);
+        }
+        s.child.kill('SIGTERM');
+        expect(await s.exit).toBe(0);
+        const logs = s.stderr();
+        expect(logs).toContain(`"route":"/v1/score","status":${mode === 'fail' ? 502 : 200}`);
+        for (const text of [logs, ...replies, ...readdirSync(dir).filter((f) => f.startsWith(`echo-${mode}`)).map((f) => readFileSync(join(dir, f)).toString('latin1'))])
+          expect(text).not.toContain('SECRET'); // …without the key or the token
+      }
     } finally {
       await chat.close();
     }

@@ -247,8 +247,8 @@ export const serveCommand: Command = {
     const imageRoot = config.imageRoot === null ? null : resolve(io.cwd, config.imageRoot);
     if (imageRoot !== null && !(await stat(imageRoot).then((st) => st.isDirectory(), () => false)))
       throw new ConfigError('--image-root', `"${config.imageRoot}" is not a directory`);
-    const logger = createJsonLogger(io.stderr);
     const token = io.env.MRPO_SERVE_TOKEN?.trim() || null;
+    const logger = createJsonLogger(io.stderr, undefined, [token ?? undefined, judgeApiKeyFromEnv(io.env)]);
     const semantic = await openSemanticScorer(config.semantic, io.cwd);
     const judge = setUpJudge(config, io.env, io.cwd);
     const scorer =
