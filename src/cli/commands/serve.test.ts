@@ -273,12 +273,42 @@ describe('mrpo serve (configuration)', () => {
     expect(resolved.judge).toMatchObject({ kind: 'offline', model: 'judge-from-flag', cache: '.cache/judge-verdicts.sqlite', maxPixels: 1000 });
   });
 
-  it('--dry-run never prints credentials carried in the judge base URL', async () => {
-    const io = memoryIo('', {}, dir);
-    expect(await main(['serve', '--judge-base-url', 'http://judge-user:judge-PASSWORD@127.0.0.1:9/v1', '--dry-run'], io)).toBe(0);
-    const resolved = JSON.parse(io.out()) as { judge: { baseUrl: string } };
-    expect(resolved.judge.baseUrl).toBe('http://[redacted]@127.0.0.1:9/v1');
-    expect(io.out() + io.err()).not.toContain('PASSWORD');
+  it('a judge base URL with credentials (flag or config file) is exit 2 with one line that does not print them', async () => {
+    const file = join(dir, 'creds.yaml');
+    writeFileSync(file, 'judge:\n  baseUrl: https://judge-user:judge-PASSWORD@judge.example/v1\n');
+    const cases: Array<[string[], string]> = [
+      [['serve', '--judge-base-url', 'https://judge-user:judge-PASSWORD@127.0.0.1:9/v1', '--dry-run'], '--judge-base-url'],
+      [['serve', '--judge-base-url', 'http://judge-PASSWORD@127.0.0.1:9/v1'], '--judge-base-url'],
+      [['serve', '--judge', 'none', '--judge-base-url', 'https://judge-user:judge-PASSWORD@127.0.0.1:9/v1'], '--judge-base-url'],
+      [['serve', '--config', file], `${file} $.judge.baseUrl`],
+    ];
+    for (const [args, where] of cases) {
+      const io = memoryIo('', { MRPO_JUDGE_API_KEY: 'sk-env-key-0123456789' }, dir);
+      expect(await main(args, io), args.join(' ')).toBe(2);
+      expect(io.out()).toBe('');
+      expect(io.err()).toBe(`mrpo serve: ${where}: credentials in the URL are not accepted; set MRPO_JUDGE_API_KEY (or OPENAI_API_KEY) instead\n`);
+    }
+    const notHttp = memoryIo('', {}, dir);
+    expect(await main(['serve', '--judge-base-url', 'ftp://judge.example/v1'], notHttp)).toBe(2);
+    expect(notHttp.err()).toBe('mrpo serve: --judge-base-url: expected an http(s) URL, got ftp:\n');
+  });
+
+  it('as a process: exit 2, one line on stderr without the credentials, nothing on stdout', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'serve', '--port', '0', '--judge-base-url', 'https://judge-user:judge-PASSWORD@127.0.0.1:9/v1'], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.stderr!.on('data', (c: Buffer) => (err += c.toString('utf8')));
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(code).toBe(2);
+    expect(out).toBe('');
+    expect(err).toBe('mrpo serve: --judge-base-url: credentials in the URL are not accepted; set MRPO_JUDGE_API_KEY (or OPENAI_API_KEY) instead\n');
+    expect(err).not.toContain('judge-user');
   });
 
   it('exits 2 naming the key, flag or file for bad configuration, and refuses secrets in files', async () => {

@@ -22,7 +22,7 @@ import { JUDGE_KINDS, parseServeConfig, type ServeConfig } from '../../serve/con
 import { createJsonLogger } from '../../serve/log.js';
 import { createScorer } from '../../serve/score.js';
 import { createMrpoServer } from '../../serve/server.js';
-import { redactSecrets } from '../../utils/redact.js';
+import { checkEndpointUrl } from '../io.js';
 import { describeAnswerReward } from '../../rewards/answer-components.js';
 import { openSemanticScorer } from '../../rewards/semantic-config.js';
 
@@ -238,9 +238,11 @@ export const serveCommand: Command = {
       throw new ConfigError('--judge', `expected one of ${JUDGE_KINDS.join(', ')}, got "${judgeKind}"`);
     const file = configPath === undefined ? {} : await readConfigFile(configPath, io.cwd);
     const config = parseServeConfig(merge(file, flagsAsConfig(parsed)), configPath === undefined ? 'flags' : `${configPath} (with flags)`);
+    // The judge's key comes from the environment only: a base URL with credentials (or not http(s)) is exit 2, never echoed.
+    if (config.judge.baseUrl !== undefined)
+      checkEndpointUrl(config.judge.baseUrl, stringFlag(parsed, 'judge-base-url') !== undefined ? '--judge-base-url' : `${configPath} $.judge.baseUrl`, 'MRPO_JUDGE_API_KEY (or OPENAI_API_KEY)');
     if (boolFlag(parsed, 'dry-run')) {
-      const judgeShown = config.judge.baseUrl === undefined ? config.judge : { ...config.judge, baseUrl: redactSecrets(config.judge.baseUrl, [], 1000) };
-      io.stdout.write(`${JSON.stringify({ ...config, judge: judgeShown }, null, 2)}\n`);
+      io.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
       return 0;
     }
 
