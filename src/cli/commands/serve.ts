@@ -45,7 +45,10 @@ Flags (each also a key of the --config file, YAML or JSON; flags win):
   --queue N                accepted requests that may wait for a slot (default 32; 429 beyond)
   --retry-after-seconds N  Retry-After of a 429 (default 1)
   --body-timeout-ms N      time allowed to receive a request body (default 30000; 408 beyond)
-  --drain-timeout-ms N     on SIGINT/SIGTERM, time allowed for in-flight requests (default 30000)
+  --drain-timeout-ms N     on SIGINT/SIGTERM, time allowed for in-flight requests (default 30000);
+                           connections still open then are cut, so a slow client cannot hold the exit
+  --close-grace-ms N       on SIGINT/SIGTERM, how long idle keep-alive connections stay open so that
+                           requests already sent on them get an answer (503), not a reset (default 250)
   --image-root DIR         /v1/score: image file paths are resolved in (and confined to) DIR;
                            without it only http(s) and data: URLs are accepted
   --on-unjudged MODE       no-labels (default: R_proc = 0, A_i on every token) | fail (502)
@@ -87,6 +90,7 @@ const FLAGS = {
   'retry-after-seconds': { type: 'string' },
   'body-timeout-ms': { type: 'string' },
   'drain-timeout-ms': { type: 'string' },
+  'close-grace-ms': { type: 'string' },
   'image-root': { type: 'string' },
   'on-unjudged': { type: 'string' },
   judge: { type: 'string' },
@@ -117,6 +121,7 @@ function flagsAsConfig(parsed: ParsedArgs): Json {
     retryAfterSeconds: int('retry-after-seconds', 1),
     bodyTimeoutMs: int('body-timeout-ms', 1),
     drainTimeoutMs: int('drain-timeout-ms', 1),
+    closeGraceMs: int('close-grace-ms'),
     imageRoot: stringFlag(parsed, 'image-root'),
     onUnjudged: stringFlag(parsed, 'on-unjudged'),
   };
@@ -265,6 +270,7 @@ export const serveCommand: Command = {
       retryAfterSeconds: config.retryAfterSeconds,
       bodyTimeoutMs: config.bodyTimeoutMs,
       drainTimeoutMs: config.drainTimeoutMs,
+      closeGraceMs: config.closeGraceMs,
       scorer,
       semantic,
       judgeStats: judge.stats,
