@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { semanticConfigSchema } from '../rewards/semantic-config.js';
 import { formatIssues, jsonPath } from '../shape/index.js';
-import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_CONCURRENCY, DEFAULT_MAX_BODY_BYTES, DEFAULT_QUEUE } from './server.js';
+import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_CLOSE_GRACE_MS, DEFAULT_CONCURRENCY, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, DEFAULT_QUEUE } from './server.js';
 
 export const DEFAULT_PORT = 8321;
 export const JUDGE_KINDS = ['auto', 'openai', 'offline', 'none'] as const;
@@ -32,7 +32,9 @@ export const serveConfigSchema = z
     /** Time allowed to receive a request body (408 beyond); read before a concurrency slot is taken. */
     bodyTimeoutMs: positiveInt().default(DEFAULT_BODY_TIMEOUT_MS),
     /** On SIGINT/SIGTERM, how long in-flight requests may take before connections are cut. */
-    drainTimeoutMs: positiveInt().default(30_000),
+    drainTimeoutMs: positiveInt().default(DEFAULT_DRAIN_TIMEOUT_MS),
+    /** On SIGINT/SIGTERM, how long idle keep-alive connections stay open so that requests already sent on them are answered (503), not reset. */
+    closeGraceMs: z.number().int().min(0).default(DEFAULT_CLOSE_GRACE_MS),
     /** /v1/score: directory image file paths are resolved in and confined to; null refuses file paths. */
     imageRoot: z.string().min(1).nullable().default(null),
     /** /v1/score: an unjudged completion keeps no labels (R_proc = 0) or fails the request with 502. */

@@ -18,7 +18,7 @@
  * - `close()` stops accepting connections, answers requests that arrive on open
  *   connections with 503 (idle connections are kept `closeGraceMs` so that requests
  *   already on the wire are answered, not reset), finishes every request in flight, then resolves
- *   (connections still open after `drainTimeoutMs` are cut);
+ *   (connections still open after `drainTimeoutMs` are cut, and `close()` resolves at most 1 s later);
  * - one JSON log line per request (method, route, status, ms) — never bodies,
  *   headers or tokens;
  * - errors are `{ "error": { "message", "path"? } }`, `path` naming the bad field.
@@ -39,6 +39,11 @@ export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_CONCURRENCY = 4;
 export const DEFAULT_QUEUE = 32;
 export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
+export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+/** After shutdown starts, how long idle keep-alive connections stay open for requests already on the wire. */
+export const DEFAULT_CLOSE_GRACE_MS = 250;
+/** After the drain timeout cuts connections, the most `close()` waits for the cut requests' handlers to return. */
+const CUT_SETTLE_MS = 1_000;
 /** Time allowed for a request's headers; a slow client cannot stretch it. */
 export const HEADERS_TIMEOUT_MS = 10_000;
 
@@ -96,9 +101,9 @@ export function createMrpoServer(options: ServeOptions = {}): MrpoServer {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const gate = createGate(options.concurrency ?? DEFAULT_CONCURRENCY, options.queue ?? DEFAULT_QUEUE);
   const retryAfter = String(options.retryAfterSeconds ?? 1);
-  const drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
+  const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
   const bodyTimeoutMs = options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
-  const closeGraceMs = options.closeGraceMs ?? 250;
+  const closeGraceMs = options.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS;
   const authorized = createBearerCheck(options.token ?? null);
   const scorer = options.scorer ?? null;
   const semantic = options.semantic ?? null;
@@ -220,10 +225,16 @@ export function createMrpoServer(options: ServeOptions = {}): MrpoServer {
       if (closing !== null) return closing;
       closing = new Promise<void>((resolveClose) => {
         const cut = setTimeout(() => {
-          // Past the drain timeout: cut what is left and stop waiting for it.
+          // Past the drain timeout: cut what is left. The cut requests end (and are logged) at once unless a handler
+          // is still awaiting something (a judge call); that is waited for at most CUT_SETTLE_MS more.
           logger.log('warn', 'drain timeout: closing connections with requests still in flight', { inFlight, drainTimeoutMs });
           server.closeAllConnections();
-          resolveClose();
+          const settle = setTimeout(resolveClose, CUT_SETTLE_MS);
+          settle.unref();
+          onIdle = () => {
+            clearTimeout(settle);
+            resolveClose();
+          };
         }, drainTimeoutMs);
         cut.unref();
         let serverClosed = !server.listening;

@@ -8,6 +8,9 @@ import { InputError } from '../errors.js';
 import { ESTIMATOR_NAMES, type EstimatorName } from '../algo/advantages/index.js';
 import { SPLITTERS } from '../algo/steps.js';
 import type { TokenOffset } from '../types.js';
+import { DEFAULT_ANSWER_WEIGHTS } from '../rewards/answer.js';
+import { DEFAULT_MAX_STEPS, DEFAULT_MIN_STEPS } from '../rewards/length.js';
+import { answerWeightRule, checkAnswerWeights, checkStepBounds, maxStepsRule, minStepsRule, stdEpsilonRule, tauRule } from '../utils/ranges.js';
 
 const finite = () => z.number().refine(Number.isFinite, { message: 'expected a finite number' });
 
@@ -74,26 +77,25 @@ const groupSchema = z
     });
   });
 
+// Range rules shared with `mrpo train` (utils/ranges.ts); absent values take the defaults of rewards/.
 const weightsSchema = z
-  .object({ rouge1: finite().min(0).optional(), bleu1: finite().min(0).optional(), semantic: finite().min(0).optional() })
-  .strict();
+  .object({ rouge1: answerWeightRule().optional(), bleu1: answerWeightRule().optional(), semantic: answerWeightRule().optional() })
+  .strict()
+  .superRefine((w, ctx) => checkAnswerWeights(w, DEFAULT_ANSWER_WEIGHTS, ctx));
 
 export const shapeOptionsSchema = z
   .object({
-    tau: finite().optional(),
-    minSteps: z.number().int().min(0).optional(),
-    maxSteps: z.number().int().min(1).optional(), // R_len divides by K_max
+    tau: tauRule().optional(),
+    minSteps: minStepsRule().optional(),
+    maxSteps: maxStepsRule().optional(), // R_len divides by K_max
     roundWeights: z.boolean().optional(),
-    epsilon: finite().positive().optional(),
+    epsilon: stdEpsilonRule().optional(),
     splitter: z.enum(SPLITTERS as [string, ...string[]]).optional(),
     answerWeights: weightsSchema.optional(),
     renormalize: z.boolean().optional(),
   })
   .strict()
-  .refine((o) => o.minSteps === undefined || o.maxSteps === undefined || o.minSteps <= o.maxSteps, {
-    message: 'minSteps must not exceed maxSteps',
-    path: ['maxSteps'],
-  });
+  .superRefine((o, ctx) => checkStepBounds(o, ctx, { minSteps: DEFAULT_MIN_STEPS, maxSteps: DEFAULT_MAX_STEPS }));
 
 export const shapeRequestSchema = z
   .object({

@@ -14,6 +14,7 @@
 import { z } from 'zod';
 import { semanticConfigSchema } from '../rewards/semantic-config.js';
 import { ConfigError } from '../errors.js';
+import { answerWeightRule, checkAnswerWeights, checkStepBounds, clipEpsilonRule, maxStepsRule, minStepsRule, tauRule, temperatureRule } from '../utils/ranges.js';
 
 export const ALGORITHMS = ['sft', 'grpo', 'gdpo', 'mrpo'] as const;
 export type Algorithm = (typeof ALGORITHMS)[number];
@@ -30,13 +31,14 @@ export const TrainConfigSchema = z
     /** RL: completions per prompt (G). */
     groupSize: z.number().int().min(2).default(8),
     /** RL sampling temperature (the reference samples at 1.0). */
-    temperature: z.number().min(0).default(1),
+    temperature: temperatureRule().default(1),
     /** Longest completion, in tokens. */
     maxTokens: z.number().int().min(1).default(72),
     /** KL coefficient β (k3 estimator against the frozen reference). */
     beta: z.number().min(0).default(0.04),
-    epsLow: z.number().min(0).default(0.2),
-    epsHigh: z.number().min(0).default(0.2),
+    /** PPO clip range ε_low / ε_high, each in (0, 1). */
+    epsLow: clipEpsilonRule().default(0.2),
+    epsHigh: clipEpsilonRule().default(0.2),
     lossAggregation: z.enum(['seq-mean-token-mean', 'token-mean', 'seq-sum-const']).default('seq-mean-token-mean'),
     learningRate: z.number().positive().default(1e-3),
     /** `linear`: decay to 0 over `steps` with no warm-up (the reference); `constant`. */
@@ -111,18 +113,19 @@ export const TrainConfigSchema = z
     splitter: z.enum(['regex', 'improved']).default('regex'),
     thinkTag: z.enum(['think', 'thinking']).default('think'),
     /** MRPO: answer reward above τ counts as correct. */
-    tau: z.number().min(0).max(1).default(0.6),
+    tau: tauRule().default(0.6),
     /** Length reward K_min / K_max. */
-    minSteps: z.number().int().min(0).default(4),
-    maxSteps: z.number().int().min(1).default(10),
+    minSteps: minStepsRule().default(4),
+    maxSteps: maxStepsRule().default(10),
     /** MRPO: round w_k to two decimals (the reference). */
     roundWeights: z.boolean().default(true),
     answerWeights: z
       .object({
-        rouge1: z.number().min(0).default(0.25),
-        bleu1: z.number().min(0).default(0.25),
-        semantic: z.number().min(0).default(0.5),
+        rouge1: answerWeightRule().default(0.25),
+        bleu1: answerWeightRule().default(0.25),
+        semantic: answerWeightRule().default(0.5),
       })
+      .superRefine((w, ctx) => checkAnswerWeights(w, w, ctx))
       .prefault({}),
     /** The answer reward's semantic component: a local BERTScore model (`semantic: { model: DIR, layer? }`); absent = the semantic weight is renormalised away, said at start. */
     semantic: semanticConfigSchema.optional(),
@@ -136,7 +139,8 @@ export const TrainConfigSchema = z
      */
     noGold: z.enum(['answer-only', 'skip-group', 'refuse']).default('answer-only'),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => checkStepBounds(c, ctx));
 
 export type TrainConfig = z.infer<typeof TrainConfigSchema>;
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
@@ -243,9 +247,7 @@ export function resolveConfig(raw: unknown, source: string): TrainConfig {
     const hint = flag !== undefined ? ` (flag --${flag.flag})` : '';
     throw new ConfigError(`${source} ${path}${hint}`, issue.message);
   }
-  const c = parsed.data;
-  if (c.minSteps > c.maxSteps) throw new ConfigError(`${source} $.minSteps`, `must be ≤ maxSteps (${c.maxSteps}), got ${c.minSteps}`);
-  return c;
+  return parsed.data;
 }
 
 /** Keys that look like secrets are never written to a run directory. */

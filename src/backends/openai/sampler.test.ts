@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { requestImageUrls, requestText, startChatServer, type ChatServer } from '../../judges/test-support/chat-server.js';
+import { KEY_ECHO_STATUSES, keyEchoReply, requestImageUrls, requestText, startChatServer, type ChatServer } from '../../judges/test-support/chat-server.js';
 import { createOpenAISampler } from './sampler.js';
 import { policyPromptText } from './prompt.js';
 
@@ -76,5 +76,19 @@ describe('OpenAI sampler', () => {
     const sampler = createOpenAISampler({ baseUrl: `http://127.0.0.1:${port}/v1`, model: 'm', maxRetries: 2, sleep: async () => undefined });
     expect(await sampler.sample({ image, text: 'Q', temperature: 0, maxTokens: 8 })).toEqual({ kind: 'failed', reason: 'connection error (after 3 attempts)' });
     expect(sampler.stats()).toMatchObject({ requests: 3, retries: 2 });
+  });
+
+  it('never puts the API key in its failure reason when the server echoes it in its body and headers (400, 401, 500)', async () => {
+    const key = 'sampler-SECRET-key-9d2e4b6a';
+    let status: number = KEY_ECHO_STATUSES[0];
+    server = await startChatServer({ responder: (r) => keyEchoReply(r, status) });
+    for (status of KEY_ECHO_STATUSES) {
+      const sampler = createOpenAISampler({ baseUrl: server.baseUrl, model: 'm', apiKey: key, maxRetries: 1, sleep: async () => undefined });
+      const r = await sampler.sample({ image, text: 'Q', temperature: 1, maxTokens: 8 });
+      expect(server.requests.at(-1)?.headers.authorization).toBe(`Bearer ${key}`);
+      const reason = status === 500 ? 'http 500 (after 2 attempts)' : `http ${status} (after 1 attempt: ${status} Incorrect API key provided: [redacted]. Header was "Bearer [redacted]".)`;
+      expect(r, String(status)).toEqual({ kind: 'failed', reason });
+      expect(JSON.stringify([r, sampler.stats()]), String(status)).not.toContain('SECRET');
+    }
   });
 });

@@ -13,6 +13,8 @@ import { main } from '../main.js';
 import { memoryIo } from '../test-support/memory-io.js';
 import {
   countPromptSteps,
+  KEY_ECHO_STATUSES,
+  keyEchoReply,
   requestImageUrls,
   requestText,
   startChatServer,
@@ -373,6 +375,42 @@ describe('mrpo judge', () => {
     for (const text of [a.out, a.err, s.out, s.err, i.out, i.err]) expect(text).not.toContain('SECRET');
     for (const sub of ['out', 'cache'])
       for (const f of readdirSync(join(dir, sub))) expect(readFileSync(join(dir, sub, f)).toString('latin1')).not.toContain('SECRET');
+  });
+
+  it('a server echoing the key in its error body and headers on 400, 401 and 500: the key is in no output, stream, cache or report', async () => {
+    expect((await infer()).code).toBe(0);
+    // Not an sk-style key: only the redaction of the key itself can catch it.
+    const key = 'cli-SECRET-judge-key-7c1d93';
+    const written = (): string[] =>
+      ['out', 'cache', 'o']
+        .flatMap((sub) => {
+          try {
+            return readdirSync(join(dir, sub)).map((f) => join(dir, sub, f));
+          } catch {
+            return [];
+          }
+        })
+        .map((f) => readFileSync(f).toString('latin1'));
+    for (const status of KEY_ECHO_STATUSES) {
+      server.setResponder((rec) => keyEchoReply(rec, status));
+      const before = server.requests.length;
+      const env = { MRPO_JUDGE_API_KEY: key, MRPO_INFER_API_KEY: key };
+      const a = await judge('answers', 'out/completions.jsonl', `o/a-${status}.jsonl`, [], env);
+      // 500: the answers were written as unjudged; step-judge them too, for a report.
+      const s = await judge('steps', status === 500 ? `o/a-${status}.jsonl` : 'out/completions.jsonl', `o/s-${status}.jsonl`, [], env);
+      const i = await run(['infer', '--in', 'items.jsonl', '--out', `o/c-${status}.jsonl`, '--base-url', server.baseUrl, '--model', 'Qwen/Qwen2.5-VL-7B-Instruct', '--max-retries', '0'], env);
+      expect(server.requests.slice(before).map((r) => r.headers.authorization)).toContain(`Bearer ${key}`); // the key was sent
+      // 4xx: refused (exit 1, nothing written); 500 after its retries: the lines are written as unjudged.
+      expect(a.err, String(status)).toContain(`http ${status}`);
+      expect(i.err, String(status)).toContain(`http ${status}`);
+      const texts = [a.out, a.err, s.out, s.err, i.out, i.err];
+      if (status === 500) {
+        const report = await run(['analyze', '--in', `o/s-${status}.jsonl`, '--html', `o/report-${status}.html`, '--json', '-']);
+        expect(report.code, report.err).toBe(0);
+        texts.push(report.out, report.err, readFileSync(join(dir, `o/report-${status}.html`), 'latin1'));
+      }
+      for (const text of [...texts, ...written()]) expect(text, String(status)).not.toContain('SECRET');
+    }
   });
 
   it('bad usage and bad lines are exit 2 with the place named', async () => {

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request as httpRequest } from 'node:http';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -9,7 +9,7 @@ import { main } from '../main.js';
 import { memoryIo } from '../test-support/memory-io.js';
 import { exampleShapeRequest, GOLD_ANSWER, GOLD_REASONING, QUESTION, TEXT_CORRECT, TEXT_WRONG } from '../../serve/test-support/fixtures.js';
 import { holdRequest, postJson, until } from '../../serve/test-support/http.js';
-import { countPromptSteps, startChatServer, stepVerdictsContent } from '../../judges/test-support/chat-server.js';
+import { countPromptSteps, KEY_ECHO_STATUSES, keyEchoReply, startChatServer, stepVerdictsContent } from '../../judges/test-support/chat-server.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'mrpo-serve-cli-'));
@@ -122,56 +122,25 @@ describe('mrpo serve (process) shutdown', () => {
       });
     // Open n keep-alive connections (idle once answered), then send a request on each and SIGTERM at once.
     expect((await Promise.all(Array.from({ length: n }, () => send('/healthz')))).map((r) => r.status)).toEqual(Array(n).fill(200));
+    // A request whose body is half sent keeps the drain going until it is finished, so the second signal surely
+    // comes during the drain (the others may all be answered before the first one lands).
+    const held = holdRequest(`${s.url}/v1/shape`, exampleShapeRequest());
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
     const body = JSON.stringify(exampleShapeRequest());
     const replies = Array.from({ length: n }, () => send('/v1/shape', body).then((r) => r, (e: Error) => ({ status: -1, text: e.message })));
     await new Promise((r) => setImmediate(r));
     s.child.kill('SIGTERM');
     await until(() => s.stderr().includes('"msg":"shutting down"'));
     s.child.kill('SIGTERM'); // a second signal while draining
+    await until(() => s.stderr().includes('signal received again; still draining'));
+    expect(s.child.exitCode).toBe(null);
+    expect((await held.finish()).status).toBe(200);
     const results = await Promise.all(replies);
     agent.destroy();
     for (const r of results) expect([200, 503], r.text).toContain(r.status);
     expect(await s.exit).toBe(0);
-    expect(s.stderr()).toContain('signal received again; still draining');
-  });
-});
-
-describe('npm run -s mrpo -- serve', () => {
-  it('the first Ctrl-C (SIGINT to the process group) reaches mrpo, which finishes the request in flight', async () => {
-    // `tsx` as the script would SIGKILL mrpo ~60 ms after relaying the signal; `node --import tsx` does not.
-    const child = spawn('npm', ['run', '-s', 'mrpo', '--', 'serve', '--port', '0', '--judge', 'none'], {
-      cwd: root,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true, // its own process group, as a terminal's foreground job
-    });
-    children.push(child);
-    let err = '';
-    child.stderr!.on('data', (c: Buffer) => (err += c.toString('utf8')));
-    const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    let url = '';
-    await until(() => {
-      const line = err.split('\n').find((l) => l.includes('"msg":"listening"'));
-      if (line !== undefined) url = (JSON.parse(line) as { url: string }).url;
-      return url !== '';
-    }, 30_000);
-    try {
-      const held = holdRequest(`${url}/v1/shape`, exampleShapeRequest());
-      await new Promise((r) => setTimeout(r, 100));
-      process.kill(-child.pid!, 'SIGINT');
-      await until(() => err.includes('"msg":"shutting down"'));
-      await new Promise((r) => setTimeout(r, 300)); // well past tsx's 60 ms
-      const reply = await held.finish();
-      expect(reply.status).toBe(200);
-      await exit;
-      expect(err).toContain('"msg":"stopped"');
-    } finally {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    expect(s.stderr()).toContain('"msg":"stopped"');
   });
 });
 
@@ -216,23 +185,99 @@ describe('mrpo serve (process) with the OpenAI-compatible judge', () => {
   });
 });
 
+describe('mrpo serve (process) with a judge that echoes the key', () => {
+  it('on 400, 401 and 500 the judge key and the serve token are in no log line, response or cache file', async () => {
+    let status: number = KEY_ECHO_STATUSES[0];
+    const chat = await startChatServer({ responder: (r) => keyEchoReply(r, status) });
+    try {
+      // Neither looks like an sk- key: only the redaction of the known secrets can catch them.
+      const key = 'serve-judge-SECRET-1b7e5a';
+      const token = 'serve-token-SECRET-4c8d2f';
+      const auth = { authorization: `Bearer ${token}` };
+      const png = await sharp({ create: { width: 2, height: 2, channels: 3, background: { r: 0, g: 0, b: 0 } } }).png().toBuffer();
+      const request = (question: string) => ({
+        estimator: 'mrpo',
+        groups: [{ item: { image: `data:image/png;base64,${png.toString('base64')}`, question, answer: GOLD_ANSWER, goldReasoning: GOLD_REASONING }, completions: [{ text: TEXT_CORRECT }, { text: TEXT_WRONG }] }],
+      });
+      const replies: string[] = [];
+      for (const mode of ['no-labels', 'fail']) {
+        const cache = join(dir, `echo-${mode}.sqlite`);
+        const s = await spawnServe(['--judge-base-url', chat.baseUrl, '--judge-cache', cache, '--judge-retries', '0', '--on-unjudged', mode], { MRPO_JUDGE_API_KEY: key, MRPO_SERVE_TOKEN: token });
+        for (status of KEY_ECHO_STATUSES) {
+          const before = chat.requests.length;
+          // A new question each time, so that no verdict is shared or cached.
+          const reply = await postJson(`${s.url}/v1/score`, request(`Q ${mode} ${status}?`), auth);
+          expect(chat.requests.slice(before).map((r) => r.headers.authorization)).toContain(`Bearer ${key}`); // the key was sent
+          const text = JSON.stringify(reply.body);
+          if (mode === 'fail') expect(reply.status, text).toBe(502);
+          else {
+            expect(reply.status, text).toBe(200);
+            expect(text).toContain(`http ${status}`); // the judge's failure is reported…
+          }
+          // A 4xx keeps the server's words, with the key taken out (a 500 is retried, then only counted).
+          if (status !== 500) expect(text).toContain('Incorrect API key provided: [redacted]');
+          replies.push(text);
+        }
+        s.child.kill('SIGTERM');
+        expect(await s.exit).toBe(0);
+        const logs = s.stderr();
+        expect(logs).toContain(`"route":"/v1/score","status":${mode === 'fail' ? 502 : 200}`);
+        for (const text of [logs, ...replies, ...readdirSync(dir).filter((f) => f.startsWith(`echo-${mode}`)).map((f) => readFileSync(join(dir, f)).toString('latin1'))])
+          expect(text).not.toContain('SECRET'); // …without the key or the token
+      }
+    } finally {
+      await chat.close();
+    }
+  });
+});
+
 describe('mrpo serve (configuration)', () => {
   it('--dry-run prints the resolved configuration: defaults < file < flags', async () => {
     const config = join(dir, 'serve.yaml');
     writeFileSync(config, 'port: 9000\nconcurrency: 3\njudge:\n  kind: offline\n  model: judge-from-file\n');
     const io = memoryIo('', {}, dir);
-    expect(await main(['serve', '--config', config, '--concurrency', '5', '--judge-model', 'judge-from-flag', '--retry-after-seconds', '3', '--judge-max-pixels', '1000', '--dry-run'], io)).toBe(0);
+    expect(await main(['serve', '--config', config, '--concurrency', '5', '--judge-model', 'judge-from-flag', '--retry-after-seconds', '3', '--judge-max-pixels', '1000', '--close-grace-ms', '0', '--drain-timeout-ms', '5000', '--dry-run'], io)).toBe(0);
     const resolved = JSON.parse(io.out()) as Record<string, unknown>;
-    expect(resolved).toMatchObject({ host: '127.0.0.1', port: 9000, concurrency: 5, queue: 32, maxBodyBytes: 33554432, retryAfterSeconds: 3, imageRoot: null, onUnjudged: 'no-labels' });
+    expect(resolved).toMatchObject({ host: '127.0.0.1', port: 9000, concurrency: 5, queue: 32, maxBodyBytes: 33554432, retryAfterSeconds: 3, imageRoot: null, onUnjudged: 'no-labels', closeGraceMs: 0, drainTimeoutMs: 5000 });
     expect(resolved.judge).toMatchObject({ kind: 'offline', model: 'judge-from-flag', cache: '.cache/judge-verdicts.sqlite', maxPixels: 1000 });
   });
 
-  it('--dry-run never prints credentials carried in the judge base URL', async () => {
-    const io = memoryIo('', {}, dir);
-    expect(await main(['serve', '--judge-base-url', 'http://judge-user:judge-PASSWORD@127.0.0.1:9/v1', '--dry-run'], io)).toBe(0);
-    const resolved = JSON.parse(io.out()) as { judge: { baseUrl: string } };
-    expect(resolved.judge.baseUrl).toBe('http://[redacted]@127.0.0.1:9/v1');
-    expect(io.out() + io.err()).not.toContain('PASSWORD');
+  it('a judge base URL with credentials (flag or config file) is exit 2 with one line that does not print them', async () => {
+    const file = join(dir, 'creds.yaml');
+    writeFileSync(file, 'judge:\n  baseUrl: https://judge-user:judge-PASSWORD@judge.example/v1\n');
+    const cases: Array<[string[], string]> = [
+      [['serve', '--judge-base-url', 'https://judge-user:judge-PASSWORD@127.0.0.1:9/v1', '--dry-run'], '--judge-base-url'],
+      [['serve', '--judge-base-url', 'http://judge-PASSWORD@127.0.0.1:9/v1'], '--judge-base-url'],
+      [['serve', '--judge', 'none', '--judge-base-url', 'https://judge-user:judge-PASSWORD@127.0.0.1:9/v1'], '--judge-base-url'],
+      [['serve', '--config', file], `${file} $.judge.baseUrl`],
+    ];
+    for (const [args, where] of cases) {
+      const io = memoryIo('', { MRPO_JUDGE_API_KEY: 'sk-env-key-0123456789' }, dir);
+      expect(await main(args, io), args.join(' ')).toBe(2);
+      expect(io.out()).toBe('');
+      expect(io.err()).toBe(`mrpo serve: ${where}: credentials in the URL are not accepted; set MRPO_JUDGE_API_KEY (or OPENAI_API_KEY) instead\n`);
+    }
+    const notHttp = memoryIo('', {}, dir);
+    expect(await main(['serve', '--judge-base-url', 'ftp://judge.example/v1'], notHttp)).toBe(2);
+    expect(notHttp.err()).toBe('mrpo serve: --judge-base-url: expected an http(s) URL, got ftp:\n');
+  });
+
+  it('as a process: exit 2, one line on stderr without the credentials, nothing on stdout', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'serve', '--port', '0', '--judge-base-url', 'https://judge-user:judge-PASSWORD@127.0.0.1:9/v1'], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.stderr!.on('data', (c: Buffer) => (err += c.toString('utf8')));
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(code).toBe(2);
+    expect(out).toBe('');
+    expect(err).toBe('mrpo serve: --judge-base-url: credentials in the URL are not accepted; set MRPO_JUDGE_API_KEY (or OPENAI_API_KEY) instead\n');
+    expect(err).not.toContain('judge-user');
   });
 
   it('exits 2 naming the key, flag or file for bad configuration, and refuses secrets in files', async () => {
@@ -249,6 +294,8 @@ describe('mrpo serve (configuration)', () => {
       [['serve', '--judge', 'gpt'], /--judge: expected one of auto, openai, offline, none/],
       [['serve', '--judge', 'openai'], /needs MRPO_JUDGE_API_KEY or OPENAI_API_KEY/],
       [['serve', '--on-unjudged', 'drop'], /\$\.onUnjudged/],
+      [['serve', '--close-grace-ms=-1'], /--close-grace-ms must be ≥ 0/],
+      [['serve', '--drain-timeout-ms', '0'], /--drain-timeout-ms must be ≥ 1/],
       [['serve', '--judge', 'none', '--image-root', 'no-such-dir'], /--image-root: "no-such-dir" is not a directory/],
     ];
     for (const [args, pattern] of cases) {

@@ -22,7 +22,7 @@ import { JUDGE_KINDS, parseServeConfig, type ServeConfig } from '../../serve/con
 import { createJsonLogger } from '../../serve/log.js';
 import { createScorer } from '../../serve/score.js';
 import { createMrpoServer } from '../../serve/server.js';
-import { redactSecrets } from '../../utils/redact.js';
+import { checkEndpointUrl } from '../io.js';
 import { describeAnswerReward } from '../../rewards/answer-components.js';
 import { openSemanticScorer } from '../../rewards/semantic-config.js';
 
@@ -45,7 +45,10 @@ Flags (each also a key of the --config file, YAML or JSON; flags win):
   --queue N                accepted requests that may wait for a slot (default 32; 429 beyond)
   --retry-after-seconds N  Retry-After of a 429 (default 1)
   --body-timeout-ms N      time allowed to receive a request body (default 30000; 408 beyond)
-  --drain-timeout-ms N     on SIGINT/SIGTERM, time allowed for in-flight requests (default 30000)
+  --drain-timeout-ms N     on SIGINT/SIGTERM, time allowed for in-flight requests (default 30000);
+                           connections still open then are cut, so a slow client cannot hold the exit
+  --close-grace-ms N       on SIGINT/SIGTERM, how long idle keep-alive connections stay open so that
+                           requests already sent on them get an answer (503), not a reset (default 250)
   --image-root DIR         /v1/score: image file paths are resolved in (and confined to) DIR;
                            without it only http(s) and data: URLs are accepted
   --on-unjudged MODE       no-labels (default: R_proc = 0, A_i on every token) | fail (502)
@@ -87,6 +90,7 @@ const FLAGS = {
   'retry-after-seconds': { type: 'string' },
   'body-timeout-ms': { type: 'string' },
   'drain-timeout-ms': { type: 'string' },
+  'close-grace-ms': { type: 'string' },
   'image-root': { type: 'string' },
   'on-unjudged': { type: 'string' },
   judge: { type: 'string' },
@@ -117,6 +121,7 @@ function flagsAsConfig(parsed: ParsedArgs): Json {
     retryAfterSeconds: int('retry-after-seconds', 1),
     bodyTimeoutMs: int('body-timeout-ms', 1),
     drainTimeoutMs: int('drain-timeout-ms', 1),
+    closeGraceMs: int('close-grace-ms'),
     imageRoot: stringFlag(parsed, 'image-root'),
     onUnjudged: stringFlag(parsed, 'on-unjudged'),
   };
@@ -238,17 +243,19 @@ export const serveCommand: Command = {
       throw new ConfigError('--judge', `expected one of ${JUDGE_KINDS.join(', ')}, got "${judgeKind}"`);
     const file = configPath === undefined ? {} : await readConfigFile(configPath, io.cwd);
     const config = parseServeConfig(merge(file, flagsAsConfig(parsed)), configPath === undefined ? 'flags' : `${configPath} (with flags)`);
+    // The judge's key comes from the environment only: a base URL with credentials (or not http(s)) is exit 2, never echoed.
+    if (config.judge.baseUrl !== undefined)
+      checkEndpointUrl(config.judge.baseUrl, stringFlag(parsed, 'judge-base-url') !== undefined ? '--judge-base-url' : `${configPath} $.judge.baseUrl`, 'MRPO_JUDGE_API_KEY (or OPENAI_API_KEY)');
     if (boolFlag(parsed, 'dry-run')) {
-      const judgeShown = config.judge.baseUrl === undefined ? config.judge : { ...config.judge, baseUrl: redactSecrets(config.judge.baseUrl, [], 1000) };
-      io.stdout.write(`${JSON.stringify({ ...config, judge: judgeShown }, null, 2)}\n`);
+      io.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
       return 0;
     }
 
     const imageRoot = config.imageRoot === null ? null : resolve(io.cwd, config.imageRoot);
     if (imageRoot !== null && !(await stat(imageRoot).then((st) => st.isDirectory(), () => false)))
       throw new ConfigError('--image-root', `"${config.imageRoot}" is not a directory`);
-    const logger = createJsonLogger(io.stderr);
     const token = io.env.MRPO_SERVE_TOKEN?.trim() || null;
+    const logger = createJsonLogger(io.stderr, undefined, [token ?? undefined, judgeApiKeyFromEnv(io.env)]);
     const semantic = await openSemanticScorer(config.semantic, io.cwd);
     const judge = setUpJudge(config, io.env, io.cwd);
     const scorer =
@@ -263,6 +270,7 @@ export const serveCommand: Command = {
       retryAfterSeconds: config.retryAfterSeconds,
       bodyTimeoutMs: config.bodyTimeoutMs,
       drainTimeoutMs: config.drainTimeoutMs,
+      closeGraceMs: config.closeGraceMs,
       scorer,
       semantic,
       judgeStats: judge.stats,

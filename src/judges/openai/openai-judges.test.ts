@@ -14,6 +14,8 @@ import { openVerdictCache } from '../cache.js';
 import { createJudgeMeter } from '../meter.js';
 import {
   countPromptSteps,
+  KEY_ECHO_STATUSES,
+  keyEchoReply,
   requestImageUrls,
   requestText,
   startChatServer,
@@ -390,27 +392,26 @@ describe('reliability', () => {
     expect(await pending).toEqual({ kind: 'unjudged', reason: 'aborted' });
   });
 
-  it('never puts the API key in results, counters or the cache, even when the server echoes it', async () => {
-    const key = 'sk-test-SECRET-key-0123456789';
-    const server = await serve({
-      responder: (r) => ({
-        kind: 'status',
-        status: 401,
-        body: { error: { message: `Incorrect API key provided in header: ${String(r.headers.authorization)} (key ${key})`, type: 'invalid_request_error' } },
-      }),
-    });
-    const dir = tempDir();
-    const cache = openVerdictCache(join(dir, 'judge.sqlite'));
-    const meter = createJudgeMeter(null);
-    const endpoint = createJudgeEndpoint(fastOptions(server, { apiKey: key, cache, meter }).options);
-    const step = await createOpenAIStepJudge(endpoint).judgeSteps({ item: item(1), steps: STEPS });
-    const answer = await createOpenAIAnswerJudge(endpoint).judgeAnswer({ item: item(1), answer: 'x' });
-    expect(server.requests[0].headers.authorization).toBe(`Bearer ${key}`); // the key was sent…
-    expect(step.kind === 'unjudged' && step.reason).toMatch(/^http 401 \(after 1 attempt: /);
-    const everything = JSON.stringify([step, answer, meter.snapshot()]);
-    expect(everything).not.toContain(key); // …and appears nowhere we keep
-    expect(everything).not.toContain('SECRET');
-    cache.close();
-    for (const f of readdirSync(dir)) expect(readFileSync(join(dir, f)).toString('latin1')).not.toContain('SECRET');
+  it('never puts the API key in results, counters or the cache when the server echoes it in its body and headers (400, 401, 500)', async () => {
+    // Not an sk-style key: only the redaction of the key itself can catch it.
+    const key = 'judge-SECRET-key-5f3a9c1e7b';
+    for (const status of KEY_ECHO_STATUSES) {
+      const server = await serve({ responder: (r) => keyEchoReply(r, status) });
+      const dir = tempDir();
+      const cache = openVerdictCache(join(dir, 'judge.sqlite'));
+      const meter = createJudgeMeter(null);
+      const endpoint = createJudgeEndpoint(fastOptions(server, { apiKey: key, cache, meter, maxRetries: 1 }).options);
+      const step = await createOpenAIStepJudge(endpoint).judgeSteps({ item: item(1), steps: STEPS });
+      const answer = await createOpenAIAnswerJudge(endpoint).judgeAnswer({ item: item(1), answer: 'x' });
+      expect(server.requests[0].headers.authorization, String(status)).toBe(`Bearer ${key}`); // the key was sent…
+      // A 4xx is not retried and keeps the (redacted) server message; a 500 is retried, then counted.
+      const reason = status === 500 ? 'http 500 (after 2 attempts)' : `http ${status} (after 1 attempt: ${status} Incorrect API key provided: [redacted]. Header was "Bearer [redacted]".)`;
+      expect(step, String(status)).toEqual({ kind: 'unjudged', reason });
+      expect(answer, String(status)).toEqual({ kind: 'unjudged', reason });
+      const everything = JSON.stringify([step, answer, meter.snapshot()]);
+      expect(everything, String(status)).not.toContain('SECRET'); // …and appears nowhere we keep
+      cache.close();
+      for (const f of readdirSync(dir)) expect(readFileSync(join(dir, f)).toString('latin1'), `${status} ${f}`).not.toContain('SECRET');
+    }
   });
 });

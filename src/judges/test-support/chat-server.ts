@@ -227,3 +227,21 @@ export async function startChatServer(options: ChatServerOptions): Promise<ChatS
       }),
   };
 }
+
+/** The statuses at which the key-echo tests make the server echo the API key (a client error, an auth error, a server error). */
+export const KEY_ECHO_STATUSES = [400, 401, 500] as const;
+
+/**
+ * A reply that echoes the credentials the client sent, as careless servers do: the key (and the whole
+ * Authorization header) in an OpenAI-style error body, and in response headers.
+ */
+export function keyEchoReply(record: ChatRequestRecord, status: number): ChatReply {
+  const authorization = String(record.headers.authorization ?? '');
+  const key = authorization.replace(/^Bearer\s+/i, '');
+  return {
+    kind: 'status',
+    status,
+    body: { error: { message: `Incorrect API key provided: ${key}. Header was "${authorization}".`, type: status >= 500 ? 'server_error' : 'invalid_request_error', param: key, code: 'invalid_api_key' } },
+    headers: { 'x-echoed-key': key, 'www-authenticate': `Bearer realm="${key}"`, 'x-request-id': `req-${key}` },
+  };
+}
