@@ -92,16 +92,18 @@ export function detectServerKind(e: KindEvidence): { kind: ServerKind; evidence:
   return { kind: 'skyrl', evidence: 'client/config has only pjwt_auth_enabled and no context length is listed (SkyRL stub)' };
 }
 
-/** Reads the capabilities and decides the profile; a failed capabilities call is tolerated (with a warning). */
+/** Reads the capabilities and decides the profile; a failed capabilities call is tolerated with a warning (`strict`: thrown). */
 export async function probeServer(
   client: TinkerClient,
   config: Pick<TinkerBackendConfig, 'serverRendersImages'> & Partial<Pick<TinkerBackendConfig, 'serverReduction' | 'loraRank'>>,
   log?: { warn(message: string): void },
+  strict = false,
 ): Promise<ServerProfile> {
   let caps: { models: SupportedModel[]; fields: string[] } | undefined;
   try {
     caps = await client.serverCapabilities();
   } catch (error) {
+    if (strict) throw error;
     log?.warn(`could not list the server's base models, so backend.model is not checked: ${(error as Error).message}`);
   }
   const { kind, evidence } = detectServerKind({ clientConfigKeys: client.clientConfigKeys, usesJwt: client.usesJwt, capabilityFields: caps?.fields });
