@@ -168,3 +168,38 @@ describe('SkyRL seed failure', () => {
     expect((await request(2 ** 31 - 1)).sequences).toHaveLength(1);
   });
 });
+
+describe('SkyRL training answers (test server personality skyrl)', () => {
+  const prompt = {
+    item: { id: 'a', image: { pixels: new Uint8Array(32 * 32).fill(90), width: 32, height: 32, channels: 1 as const }, question: 'q', answer: 'a', source: 'test' },
+    text: 'Where is the lesion? Think step by step.',
+  };
+  const loss = { kind: 'policy-gradient', beta: 0, epsLow: 0.2, epsHigh: 0.2, aggregation: 'token-mean', constant: 1 } as const;
+  const optimizer = { learningRate: 0.05, gradClip: 0, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0 };
+
+  async function oneStep(s: FakeTinkerServer, gradClip: number): Promise<{ metrics: Record<string, number>; W: Float64Array | number[] }> {
+    const b = await backendOn(s, { images: 'omit', serverReduction: 'sequence-mean', wireFormat: 'json' });
+    const groups = await b.sample([prompt], 2, { temperature: 1, maxTokens: 12, seed: 3 });
+    const batch = groups[0].map((completion) => ({ prompt, completion, advantages_T: completion.tokenIds.map((_, t) => (t % 2 ? 1 : -1)) }));
+    const metrics = await b.train(batch, loss, { ...optimizer, gradClip });
+    const policy = s.models.get(b.modelId)?.policy as unknown as { policy: { W: Float64Array | number[] } };
+    return { metrics, W: Array.from(policy.policy.W) };
+  }
+
+  it('forward_backward metrics are {} and optim metrics skyrl.ai/*; the client still reports its recomputed objective', async () => {
+    const { metrics } = await oneStep(await server({ personality: 'skyrl' }), 0);
+    expect(Object.keys(metrics).filter((k) => k.startsWith('tinker/') && !k.startsWith('tinker/optim/')).sort()).toEqual(['tinker/datums', 'tinker/skipped_empty']);
+    expect(metrics['tinker/optim/skyrl.ai/learning_rate']).toBe(optimizer.learningRate);
+    expect(metrics['tinker/optim/skyrl.ai/grad_norm']).toBeGreaterThan(0);
+    expect(Number.isFinite(metrics['loss/total'])).toBe(true);
+  });
+
+  it('grad_clip_norm is dropped: a tiny gradClip moves the weights exactly as no clip does (on hosted it shrinks the step)', async () => {
+    const unclipped = await oneStep(await server({ personality: 'skyrl' }), 0);
+    const clipped = await oneStep(await server({ personality: 'skyrl' }), 1e-9);
+    expect(clipped.W).toEqual(unclipped.W);
+    const hostedFree = await oneStep(await server({ dropImageTokens: false }), 0);
+    const hostedClipped = await oneStep(await server({ dropImageTokens: false }), 1e-9);
+    expect(hostedClipped.W).not.toEqual(hostedFree.W);
+  });
+});

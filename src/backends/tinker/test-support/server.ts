@@ -64,7 +64,7 @@ export interface FakeTinkerOptions {
   readonly workDelayMs?: number;
   /** `hosted`: a failed future is 200 `{error, category}`; `skyrl`: 400 `{detail}` (default: by personality). */
   readonly errorStyle?: 'hosted' | 'skyrl';
-  /** Loss reduction of the service. */
+  /** Loss reduction of the service (default: `sum`; personality `skyrl`: `sequence-mean`, as its JAX backend). */
   readonly reduction?: 'sum' | 'sequence-mean';
   /** Enables `pjwt_auth_enabled`: `auth/token` (with the API key) returns these JWTs in turn; other routes need the latest. */
   readonly jwts?: readonly string[];
@@ -232,9 +232,9 @@ class HttpFailure extends Error {
 export async function startFakeTinker(options: FakeTinkerOptions): Promise<FakeTinkerServer> {
   const V = options.vocabSize;
   const seed = options.seed ?? 1;
-  const factory = options.policy ?? bigramFactory(V, seed, options.bias, options.reduction ?? 'sum');
-  const holdMs = options.holdMs ?? 50;
   const personality = options.personality ?? 'hosted';
+  const factory = options.policy ?? bigramFactory(V, seed, options.bias, options.reduction ?? (personality === 'skyrl' ? 'sequence-mean' : 'sum'));
+  const holdMs = options.holdMs ?? 50;
   const errorStyle = options.errorStyle ?? personality;
   const dropImageTokens = options.dropImageTokens ?? personality === 'skyrl';
   const futures = new Map<string, Future>();
