@@ -64,7 +64,8 @@ export function forwardBackwardMetrics(p: Personality, loss: number): Record<str
 
 export function optimStepMetrics(p: Personality, policyMetrics: Record<string, number>, learningRate: number): Record<string, number> {
   if (p !== 'skyrl') return policyMetrics;
-  const norm = Object.entries(policyMetrics).find(([k]) => k.startsWith('grad_norm') || k.startsWith('gradNorm'))?.[1] ?? 0;
+  // the bigram policy reports grad_norm:mean, the embedded one grad/norm:mean
+  const norm = Object.entries(policyMetrics).find(([k]) => k.startsWith('grad_norm') || k.startsWith('grad/norm'))?.[1] ?? 0;
   return { 'skyrl.ai/grad_norm': norm, 'skyrl.ai/learning_rate': learningRate };
 }
 

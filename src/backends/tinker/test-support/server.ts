@@ -240,6 +240,7 @@ export async function startFakeTinker(options: FakeTinkerOptions): Promise<FakeT
   const futures = new Map<string, Future>();
   const samplers = new Map<string, ServerSampler>();
   const checkpoints = new Map<string, unknown>();
+  const savesSubmitted = new Set<string>(); // skyrl: "<model>/<name>" of every save_weights accepted
   const sampleSeen = new Map<string, { hash: string; requestId: string }>();
   let nextId = 1;
   let workDelayMs = options.workDelayMs ?? 0;
@@ -469,9 +470,13 @@ export async function startFakeTinker(options: FakeTinkerOptions): Promise<FakeT
         return { metrics: optimStepMetrics(personality, metrics, adam.learning_rate) };
       }),
     save_weights: (body, text, idem) => {
-      // SkyRL: a repeated name is refused at submission with 409 (no seq_id dedup for saves).
-      if (personality === 'skyrl' && checkpoints.has(`tinker://${String(body.model_id)}/weights/${String(body.path)}`))
-        throw new HttpFailure(409, `checkpoint ${String(body.path)} already exists`);
+      // SkyRL: the checkpoint row is created at submission, so a repeated name (a retry after a lost answer
+      // included) is refused with 409; its save futures carry no seq_id, so there is no dedup for saves.
+      if (personality === 'skyrl') {
+        const name = `${String(body.model_id)}/${String(body.path)}`;
+        if (savesSubmitted.has(name)) throw new HttpFailure(409, `Checkpoint '${String(body.path)}' already exists for model '${String(body.model_id)}'`);
+        savesSubmitted.add(name);
+      }
       return submitTraining('save_weights', body, text, idem, async (m) => {
         const path = `tinker://${m.id}/weights/${String(body.path)}`;
         if (checkpoints.has(path)) throw new Error(`checkpoint ${path} exists`);
