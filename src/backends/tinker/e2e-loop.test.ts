@@ -149,7 +149,8 @@ describe('MRPO on text items against both server personalities (hosted Tinker, S
     dataset: { trainSize: 8, testSize: 2 },
   } as const;
 
-  async function personalityServer(personality: 'hosted' | 'skyrl'): Promise<FakeTinkerServer> {
+  /** `faults: false` for runs through the CLI, whose default retry back-off is seconds. */
+  async function personalityServer(personality: 'hosted' | 'skyrl', faults = true): Promise<FakeTinkerServer> {
     const server = await startFakeTinker({
       vocabSize: ids.vocabSize,
       apiKey: KEY,
@@ -157,11 +158,13 @@ describe('MRPO on text items against both server personalities (hosted Tinker, S
       personality,
       supportedModels: [MODEL],
       policy: embeddedFactory({ vocab, ids, seed: 13, model: { dModel: 32, layers: 1, heads: 2, ffDim: 64, imageSize: 16, patchSize: 8 } }),
-      faults: [
-        { route: 'asample', nth: 2, kind: 'drop-after' },
-        { route: 'forward_backward', nth: 1, kind: 'drop-after' },
-        { route: 'retrieve_future', nth: 4, kind: 'status', status: 503 },
-      ],
+      faults: faults
+        ? [
+            { route: 'asample', nth: 2, kind: 'drop-after' },
+            { route: 'forward_backward', nth: 1, kind: 'drop-after' },
+            { route: 'retrieve_future', nth: 4, kind: 'status', status: 503 },
+          ]
+        : [],
     });
     open.push(server);
     return server;
@@ -229,11 +232,27 @@ describe('MRPO on text items against both server personalities (hosted Tinker, S
     for (const route of ['create_model', 'forward_backward', 'optim_step', 'asample', 'save_weights_for_sampler']) expect(server.hits.get(route) ?? 0, route).toBe(0);
   });
 
+  it('mrpo train on SkyRL with images: omit trains, and says once on stderr per setting SkyRL ignores', async () => {
+    const { main } = await import('../../cli/main.js');
+    const { memoryIo } = await import('../../cli/test-support/memory-io.js');
+    const { writeFile } = await import('node:fs/promises');
+    const server = await personalityServer('skyrl', false);
+    const dir = await mkdtemp(join(tmpdir(), 'mrpo-cli-skyrl-text-'));
+    const configPath = join(dir, 'config.json');
+    const backend = { name: 'tinker', model: MODEL, tokenizer: tokenizerDir, loraRank: 4, images: 'omit', serverReduction: 'sequence-mean' };
+    await writeFile(configPath, JSON.stringify({ ...base, steps: 1, backend }));
+    const io = memoryIo('', { TINKER_BASE_URL: server.url, TINKER_API_KEY: KEY }, dir);
+    const code = await main(['train', '--config', configPath, '--out', join(dir, 'run')], io);
+    expect(code, io.err()).toBe(0);
+    const lines = io.err().split('\n').filter((l) => l.includes('SkyRL tx ignores'));
+    expect(lines.map((l) => /ignores ([^:]+):/.exec(l)?.[1])).toEqual(['gradClip', 'LoRA alpha', 'lora_config.train_unembed']);
+  });
+
   it('mrpo train with a VL config against SkyRL exits 2 with one line naming backend.images and leaves no run directory', async () => {
     const { main } = await import('../../cli/main.js');
     const { memoryIo } = await import('../../cli/test-support/memory-io.js');
     const { writeFile, stat } = await import('node:fs/promises');
-    const server = await personalityServer('skyrl');
+    const server = await personalityServer('skyrl', false);
     const dir = await mkdtemp(join(tmpdir(), 'mrpo-cli-skyrl-vl-'));
     const configPath = join(dir, 'config.json');
     await writeFile(configPath, JSON.stringify({ ...base, steps: 1, backend: { name: 'tinker', model: MODEL, tokenizer: tokenizerDir, loraRank: 4 } }));
