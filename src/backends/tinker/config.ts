@@ -50,7 +50,8 @@ export const TinkerBackendConfigSchema = z
      * Whether the server renders image chunks. Omitted: decided from the
      * server (server-profile.ts): hosted Tinker does; SkyRL tx reports nothing
      * and its JAX backend drops images, so `images: send` is refused there.
-     * `true` for a SkyRL server on its fsdp/megatron backend (vLLM renderer).
+     * `true` for a SkyRL server on its fsdp/megatron backend (vLLM renderer);
+     * `false` refuses image prompts on any server.
      */
     serverRendersImages: z.boolean().optional(),
     /** Images above this many pixels are scaled down before upload (the reference's --max_pixels). */

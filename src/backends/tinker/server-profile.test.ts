@@ -122,7 +122,7 @@ describe('TinkerBackend.create checks the server before any training request', (
     expect(warnings[0]).toMatch(/^SkyRL tx ignores gradClip: .*no grad_clip_norm/);
     expect(warnings[1]).toMatch(/^SkyRL tx ignores LoRA alpha: fixed at 32 .*32\/rank = 4 at backend\.loraRank 8/);
     expect(warnings[2]).toMatch(/^SkyRL tx ignores lora_config\.train_unembed: /);
-    expect(warnings[3]).toMatch(/^SkyRL tx ignores backend\.serverReduction: is sum.*sequence-mean/);
+    expect(warnings[3]).toMatch(/^SkyRL tx ignores backend\.serverReduction: .*\(here: sum\); set backend\.serverReduction: sequence-mean/);
     const quiet: string[] = [];
     await backendOn(await server({ personality: 'skyrl' }), { images: 'omit', serverReduction: 'sequence-mean' }, quiet);
     expect(quiet).toHaveLength(3);

@@ -61,7 +61,7 @@ export interface ServerProfile {
 }
 
 /** SkyRL's `max_lora_rank` default (skyrl/backends/jax.py a956457); the server does not report its value. */
-export const SKYRL_DEFAULT_MAX_LORA_RANK = 32;
+const SKYRL_DEFAULT_MAX_LORA_RANK = 32;
 
 /** Field names of `client/config` that SkyRL a956457 sends. */
 const SKYRL_CLIENT_CONFIG_FIELDS = new Set(['pjwt_auth_enabled']);
@@ -124,7 +124,13 @@ export function refineWithModelInfo(
 function buildProfile(kind: ServerKind, evidence: string, models: readonly SupportedModel[], client: TinkerClient, config: Parameters<typeof probeServer>[1]): ServerProfile {
   const common = { kind, evidence, models, wireFormat: client.wireFormat, sdkVersion: client.sdkVersion };
   if (kind === 'hosted')
-    return { ...common, rendersImages: true, imagesNote: 'hosted Tinker renders image chunks for its vision models', loraRankNote: 'not reported by the server', ignored: [] };
+    return {
+      ...common,
+      rendersImages: config.serverRendersImages ?? true,
+      imagesNote: config.serverRendersImages === false ? 'backend.serverRendersImages is false' : 'hosted Tinker renders image chunks for its vision models',
+      loraRankNote: 'not reported by the server',
+      ignored: [],
+    };
   const said = config.serverRendersImages;
   const ignored: IgnoredSetting[] = [
     { setting: 'gradClip', note: "SkyRL's AdamParams has no grad_clip_norm: gradients are not clipped" },
@@ -132,7 +138,10 @@ function buildProfile(kind: ServerKind, evidence: string, models: readonly Suppo
     { setting: 'lora_config.train_unembed', note: "SkyRL's LoRAConfig takes rank and seed only: the embedding and unembedding get no LoRA (train_unembed false), attention and MLP do" },
   ];
   if (config.serverReduction === 'sum')
-    ignored.push({ setting: 'backend.serverReduction', note: 'is sum, but SkyRL tx\'s JAX backend averages each sequence\'s loss; set backend.serverReduction: sequence-mean for it' });
+    ignored.push({
+      setting: 'backend.serverReduction',
+      note: "its JAX backend averages each sequence's loss whatever this says (here: sum); set backend.serverReduction: sequence-mean so the advantages are scaled for it",
+    });
   return {
     ...common,
     rendersImages: said === true,
@@ -162,8 +171,8 @@ export function checkImages(profile: ServerProfile, images: TinkerBackendConfig[
 }
 
 /** Lines to warn about, one per ignored setting. */
-export function ignoredSettingWarnings(profile: ServerProfile, skip: ReadonlySet<string> = new Set()): string[] {
-  return profile.ignored.filter((i) => !skip.has(i.setting)).map((i) => `${profile.kind === 'skyrl' ? 'SkyRL tx' : profile.kind} ignores ${i.setting}: ${i.note}`);
+export function ignoredSettingWarnings(profile: ServerProfile): string[] {
+  return profile.ignored.map((i) => `${profile.kind === 'skyrl' ? 'SkyRL tx' : profile.kind} ignores ${i.setting}: ${i.note}`);
 }
 
 const RANK_RE = /LoRA rank (\d+) must be between 1 and (\d+)/;
