@@ -265,6 +265,11 @@ export class TinkerClient {
     };
   }
 
+  /** The API root this client talks to. */
+  get baseUrl(): string {
+    return this.ctx.transport.baseUrl;
+  }
+
   /** Whether the handshake switched to a JWT (`pjwt_auth_enabled`). */
   get usesJwt(): boolean {
     return this.jwtAuth;

@@ -69,6 +69,10 @@ describe('detectServerKind (bodies as SkyRL a956457 api.py and the tinker SDK ty
     expect(detectServerKind({ clientConfigKeys: ['pjwt_auth_enabled'], usesJwt: true }).kind).toBe('hosted');
     expect(detectServerKind({ clientConfigKeys: ['pjwt_auth_enabled'], usesJwt: false, capabilityFields: ['supported_models[].max_context_length'] }).kind).toBe('hosted');
   });
+  it("hosted Tinker's own base URL is hosted even with a sparse client/config", () => {
+    expect(detectServerKind({ baseUrl: 'https://tinker.thinkingmachines.dev/services/tinker-prod', clientConfigKeys: ['pjwt_auth_enabled'], usesJwt: false }).kind).toBe('hosted');
+    expect(detectServerKind({ baseUrl: 'http://127.0.0.1:8000', clientConfigKeys: ['pjwt_auth_enabled'], usesJwt: false }).kind).toBe('skyrl');
+  });
   it("SkyRL's get_info model_data (base_model, lora_config) decides whatever the handshake looked like", () => {
     const modelData = { base_model: MODEL, lora_config: { rank: 8, seed: null }, model_name: MODEL };
     expect(detectServerKind({ clientConfigKeys: ['pjwt_auth_enabled', 'fwdbwd_max_chunk_len'], usesJwt: false, modelData }).kind).toBe('skyrl');

@@ -27,11 +27,14 @@
  * SkyRL is therefore: a client/config with no field but `pjwt_auth_enabled`
  * (not true) and no context length in the capabilities — or a SkyRL-shaped
  * get_info. Anything else is treated as hosted Tinker. (Hosted behaviour is
- * read from the SDK, not measured: no hosted run was possible.)
+ * read from the SDK, not measured: no hosted run was possible. So that a
+ * sparser hosted answer than the SDK allows for can never make hosted Tinker
+ * look like SkyRL, hosted Tinker's own base URL counts as hosted, unless
+ * get_info says otherwise.)
  */
 import { ConfigError, RemoteError } from '../../errors.js';
 import type { SupportedModel, TinkerClient } from './client.js';
-import type { TinkerBackendConfig } from './config.js';
+import { HOSTED_TINKER_BASE_URL, type TinkerBackendConfig } from './config.js';
 import type { WireFormat } from './wire.js';
 
 export type ServerKind = 'hosted' | 'skyrl';
@@ -67,12 +70,22 @@ const SKYRL_DEFAULT_MAX_LORA_RANK = 32;
 const SKYRL_CLIENT_CONFIG_FIELDS = new Set(['pjwt_auth_enabled']);
 
 export interface KindEvidence {
+  /** The API root the client talks to. */
+  readonly baseUrl?: string;
   readonly clientConfigKeys: readonly string[];
   readonly usesJwt: boolean;
   /** From TinkerClient.serverCapabilities (undefined: the call failed). */
   readonly capabilityFields?: readonly string[];
   /** `model_data` of a get_info answer. */
   readonly modelData?: Readonly<Record<string, unknown>>;
+}
+
+function isHostedTinkerUrl(url: string): boolean {
+  try {
+    return new URL(url).hostname === new URL(HOSTED_TINKER_BASE_URL).hostname;
+  } catch {
+    return false;
+  }
 }
 
 const SKYRL_INFO_EVIDENCE = 'get_info model_data has base_model/lora_config (SkyRL ModelData)';
@@ -85,6 +98,7 @@ function skyrlModelData(d: Readonly<Record<string, unknown>> | undefined): boole
 export function detectServerKind(e: KindEvidence): { kind: ServerKind; evidence: string } {
   if (skyrlModelData(e.modelData)) return { kind: 'skyrl', evidence: SKYRL_INFO_EVIDENCE };
   const extra = e.clientConfigKeys.filter((k) => !SKYRL_CLIENT_CONFIG_FIELDS.has(k));
+  if (e.baseUrl !== undefined && isHostedTinkerUrl(e.baseUrl)) return { kind: 'hosted', evidence: "the base URL is hosted Tinker's" };
   if (e.usesJwt) return { kind: 'hosted', evidence: 'client/config enabled JWT auth (SkyRL never does)' };
   if (extra.length > 0) return { kind: 'hosted', evidence: `client/config sent feature flags (${extra.slice(0, 3).join(', ')}${extra.length > 3 ? ', …' : ''})` };
   if (e.capabilityFields?.includes('supported_models[].max_context_length'))
@@ -106,7 +120,7 @@ export async function probeServer(
     if (strict) throw error;
     log?.warn(`could not list the server's base models, so backend.model is not checked: ${(error as Error).message}`);
   }
-  const { kind, evidence } = detectServerKind({ clientConfigKeys: client.clientConfigKeys, usesJwt: client.usesJwt, capabilityFields: caps?.fields });
+  const { kind, evidence } = detectServerKind({ baseUrl: client.baseUrl, clientConfigKeys: client.clientConfigKeys, usesJwt: client.usesJwt, capabilityFields: caps?.fields });
   return buildProfile(kind, evidence, caps?.models ?? [], client, config);
 }
 
