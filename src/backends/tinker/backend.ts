@@ -3,6 +3,10 @@
  * vision-language base model trained on a remote service — hosted Tinker or a
  * self-hosted SkyRL tx server.
  *
+ * - create: the server profile before anything trains (server-profile.ts):
+ *   hosted Tinker or SkyRL tx, told from its own answers; a base model it does
+ *   not serve, image prompts on a server that renders none and a LoRA rank
+ *   above its limit are config errors; settings it ignores are warned about.
  * - sample: ephemeral sampler weights of the current training state
  *   (`save_weights_for_sampler`, made again only after a training step), then
  *   one `asample` per prompt with `num_samples = n`; per-token log-probs are
