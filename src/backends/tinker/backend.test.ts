@@ -322,7 +322,7 @@ describe('TinkerBackend over HTTP', () => {
   });
 
   it('sends sampling seeds in [0, 2^31-1], deterministic per (seed, prompt), accepted by a SkyRL-like server that rejects wider ones', async () => {
-    const { backend, server } = await setup({ personality: 'skyrl', dropImageTokens: false });
+    const { backend, server } = await setup({ personality: 'skyrl' }, { images: 'omit' });
     const bigSeeds = [0xffff_ffff, 2 ** 31, 123_456_789];
     for (const seed of bigSeeds) await backend.sample(prompts, 1, { ...sampling, seed });
     const seeds = server.sampleSeeds as number[];
@@ -338,7 +338,8 @@ describe('TinkerBackend over HTTP', () => {
   });
 
   it('checks forward_backward lengths before optim_step: a server that drops image tokens never gets an optim_step, and the error names the datum', async () => {
-    const { backend, server } = await setup({ personality: 'skyrl' });
+    // backend.serverRendersImages: true wrongly claims rendering for a SkyRL JAX server; the length check still catches it.
+    const { backend, server } = await setup({ personality: 'skyrl' }, { serverRendersImages: true });
     const groups = await backend.sample(prompts, 2, sampling);
     const batch = examplesFrom(groups, shape(groups));
     const error = await backend.train(batch, pgLoss('token-mean'), optimizer).then(
@@ -383,7 +384,7 @@ describe('TinkerBackend over HTTP', () => {
     const ex = g[0].map((completion) => ({ prompt: prompts[0], completion, advantages_T: completion.tokenIds.map((_, t) => (t % 2 ? 1 : -1)) }));
     await expect(strict.train(ex, pgLoss('token-mean', 0.04), optimizer)).rejects.toThrow(ConfigError);
 
-    const { backend, server } = await setup({ personality, dropImageTokens: false }, { kl: 'fold' });
+    const { backend, server } = await setup({ personality }, { kl: 'fold', ...(personality === 'skyrl' ? { images: 'omit' as const } : {}) });
     const groups = await backend.sample(prompts.slice(0, 1), 2, sampling);
     const batch = groups[0].map((completion) => ({ prompt: prompts[0], completion, advantages_T: completion.tokenIds.map((_, t) => (t % 2 ? 1 : -1)) }));
     // The base model of the test server is the untrained initial policy; perturb the trained one first so ref ≠ old.

@@ -3,6 +3,10 @@
  * vision-language base model trained on a remote service — hosted Tinker or a
  * self-hosted SkyRL tx server.
  *
+ * - create: the server profile before anything trains (server-profile.ts):
+ *   hosted Tinker or SkyRL tx, told from its own answers; a base model it does
+ *   not serve, image prompts on a server that renders none and a LoRA rank
+ *   above its limit are config errors; settings it ignores are warned about.
  * - sample: ephemeral sampler weights of the current training state
  *   (`save_weights_for_sampler`, made again only after a training step), then
  *   one `asample` per prompt with `num_samples = n`; per-token log-probs are
@@ -38,6 +42,15 @@ import { chunkLength, createRenderer, type ChatRenderer, type InputChunk } from 
 import { imageTokenCount, readResizeRule, toJpeg, type VisionResizeRule } from './render/image.js';
 import { loadTokenizer, type TextTokenizer } from './render/tokenizer.js';
 import type { Datum } from './wire.js';
+import {
+  checkBaseModel,
+  checkImages,
+  explainCreateModelError,
+  ignoredSettingWarnings,
+  probeServer,
+  refineWithModelInfo,
+  type ServerProfile,
+} from './server-profile.js';
 
 /** Injected machinery (tests pass fast retry timings and their own timer). */
 export interface TinkerBackendDeps {
@@ -78,6 +91,7 @@ export class TinkerBackend implements PolicyBackend {
     readonly tokenizer: TextTokenizer,
     readonly renderer: ChatRenderer,
     private readonly resizeRule: VisionResizeRule,
+    private readonly profile: ServerProfile,
   ) {}
 
   static async create(config: TinkerBackendConfig, endpoint: TinkerEndpoint, deps: TinkerBackendDeps = {}): Promise<TinkerBackend> {
@@ -103,13 +117,31 @@ export class TinkerBackend implements PolicyBackend {
       onQueueState: deps.onQueueState,
     });
     try {
-      await checkBaseModelOffered(client, config.model, deps.log);
-      const model = await client.createModel({ baseModel: config.model, rank: config.loraRank, seed: config.loraSeed });
-      return new TinkerBackend(client, model, config, tokenizer, renderer, resizeRule);
+      // Capabilities before anything is created (server-profile.ts): model, images, ignored settings.
+      let profile = await probeServer(client, config, deps.log);
+      checkBaseModel(profile, config.model);
+      checkImages(profile, config.images);
+      const model = await client.createModel({ baseModel: config.model, rank: config.loraRank, seed: config.loraSeed }).catch((error: unknown) => {
+        throw explainCreateModelError(error, config.loraRank);
+      });
+      // get_info of the new model can reveal SkyRL where the handshake did not; checked again before any training request.
+      const info = await client.getInfo(model.modelId).catch(() => undefined);
+      const refined = refineWithModelInfo(profile, info?.model_data, client, config);
+      if (refined !== profile) {
+        profile = refined;
+        checkImages(profile, config.images);
+      }
+      for (const line of ignoredSettingWarnings(profile)) deps.log?.warn(line);
+      return new TinkerBackend(client, model, config, tokenizer, renderer, resizeRule, profile);
     } catch (error) {
       await client.close();
       throw error;
     }
+  }
+
+  /** What the server is and can do, as decided at create (server-profile.ts). */
+  get serverProfile(): ServerProfile {
+    return this.profile;
   }
 
   /** The service-side id of the current training model. */
@@ -342,7 +374,9 @@ export class TinkerBackend implements PolicyBackend {
     if (this.model.requestCount > 0) {
       // load_weights is only valid as a model's first request: start a fresh model.
       await this.model.unload();
-      this.model = await this.client.createModel({ baseModel: this.config.model, rank: this.config.loraRank, seed: this.config.loraSeed });
+      this.model = await this.client.createModel({ baseModel: this.config.model, rank: this.config.loraRank, seed: this.config.loraSeed }).catch((error: unknown) => {
+        throw explainCreateModelError(error, this.config.loraRank);
+      });
     }
     this.sampler = undefined;
     await this.model.loadWeights(ckpt.tinkerPath, true);
@@ -403,24 +437,4 @@ export function normalisePromptLogprobs(lp: ReadonlyArray<number | null> | null 
   if (lp === null || lp === undefined) return null;
   if (lp.length === length - 1 && (lp.length === 0 || lp[0] !== null)) return [null, ...lp];
   return [...lp];
-}
-
-/**
- * Refuses a `backend.model` the server does not list in
- * get_server_capabilities. SkyRL's `create_model` does not check `base_model`
- * at all (it trains the server's `--base-model`, read in skyrl/tinker/api.py
- * a956457), so without this a mismatched name trains another model silently.
- * An empty list or a failed call (a server without the route) skips the
- * check, with a warning for the failure.
- */
-async function checkBaseModelOffered(client: TinkerClient, model: string, log: { warn(message: string): void } | undefined): Promise<void> {
-  let offered: Array<{ model: string }>;
-  try {
-    offered = await client.capabilities();
-  } catch (error) {
-    log?.warn(`could not list the server's base models, so backend.model is not checked: ${(error as Error).message}`);
-    return;
-  }
-  if (offered.length > 0 && !offered.some((m) => m.model === model))
-    throw new ConfigError('backend.model', `the server does not offer "${model}"; it offers: ${offered.map((m) => m.model).join(', ')}`);
 }

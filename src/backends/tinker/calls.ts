@@ -109,7 +109,7 @@ function backoff(policy: RetryPolicy, attempt: number): number {
   return Math.min(policy.backoffBaseMs * 2 ** attempt, policy.backoffMaxMs);
 }
 
-function statusError(route: string, response: HttpResponse, secrets: ReadonlyArray<string | undefined> = []): RemoteError {
+function statusError(route: string, response: HttpResponse, secrets: ReadonlyArray<string | undefined> = [], afterUnansweredAttempt = false): RemoteError {
   const s = response.status;
   const hint =
     s === 401 || s === 403
@@ -118,7 +118,7 @@ function statusError(route: string, response: HttpResponse, secrets: ReadonlyArr
         ? ' (is TINKER_BASE_URL the API root of a Tinker-compatible server?)'
         : '';
   const message = `${route}: HTTP ${s} from the training service${hint}: ${describeErrorBody(response, secrets)}`;
-  return s >= 400 && s < 500 ? new RejectedError(s, message) : new RemoteError(message);
+  return s >= 400 && s < 500 ? new RejectedError(s, message, afterUnansweredAttempt) : new RemoteError(message);
 }
 
 /**
@@ -133,6 +133,12 @@ export class RejectedError extends RemoteError {
   constructor(
     readonly status: number,
     message: string,
+    /**
+     * An earlier attempt of the same submission got no answer or a 408/5xx,
+     * so the server may have taken that one: the refusal can be of a
+     * duplicate (SkyRL's 409 for a save_weights name it already has).
+     */
+    readonly afterUnansweredAttempt = false,
   ) {
     super(message);
   }
@@ -151,6 +157,7 @@ export async function postWithRetries(ctx: CallContext, route: string, body: unk
   let attempt = 0;
   let proxy400 = 0;
   let billingSince: number | undefined;
+  let unanswered = false; // an attempt got no answer, or one the server may have processed before failing (408, 5xx)
   for (;;) {
     assertNotAborted(ctx, route);
     let response: HttpResponse | undefined;
@@ -191,9 +198,11 @@ export async function postWithRetries(ctx: CallContext, route: string, body: unk
         delay = retryAfterMs(response.headers, clock.now()) ?? backoff(policy, attempt);
         failure = `HTTP ${s}: ${describeErrorBody(response, ctx.secrets)}`;
       } else {
-        throw statusError(route, response, ctx.secrets);
+        throw statusError(route, response, ctx.secrets, unanswered);
       }
+      if (s === 408 || s >= 500) unanswered = true;
     } else {
+      unanswered = true;
       delay = backoff(policy, attempt);
     }
     if (clock.now() + delay - start > policy.submitDeadlineMs)

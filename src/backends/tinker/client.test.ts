@@ -103,6 +103,33 @@ describe('4xx at submission (SkyRL-like server)', () => {
   });
 });
 
+describe('save_weights on SkyRL when the answer is lost', () => {
+  it("takes the retry's 409 'already exists' as the lost attempt's success: the path is returned, seq_ids stay dense, the checkpoint loads", async () => {
+    server = await startFakeTinker({ vocabSize: 10, personality: 'skyrl', faults: [{ route: 'save_weights', nth: 1, kind: 'drop-after' }] });
+    const warnings: string[] = [];
+    const client = await TinkerClient.connect({ baseUrl: server.url, apiKey: 'tml-dummy', timer: noTimer, retry: { backoffBaseMs: 1, backoffMaxMs: 2 }, log: { warn: (m) => warnings.push(m) } });
+    try {
+      const model = await client.createModel({ baseModel: 'm', rank: 2 });
+      const path = await model.saveWeights('ckpt-lost');
+      expect(path).toBe(`tinker://${model.modelId}/weights/ckpt-lost`);
+      expect(server.hits.get('save_weights')).toBe(2); // the lost attempt and the refused retry
+      expect(warnings.some((w) => w.includes('taking it as saved'))).toBe(true);
+      const datum = rlDatum([{ kind: 'tokens', tokens: [1, 2, 3] }], [4, 5], [-1, -1], [0.5, -0.5]);
+      await (await model.forwardBackward([datum], 'importance_sampling')).result();
+      expect(server.executed.filter((e) => e.modelId === model.modelId).map((e) => [e.route, e.seqId])).toEqual([
+        ['save_weights', 1],
+        ['forward_backward', 2],
+      ]);
+      const fresh = await client.createModel({ baseModel: 'm', rank: 2 });
+      await fresh.loadWeights(path, true);
+      // a repeated name without a lost attempt is still a refusal
+      await expect(model.saveWeights('ckpt-lost')).rejects.toBeInstanceOf(RejectedError);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
 describe('configuration', () => {
   it('reads the endpoint from TINKER_BASE_URL / TINKER_API_KEY, defaulting to hosted Tinker', () => {
     expect(tinkerEndpointFromEnv({ TINKER_API_KEY: ' tml-x ' })).toEqual({ baseUrl: HOSTED_TINKER_BASE_URL, apiKey: 'tml-x' });

@@ -56,6 +56,12 @@ export interface TinkerClientOptions {
   readonly onQueueState?: QueueStateListener;
 }
 
+/** A base model listed by get_server_capabilities. */
+export interface SupportedModel {
+  readonly model: string;
+  readonly maxContextLength?: number;
+}
+
 export interface LoraSpec {
   readonly baseModel: string;
   readonly rank: number;
@@ -91,6 +97,10 @@ export class TinkerClient {
     private readonly abort: AbortController,
     private readonly jwtAuth: boolean,
     readonly wireFormat: WireFormat,
+    /** The `sdk_version` this client reports (tied to the wire format, config.ts). */
+    readonly sdkVersion: string,
+    /** The field names of the server's `client/config` answer (server-profile.ts tells the server kind by them). */
+    readonly clientConfigKeys: readonly string[],
   ) {}
 
   /** Handshake, session and heartbeat. */
@@ -128,7 +138,8 @@ export class TinkerClient {
     const abort = new AbortController();
     const ctx: CallContext = { transport, clock, policy, log, signal: abort.signal, secrets };
 
-    const config = parseResponse(ClientConfigResponse, await postWithRetries(ctx, 'client/config', { sdk_version: sdkVersion }), 'client/config');
+    const rawConfig = await postWithRetries(ctx, 'client/config', { sdk_version: sdkVersion });
+    const config = parseResponse(ClientConfigResponse, rawConfig, 'client/config');
     if (config.pjwt_auth_enabled === true) await refreshJwt();
     const billingMax = config.billing_exception_max_pause_duration_sec;
     const ctxFinal: CallContext = billingMax === undefined || options.retry?.billingMaxPauseMs !== undefined ? ctx : { ...ctx, policy: { ...policy, billingMaxPauseMs: billingMax * 1000 } };
@@ -149,7 +160,17 @@ export class TinkerClient {
     );
     if (session.error_message) throw new RemoteError(`create_session: ${redactSecrets(session.error_message, secrets)}`);
     if (session.warning_message) log.warn(`training service: ${redactSecrets(session.warning_message, secrets)}`);
-    const client = new TinkerClient(ctxFinal, session.session_id, limits, options.onQueueState, abort, config.pjwt_auth_enabled === true, config.proto_write_fwdbwd === true ? 'protobuf' : askedWire);
+    const client = new TinkerClient(
+      ctxFinal,
+      session.session_id,
+      limits,
+      options.onQueueState,
+      abort,
+      config.pjwt_auth_enabled === true,
+      config.proto_write_fwdbwd === true ? 'protobuf' : askedWire,
+      sdkVersion,
+      Object.keys(rawConfig as Record<string, unknown>),
+    );
     client.heartbeat = startHeartbeat({
       transport,
       sessionId: session.session_id,
@@ -219,7 +240,15 @@ export class TinkerClient {
   }
 
   /** `GET get_server_capabilities`: the base models the server offers. */
-  async capabilities(): Promise<Array<{ model: string; maxContextLength?: number }>> {
+  async capabilities(): Promise<SupportedModel[]> {
+    return (await this.serverCapabilities()).models;
+  }
+
+  /**
+   * `GET get_server_capabilities`: the base models, and the field names the
+   * server used (top level and per model), which server-profile.ts reads.
+   */
+  async serverCapabilities(): Promise<{ models: SupportedModel[]; fields: string[] }> {
     this.assertOpen();
     const response = await this.ctx.transport.get('get_server_capabilities', { timeoutMs: this.ctx.policy.requestTimeoutMs, signal: this.ctx.signal });
     if (response.status !== 200) throw new RemoteError(`get_server_capabilities: HTTP ${response.status} from the training service: ${describeErrorBody(response, this.ctx.secrets)}`);
@@ -228,7 +257,17 @@ export class TinkerClient {
       jsonBody(response),
       'get_server_capabilities',
     );
-    return parsed.supported_models.map((m) => ({ model: m.model_name, ...(typeof m.max_context_length === 'number' ? { maxContextLength: m.max_context_length } : {}) }));
+    const fields = new Set(Object.keys(parsed));
+    for (const m of parsed.supported_models) for (const k of Object.keys(m)) fields.add(`supported_models[].${k}`);
+    return {
+      models: parsed.supported_models.map((m) => ({ model: m.model_name, ...(typeof m.max_context_length === 'number' ? { maxContextLength: m.max_context_length } : {}) })),
+      fields: [...fields],
+    };
+  }
+
+  /** The API root this client talks to. */
+  get baseUrl(): string {
+    return this.ctx.transport.baseUrl;
   }
 
   /** Whether the handshake switched to a JWT (`pjwt_auth_enabled`). */

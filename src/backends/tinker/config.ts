@@ -46,6 +46,14 @@ export const TinkerBackendConfigSchema = z
      * `npm run test:live`; the model then answers without seeing the image.
      */
     images: z.enum(['send', 'omit']).default('send'),
+    /**
+     * Whether the server renders image chunks. Omitted: decided from the
+     * server (server-profile.ts): hosted Tinker does; SkyRL tx reports nothing
+     * and its JAX backend drops images, so `images: send` is refused there.
+     * `true` for a SkyRL server on its fsdp/megatron backend (vLLM renderer);
+     * `false` refuses image prompts on any server.
+     */
+    serverRendersImages: z.boolean().optional(),
     /** Images above this many pixels are scaled down before upload (the reference's --max_pixels). */
     maxImagePixels: z.number().int().positive().default(802_816),
     systemPrompt: z.string().optional(),

@@ -3,7 +3,9 @@
  * Tinker backend, over real HTTP to the local test server backed by the
  * embedded CPU policy — with injected faults — then a resume from the run's
  * checkpoint in a new backend (as a restarted process would); once with the
- * JSON wire format and once with protobuf.
+ * JSON wire format and once with protobuf. Then on text items against both
+ * personalities of the test server (hosted Tinker and SkyRL tx), and a VL
+ * config refused by SkyRL before any training request.
  */
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -127,6 +129,144 @@ describe('MRPO through the training loop over the Tinker API (embedded policy be
     for (const seqs of perModel.values()) expect(seqs).toEqual(seqs.map((_, i) => i + 1));
     const resumedModel = [...perModel.keys()][1];
     expect(server.executed.find((e) => e.modelId === resumedModel)).toMatchObject({ seqId: 1, route: 'load_weights' });
+  });
+});
+
+describe('MRPO on text items against both server personalities (hosted Tinker, SkyRL tx)', () => {
+  const MODEL = 'Qwen/Qwen3-VL-30B-A3B-Instruct';
+  const base = {
+    algorithm: 'mrpo',
+    seed: 9,
+    promptsPerStep: 2,
+    groupSize: 4,
+    maxTokens: 24,
+    beta: 0,
+    learningRate: 3e-3,
+    evalInterval: 0,
+    evalSize: 2,
+    checkpointInterval: 1,
+    samplesPerStep: 1,
+    dataset: { trainSize: 8, testSize: 2 },
+  } as const;
+
+  /** `faults: false` for runs through the CLI, whose default retry back-off is seconds. */
+  async function personalityServer(personality: 'hosted' | 'skyrl', faults = true): Promise<FakeTinkerServer> {
+    const server = await startFakeTinker({
+      vocabSize: ids.vocabSize,
+      apiKey: KEY,
+      holdMs: 20,
+      personality,
+      supportedModels: [MODEL],
+      policy: embeddedFactory({ vocab, ids, seed: 13, model: { dModel: 32, layers: 1, heads: 2, ffDim: 64, imageSize: 16, patchSize: 8 } }),
+      faults: faults
+        ? [
+            { route: 'asample', nth: 2, kind: 'drop-after' },
+            { route: 'forward_backward', nth: 1, kind: 'drop-after' },
+            { route: 'retrieve_future', nth: 4, kind: 'status', status: 503 },
+            // hosted: the retry gets the original future; SkyRL: 409 "already exists", taken as saved
+            { route: 'save_weights', nth: 1, kind: 'drop-after' },
+          ]
+        : [],
+    });
+    open.push(server);
+    return server;
+  }
+
+  async function textBackend(server: FakeTinkerServer, warnings: string[], images: 'send' | 'omit' = 'omit'): Promise<TinkerBackend> {
+    const b = await createTinkerBackend(
+      // The embedded policy behind the test server sums its loss whatever the personality, hence serverReduction: sum.
+      TinkerBackendConfigSchema.parse({ name: 'tinker', model: MODEL, tokenizer: tokenizerDir, loraRank: 4, images, serverReduction: 'sum' }),
+      { baseUrl: server.url, apiKey: KEY },
+      { log: { warn: (m) => warnings.push(m) }, retry: { backoffBaseMs: 2, backoffMaxMs: 20, serverErrorPollDelayMs: 1, pollTimeoutMs: 20_000, requestTimeoutMs: 20_000 } },
+    );
+    open.push(b);
+    return b;
+  }
+
+  it.each(['hosted', 'skyrl'] as const)('trains 2 steps, checkpoints, resumes to step 3 (%s; images: omit)', async (personality) => {
+    const server = await personalityServer(personality);
+    const runDir = join(await mkdtemp(join(tmpdir(), `mrpo-e2e-${personality}-`)), 'run');
+    const warnings: string[] = [];
+    const first = TrainConfigSchema.parse({ ...base, steps: 2 });
+    const backend = await textBackend(server, warnings);
+    expect(backend.serverProfile.kind).toBe(personality);
+    expect((await runTraining({ config: first, runDir, backend, task: await createTask(first) })).lastStep).toBe(2);
+    const second = TrainConfigSchema.parse({ ...base, steps: 3 });
+    const resumed = await runTraining({ config: second, runDir, backend: await textBackend(server, warnings), task: await createTask(second), resume: true });
+    expect(resumed).toMatchObject({ resumedFrom: 2, lastStep: 3 });
+
+    const trainLines = (await readFile(join(runDir, 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, number>)
+      .filter((l) => 'loss/total' in l);
+    expect(trainLines).toHaveLength(3);
+    for (const l of trainLines) {
+      expect(Number.isFinite(l['loss/total'])).toBe(true);
+      if (personality === 'hosted') expect(l['tinker/loss:sum']).toBeCloseTo(l['loss/total'], 4);
+      else {
+        // SkyRL: forward_backward metrics {}, optim metrics skyrl.ai/* (the learning rate of the schedule, ≤ the configured one)
+        expect(l['tinker/loss:sum']).toBeUndefined();
+        expect(l['tinker/optim/skyrl.ai/learning_rate']).toBeGreaterThan(0);
+        expect(l['tinker/optim/skyrl.ai/learning_rate']).toBeLessThanOrEqual(base.learningRate);
+      }
+    }
+    // One warning line per setting SkyRL ignores, per backend created; none on hosted.
+    expect(warnings.filter((w) => w.startsWith('SkyRL tx ignores'))).toHaveLength(personality === 'skyrl' ? 2 * 4 : 0);
+    // SkyRL refused the retry of the save whose answer was dropped (409 "already exists"); taken as saved
+    expect(warnings.filter((w) => w.includes('taking it as saved'))).toHaveLength(personality === 'skyrl' ? 1 : 0);
+    expect(warnings.filter((w) => !w.startsWith('SkyRL tx ignores') && !w.includes('taking it as saved'))).toEqual([]);
+    // Text only on the wire; seeds a SkyRL JAX sampler accepts; seq order and content invariants.
+    for (const b of server.forwardBackwardBodies) for (const d of b.forward_backward_input.data) expect(d.model_input.chunks.every((c: { type: string }) => c.type === 'encoded_text')).toBe(true);
+    for (const seed of server.sampleSeeds as number[]) expect(seed).toBeLessThanOrEqual(2 ** 31 - 1);
+    expect(server.conflicts.count).toBe(0);
+    const perModel = new Map<string, number[]>();
+    for (const e of server.executed) perModel.set(e.modelId, [...(perModel.get(e.modelId) ?? []), e.seqId]);
+    expect(perModel.size).toBe(2);
+    for (const seqs of perModel.values()) expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+    expect(server.submissions.some((x) => x.duplicate)).toBe(true); // the dropped answers were re-submitted
+  });
+
+  it('a VL config (images: send) against SkyRL is refused before any training request, naming backend.images', async () => {
+    const server = await personalityServer('skyrl');
+    const error = await textBackend(server, [], 'send').then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.message).toMatch(/^backend\.images: is "send".*SkyRL tx.*backend\.images: omit/);
+    for (const route of ['create_model', 'forward_backward', 'optim_step', 'asample', 'save_weights_for_sampler']) expect(server.hits.get(route) ?? 0, route).toBe(0);
+  });
+
+  it('mrpo train on SkyRL with images: omit trains, and says once on stderr per setting SkyRL ignores', async () => {
+    const { main } = await import('../../cli/main.js');
+    const { memoryIo } = await import('../../cli/test-support/memory-io.js');
+    const { writeFile } = await import('node:fs/promises');
+    const server = await personalityServer('skyrl', false);
+    const dir = await mkdtemp(join(tmpdir(), 'mrpo-cli-skyrl-text-'));
+    const configPath = join(dir, 'config.json');
+    const backend = { name: 'tinker', model: MODEL, tokenizer: tokenizerDir, loraRank: 4, images: 'omit', serverReduction: 'sequence-mean' };
+    await writeFile(configPath, JSON.stringify({ ...base, steps: 1, backend }));
+    const io = memoryIo('', { TINKER_BASE_URL: server.url, TINKER_API_KEY: KEY }, dir);
+    const code = await main(['train', '--config', configPath, '--out', join(dir, 'run')], io);
+    expect(code, io.err()).toBe(0);
+    const lines = io.err().split('\n').filter((l) => l.includes('SkyRL tx ignores'));
+    expect(lines.map((l) => /ignores ([^:]+):/.exec(l)?.[1])).toEqual(['gradClip', 'LoRA alpha', 'lora_config.train_unembed']);
+  });
+
+  it('mrpo train with a VL config against SkyRL exits 2 with one line naming backend.images and leaves no run directory', async () => {
+    const { main } = await import('../../cli/main.js');
+    const { memoryIo } = await import('../../cli/test-support/memory-io.js');
+    const { writeFile, stat } = await import('node:fs/promises');
+    const server = await personalityServer('skyrl', false);
+    const dir = await mkdtemp(join(tmpdir(), 'mrpo-cli-skyrl-vl-'));
+    const configPath = join(dir, 'config.json');
+    await writeFile(configPath, JSON.stringify({ ...base, steps: 1, backend: { name: 'tinker', model: MODEL, tokenizer: tokenizerDir, loraRank: 4 } }));
+    const io = memoryIo('', { TINKER_BASE_URL: server.url, TINKER_API_KEY: KEY }, dir);
+    const code = await main(['train', '--config', configPath, '--out', join(dir, 'run')], io);
+    expect(code).toBe(2);
+    expect(io.err()).toMatch(/backend\.images: is "send"/);
+    expect(server.hits.get('create_model') ?? 0).toBe(0);
+    await expect(stat(join(dir, 'run'))).rejects.toThrow(); // validated before any output is created
   });
 });
 

@@ -13,7 +13,8 @@ export {
   type TinkerBackendConfigInput,
   type TinkerEndpoint,
 } from './config.js';
-export { TinkerClient, DEFAULT_SDK_VERSION, type TinkerClientOptions, type LoraSpec } from './client.js';
+export { TinkerClient, DEFAULT_SDK_VERSION, type TinkerClientOptions, type LoraSpec, type SupportedModel } from './client.js';
+export { detectServerKind, probeServer, type ServerProfile, type ServerKind, type IgnoredSetting } from './server-profile.js';
 export { TrainingModel, type ForwardBackwardOutput, type Pending } from './training-model.js';
 export { SamplingSession, type SampleRequest } from './sampling-session.js';
 export { RequestFailedError, FutureExpiredError, DEFAULT_RETRY_POLICY, type RetryPolicy, type Logger } from './calls.js';

@@ -72,7 +72,12 @@ export class TrainingModel {
    * Submits seq-ordered requests: waits for the previous submission to be
    * accepted, gives each body the next seq_id, posts them in order.
    */
-  private async submitOrdered(route: string, bodies: ReadonlyArray<(seqId: number) => unknown>): Promise<Array<{ seqId: number; requestId: string }>> {
+  private async submitOrdered(
+    route: string,
+    bodies: ReadonlyArray<(seqId: number) => unknown>,
+    /** True for a refusal that means "already taken" (a lost first attempt): the seq_id counts as used, with no future. */
+    alreadyTaken?: (error: RejectedError) => boolean,
+  ): Promise<Array<{ seqId: number; requestId: string; taken?: true }>> {
     const previous = this.turn;
     let release!: () => void;
     this.turn = new Promise<void>((resolve) => (release = resolve));
@@ -80,7 +85,7 @@ export class TrainingModel {
       await previous;
       if (this.unloaded) throw new RemoteError(`model ${this.modelId} was unloaded`);
       if (this.broken !== undefined) throw new RemoteError(this.broken);
-      const out: Array<{ seqId: number; requestId: string }> = [];
+      const out: Array<{ seqId: number; requestId: string; taken?: true }> = [];
       for (const [i, body] of bodies.entries()) {
         const seqId = this.lastSeq + 1;
         try {
@@ -88,6 +93,11 @@ export class TrainingModel {
           out.push({ seqId, requestId });
           this.lastSeq = seqId;
         } catch (error) {
+          if (error instanceof RejectedError && i === 0 && alreadyTaken?.(error) === true) {
+            out.push({ seqId, requestId: '', taken: true }); // no future to retrieve
+            this.lastSeq = seqId;
+            continue;
+          }
           if (error instanceof RejectedError && i === 0) {
             // Refused outright (4xx), so not held: the seq_id stays free and the model stays usable.
             throw new RejectedError(error.status, `${error.message} (the server refused ${route} seq ${seqId} and holds nothing; model ${this.modelId} is still usable)`);
@@ -177,10 +187,25 @@ export class TrainingModel {
   }
 
   /** Saves weights + optimizer state under `name`; returns the `tinker://…/weights/<name>` path. */
+  /**
+   * Saves weights and optimizer state under `name`. SkyRL writes the
+   * checkpoint row when it accepts the request (skyrl/tinker/api.py
+   * a956457), so when the answer to an accepted save is lost, the retry is
+   * refused with 409 "already exists": that refusal, after an unanswered
+   * attempt, is the first attempt's success. The save then runs in SkyRL's
+   * arrival order, before any later request of the model; the path is the
+   * one SkyRL returns for a save (`tinker://<model>/weights/<name>`, measured).
+   */
   async saveWeights(name: string, ttlSeconds?: number): Promise<string> {
-    const [s] = await this.submitOrdered('save_weights', [
-      (seqId) => ({ model_id: this.modelId, path: name, seq_id: seqId, ...(ttlSeconds ? { ttl_seconds: ttlSeconds } : {}), type: 'save_weights' }),
-    ]);
+    const [s] = await this.submitOrdered(
+      'save_weights',
+      [(seqId) => ({ model_id: this.modelId, path: name, seq_id: seqId, ...(ttlSeconds ? { ttl_seconds: ttlSeconds } : {}), type: 'save_weights' })],
+      (error) => error.status === 409 && error.afterUnansweredAttempt && /already exists/i.test(error.message),
+    );
+    if (s.taken) {
+      this.client.ctx.log.warn(`save_weights ${name}: the first answer was lost and the retry found the checkpoint already there; taking it as saved`);
+      return `tinker://${this.modelId}/weights/${name}`;
+    }
     return parseResponse(SaveWeightsResult, await this.client.retrieve(s.requestId, `save_weights seq ${s.seqId}`, 'SaveWeights'), 'save_weights').path;
   }
 

@@ -1,3 +1,6 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KEY_ECHO_FAULTS, startFakeTinker, type FakeTinkerServer } from '../../backends/tinker/test-support/server.js';
@@ -33,6 +36,55 @@ describe('mrpo tinker check', () => {
     const missing = await run(['tinker', 'check', '--model', 'Qwen/Qwen3-VL-235B-A22B-Instruct'], env);
     expect(missing.code).toBe(1);
     expect(missing.err).toContain('does not offer Qwen/Qwen3-VL-235B-A22B-Instruct; it offers: Qwen/Qwen3-VL-30B-A3B-Instruct');
+  });
+
+  it('prints the server profile: SkyRL tx (stub client/config), models without context length, no image rendering, the wire the client will use, what it ignores', async () => {
+    server = await startFakeTinker({ vocabSize: 10, personality: 'skyrl', supportedModels: ['/models/tiny-qwen3'] });
+    const r = await run(['tinker', 'check', '--model', '/models/tiny-qwen3'], { TINKER_BASE_URL: server.url, TINKER_API_KEY: 'tml-dummy' });
+    expect(r.code, r.err).toBe(0);
+    const report = JSON.parse(r.out);
+    expect(report).toMatchObject({
+      server: { kind: 'skyrl' },
+      supportedModels: [{ model: '/models/tiny-qwen3' }],
+      model: '/models/tiny-qwen3',
+      modelSupported: true,
+      contextLength: null,
+      rendersImages: false,
+      wireFormat: 'protobuf',
+      sdkVersion: '0.38.0',
+      loraRankLimit: null,
+    });
+    expect(report.loraRankNote).toContain('default max_lora_rank is 32');
+    expect(report.ignoredSettings.map((i: { setting: string }) => i.setting)).toEqual(['gradClip', 'LoRA alpha', 'lora_config.train_unembed']);
+    expect(server.hits.get('create_model') ?? 0).toBe(0); // the check creates no model
+  });
+
+  it('prints hosted Tinker as rendering images, with context lengths and nothing ignored', async () => {
+    server = await startFakeTinker({ vocabSize: 10, supportedModels: ['Qwen/Qwen3-VL-30B-A3B-Instruct'] });
+    const r = await run(['tinker', 'check'], { TINKER_BASE_URL: server.url, TINKER_API_KEY: 'tml-dummy' });
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ server: { kind: 'hosted' }, rendersImages: true, ignoredSettings: [], supportedModels: [{ maxContextLength: 32768 }] });
+  });
+
+  it('--config: checks the backend block against the server (exit 2 naming backend.images on SkyRL; the JSON wire and its SDK version when asked for)', async () => {
+    server = await startFakeTinker({ vocabSize: 10, personality: 'skyrl', supportedModels: ['m'] });
+    const env = { TINKER_BASE_URL: server.url, TINKER_API_KEY: 'tml-dummy' };
+    const dir = await mkdtemp(join(tmpdir(), 'mrpo-tinker-check-'));
+    const vl = join(dir, 'vl.json');
+    await writeFile(vl, JSON.stringify({ backend: { name: 'tinker', model: 'm' } }));
+    const refused = await run(['tinker', 'check', '--config', vl], env);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toMatch(/backend\.images: is "send".*SkyRL tx.*backend\.images: omit/);
+    const text = join(dir, 'text.yaml');
+    await writeFile(text, 'backend:\n  name: tinker\n  model: m\n  images: omit\n  wireFormat: json\n  serverReduction: sequence-mean\n');
+    const ok = await run(['tinker', 'check', '--config', text], env);
+    expect(ok.code, ok.err).toBe(0);
+    expect(JSON.parse(ok.out)).toMatchObject({ wireFormat: 'json', sdkVersion: '0.24.1', modelSupported: true, rendersImages: false });
+    const bad = join(dir, 'bad.json');
+    await writeFile(bad, JSON.stringify({ backend: { name: 'tinker', model: 'm', loraRank: 0 } }));
+    const badRun = await run(['tinker', 'check', '--config', bad], env);
+    expect(badRun.code).toBe(2);
+    expect(badRun.err).toContain(`${bad} backend.loraRank`);
   });
 
   it('exits 2 without TINKER_API_KEY and 1 with a wrong key, never printing the key', async () => {

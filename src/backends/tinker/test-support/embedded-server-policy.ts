@@ -99,14 +99,20 @@ export function embeddedFactory(options: EmbeddedFactoryOptions): ServerPolicyFa
   /** The embedded model's prompt for what the client rendered. */
   const toPrompt = async (input: ServerInput, tok: EmbeddedBackend['tokenizer']): Promise<{ prompt: Prompt; completionStart: number }> => {
     const t = input.tokens_N;
-    const start = t.lastIndexOf(ids.visionEnd) + 1;
+    // After <|vision_end|>; a text-only turn (images: omit) starts after `<|im_start|> user`.
+    const textOnly = !t.includes(ids.visionEnd);
+    const start = textOnly ? t.indexOf(ids.imStart) + 2 : t.lastIndexOf(ids.visionEnd) + 1;
     const end = t.indexOf(ids.imEnd, start);
     const lastImStart = t.lastIndexOf(ids.imStart);
-    if (start <= 0 || end < 0 || lastImStart < end || t[lastImStart + 1] !== ids.assistant) throw new Error('prompt is not a Qwen-VL user turn with an image');
+    if (start <= 1 || end < 0 || lastImStart < end || t[lastImStart + 1] !== ids.assistant) throw new Error('prompt is not a Qwen-VL user turn');
     const text = tok.decode(t.slice(start, end).filter((id) => id < options.vocab.length)).text;
     const image = input.images[0];
-    if (image === undefined) throw new Error('the embedded policy needs an image');
-    const { data, info } = await sharp(image.jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    if (image === undefined && !textOnly) throw new Error('the embedded policy needs an image');
+    // The embedded model always takes an image: a text-only prompt gets a blank one.
+    const { data, info } =
+      image === undefined
+        ? { data: Buffer.alloc(16 * 16), info: { width: 16, height: 16, channels: 1 } }
+        : await sharp(image.jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
     const item: Item = {
       id: `prompt-${text.length}-${data.length}`,
       image: { pixels: new Uint8Array(data), width: info.width, height: info.height, channels: info.channels === 1 ? 1 : 3 },

@@ -24,6 +24,16 @@ import sharp from 'sharp';
 import { imageTokenCount, QWEN3_VL_RESIZE } from '../render/image.js';
 import { DTYPE, float32Bytes, ForwardBackwardOutputType, ForwardBackwardRequestType, int32Bytes, int64Bytes, readTyped, SampleResponseType } from '../wire-proto.js';
 import type { AdamWire } from './bigram-policy.js';
+import {
+  capabilitiesBody,
+  clientConfigBody,
+  createModelRefusal,
+  forwardBackwardMetrics,
+  getInfoBody,
+  optimStepMetrics,
+  seedRefusal,
+  type PersonalityOptions,
+} from './personality.js';
 import { bigramFactory, type ServerDatum, type ServerInput, type ServerPolicy, type ServerPolicyFactory, type ServerSampler } from './server-policy.js';
 
 export type Fault =
@@ -52,9 +62,9 @@ export interface FakeTinkerOptions {
   readonly holdMs?: number;
   /** Delay before a submitted request executes. */
   readonly workDelayMs?: number;
-  /** `hosted`: a failed future is 200 `{error, category}`; `skyrl`: 400 `{detail}`. */
+  /** `hosted`: a failed future is 200 `{error, category}`; `skyrl`: 400 `{detail}` (default: by personality). */
   readonly errorStyle?: 'hosted' | 'skyrl';
-  /** Loss reduction of the service. */
+  /** Loss reduction of the service (default: `sum`; personality `skyrl`: `sequence-mean`, as its JAX backend). */
   readonly reduction?: 'sum' | 'sequence-mean';
   /** Enables `pjwt_auth_enabled`: `auth/token` (with the API key) returns these JWTs in turn; other routes need the latest. */
   readonly jwts?: readonly string[];
@@ -62,13 +72,19 @@ export interface FakeTinkerOptions {
   readonly supportedModels?: readonly string[];
   /**
    * Which real server to imitate (default `hosted`). `skyrl` follows SkyRL
-   * a956457's JAX backend as measured (findings/tinker-conformance.md):
-   * sampling seeds > 2³¹−1 answer HTTP 400, and `prompt_logprobs` has P−1
-   * entries without the leading null; forward_backward outputs have the
-   * text-only length (image tokens dropped); a repeated save_weights name is
-   * 409 and an unknown loss_fn_config key 422, both at submission.
+   * a956457's JAX backend as measured (findings/tinker-conformance.md) and
+   * read (personality.ts): a sample future with a seed > 2³¹−1 fails (400 at
+   * retrieve), and `prompt_logprobs` has P−1 entries without the leading
+   * null; forward_backward outputs have the text-only length (image tokens
+   * dropped) and `metrics: {}`; optim metrics `skyrl.ai/*`; grad_clip_norm
+   * dropped; a repeated save_weights name is 409 and an unknown
+   * loss_fn_config key 422, both at submission; its client/config,
+   * capabilities and get_info shapes; rank and adapter-slot limits checked
+   * when create_model runs; failed futures answer 400 `{detail}`.
    */
   readonly personality?: 'hosted' | 'skyrl';
+  /** SkyRL limits (personality `skyrl`): max_lora_rank (32), max_lora_adapters (32 → 31 models). */
+  readonly limits?: PersonalityOptions;
   /** Whether forward_backward outputs leave out image tokens (default: personality `skyrl`); false isolates the other SkyRL traits. */
   readonly dropImageTokens?: boolean;
   /** Extra client/config fields (e.g. chunk limits). */
@@ -104,6 +120,8 @@ export interface ModelState {
   chain: Promise<void>;
   readonly seen: Map<number, { hash: string; requestId: string }>;
   unloaded: boolean;
+  readonly baseModel: string;
+  readonly rank: number;
 }
 
 export interface FakeTinkerServer {
@@ -214,14 +232,15 @@ class HttpFailure extends Error {
 export async function startFakeTinker(options: FakeTinkerOptions): Promise<FakeTinkerServer> {
   const V = options.vocabSize;
   const seed = options.seed ?? 1;
-  const factory = options.policy ?? bigramFactory(V, seed, options.bias, options.reduction ?? 'sum');
-  const holdMs = options.holdMs ?? 50;
-  const errorStyle = options.errorStyle ?? 'hosted';
   const personality = options.personality ?? 'hosted';
+  const factory = options.policy ?? bigramFactory(V, seed, options.bias, options.reduction ?? (personality === 'skyrl' ? 'sequence-mean' : 'sum'));
+  const holdMs = options.holdMs ?? 50;
+  const errorStyle = options.errorStyle ?? personality;
   const dropImageTokens = options.dropImageTokens ?? personality === 'skyrl';
   const futures = new Map<string, Future>();
   const samplers = new Map<string, ServerSampler>();
   const checkpoints = new Map<string, unknown>();
+  const savesSubmitted = new Set<string>(); // skyrl: "<model>/<name>" of every save_weights accepted
   const sampleSeen = new Map<string, { hash: string; requestId: string }>();
   let nextId = 1;
   let workDelayMs = options.workDelayMs ?? 0;
@@ -354,7 +373,7 @@ export async function startFakeTinker(options: FakeTinkerOptions): Promise<FakeT
   };
 
   const routes: Record<string, (body: Record<string, any>, text: string, idem: string | undefined, acceptProto: boolean) => Promise<unknown> | unknown> = {
-    'client/config': () => ({ pjwt_auth_enabled: options.jwts !== undefined, ...options.clientConfig }),
+    'client/config': () => ({ ...clientConfigBody(personality, options.jwts !== undefined), ...options.clientConfig }),
     'auth/token': () => {
       const jwt = options.jwts?.[Math.min(jwtIssued, options.jwts.length - 1)];
       if (jwt === undefined) throw new HttpFailure(404, 'no auth/token here');
@@ -362,7 +381,7 @@ export async function startFakeTinker(options: FakeTinkerOptions): Promise<FakeT
       currentJwt = jwt;
       return { jwt };
     },
-    get_server_capabilities: () => ({ supported_models: (options.supportedModels ?? []).map((model_name) => ({ model_name, max_context_length: 32768 })) }),
+    get_server_capabilities: () => capabilitiesBody(personality, options.supportedModels ?? []),
     create_session: () => {
       const id = `session-${nextId++}`;
       state.sessions.add(id);
@@ -376,10 +395,25 @@ export async function startFakeTinker(options: FakeTinkerOptions): Promise<FakeT
     create_model: (body) => {
       if (!state.sessions.has(String(body.session_id))) throw new HttpFailure(404, 'unknown session');
       const [requestId, f] = newFuture();
+      const rank = Number(body.lora_config?.rank);
       later(() =>
         void settle(f, async () => {
+          const live = [...state.models.values()].filter((m) => !m.unloaded).length;
+          const refusal = createModelRefusal(personality, options.limits ?? {}, rank, live);
+          if (refusal !== undefined) throw new Error(refusal);
           const id = `model_${(nextId++).toString(16).padStart(8, '0')}`;
-          state.models.set(id, { id, policy: await factory.create(), nextSeq: 1, queue: new Map(), chain: Promise.resolve(), seen: new Map(), unloaded: false });
+          const model: ModelState = {
+            id,
+            policy: await factory.create(),
+            nextSeq: 1,
+            queue: new Map(),
+            chain: Promise.resolve(),
+            seen: new Map(),
+            unloaded: false,
+            baseModel: String(body.base_model),
+            rank,
+          };
+          state.models.set(id, model);
           return { model_id: id, type: 'create_model' };
         }),
       );
@@ -387,7 +421,7 @@ export async function startFakeTinker(options: FakeTinkerOptions): Promise<FakeT
     },
     get_info: (body) => {
       const m = getModel(body.model_id);
-      return { model_id: m.id, model_data: { model_name: 'fake/bigram' }, is_lora: true, lora_rank: 8 };
+      return getInfoBody(personality, { id: m.id, baseModel: m.baseModel, rank: m.rank });
     },
     unload_model: (body) => {
       const m = getModel(body.model_id);
@@ -424,16 +458,25 @@ export async function startFakeTinker(options: FakeTinkerOptions): Promise<FakeT
           loss_fn_outputs: logprobs_B
             .map((lp, b) => (dropImageTokens ? lp.slice(data[b].input.images.reduce((n, im) => n + im.expectedTokens, 0)) : lp))
             .map((lp) => ({ logprobs: { data: lp, dtype: 'float32', shape: [lp.length] } })),
-          metrics: { 'loss:sum': loss },
+          metrics: forwardBackwardMetrics(personality, loss),
         };
       });
     },
     optim_step: (body, text, idem) =>
-      submitTraining('optim_step', body, text, idem, async (m) => ({ metrics: await m.policy.optimStep(body.adam_params as AdamWire) })),
+      submitTraining('optim_step', body, text, idem, async (m) => {
+        const adam = body.adam_params as AdamWire;
+        // SkyRL's AdamParams has no grad_clip_norm: pydantic drops it, so no clipping.
+        const metrics = await m.policy.optimStep(personality === 'skyrl' ? { ...adam, grad_clip_norm: 0 } : adam);
+        return { metrics: optimStepMetrics(personality, metrics, adam.learning_rate) };
+      }),
     save_weights: (body, text, idem) => {
-      // SkyRL: a repeated name is refused at submission with 409 (no seq_id dedup for saves).
-      if (personality === 'skyrl' && checkpoints.has(`tinker://${String(body.model_id)}/weights/${String(body.path)}`))
-        throw new HttpFailure(409, `checkpoint ${String(body.path)} already exists`);
+      // SkyRL: the checkpoint row is created at submission, so a repeated name (a retry after a lost answer
+      // included) is refused with 409; its save futures carry no seq_id, so there is no dedup for saves.
+      if (personality === 'skyrl') {
+        const name = `${String(body.model_id)}/${String(body.path)}`;
+        if (savesSubmitted.has(name)) throw new HttpFailure(409, `Checkpoint '${String(body.path)}' already exists for model '${String(body.model_id)}'`);
+        savesSubmitted.add(name);
+      }
       return submitTraining('save_weights', body, text, idem, async (m) => {
         const path = `tinker://${m.id}/weights/${String(body.path)}`;
         if (checkpoints.has(path)) throw new Error(`checkpoint ${path} exists`);
@@ -482,12 +525,11 @@ export async function startFakeTinker(options: FakeTinkerOptions): Promise<FakeT
       const params = body.sampling_params as { max_tokens?: number; temperature?: number; stop?: number[]; seed?: number };
       state.sampleSeeds.push(params.seed);
       if (typeof params.max_tokens !== 'number') throw new HttpFailure(400, 'max_tokens is required');
-      if (personality === 'skyrl' && typeof params.seed === 'number' && params.seed > 2 ** 31 - 1)
-        throw new HttpFailure(400, `OverflowError: Python integer ${params.seed} out of bounds for int32`);
       const [requestId, f] = newFuture();
       f.kind = 'sample';
       sampleSeen.set(key, { hash: h, requestId });
-      const failure = pendingFailures.get(`asample#${hitsOf('asample')}`);
+      // SkyRL fails the future when the engine builds int32 PRNG keys, not the submission.
+      const failure = pendingFailures.get(`asample#${hitsOf('asample')}`) ?? seedRefusal(personality, params.seed);
       let prompt: ServerInput | undefined;
       let promptError: string | undefined;
       try {
