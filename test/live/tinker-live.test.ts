@@ -2,7 +2,7 @@
  * The live conformance script (`npm run test:live`) run as a user runs it,
  * against the local test server in its SkyRL personality (int32 seeds, P−1
  * prompt log-probs, sequence-mean reduction, 400-style failed futures) with
- * the embedded CPU policy behind it: every check must pass there (the
+ * its bigram model behind it (the embedded policy has no prompt log-probs): every check must pass there (the
  * failing verdicts are tested on hand-written logs in checks.test.ts).
  * Without TINKER_BASE_URL it must skip with one line; a bad setting exits 2.
  */
@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WordTokenizer } from '../../src/backends/embedded/tokenizer.js';
-import { embeddedFactory, writeEmbeddedHfTokenizer } from '../../src/backends/tinker/test-support/embedded-server-policy.js';
+import { writeEmbeddedHfTokenizer } from '../../src/backends/tinker/test-support/embedded-server-policy.js';
 import { startFakeTinker, type FakeTinkerServer } from '../../src/backends/tinker/test-support/server.js';
 import { syntheticCorpus } from '../../src/data/synthetic/index.js';
 
@@ -44,7 +44,6 @@ beforeAll(async () => {
     errorStyle: 'skyrl',
     reduction: 'sequence-mean',
     supportedModels: [tokenizerDir],
-    policy: embeddedFactory({ vocab, ids, seed: 7, model: { dModel: 32, layers: 1, heads: 2, ffDim: 64, imageSize: 16, patchSize: 8 } }),
   });
 });
 afterAll(async () => {
@@ -62,9 +61,9 @@ describe('npm run test:live', () => {
   it('passes every check against the SkyRL personality of the test server (train, SIGKILL, --resume), and never prints the key', async () => {
     const { code, out } = await runLive({ TINKER_BASE_URL: server.url, TINKER_API_KEY: KEY, MRPO_LIVE_REDUCTION: 'sequence-mean', MRPO_LIVE_STEPS: '3' });
     expect(out).not.toContain(KEY);
-    expect(out).not.toMatch(/^FAIL/m);
+    expect(out, out).not.toMatch(/^FAIL/m);
     // The nine checks of the script, each reported once.
-    expect(out.match(/^ok {3}\[protobuf\]/gm)).toHaveLength(9);
+    expect(out.match(/^ok {3}\[protobuf\]/gm), out).toHaveLength(9);
     expect(code, out).toBe(0);
   }, 240_000);
 

@@ -31,6 +31,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TinkerClient } from '../../src/backends/tinker/client.js';
 import { normalisePromptLogprobs } from '../../src/backends/tinker/backend.js';
+import { createRenderer } from '../../src/backends/tinker/render/chat.js';
+import { loadTokenizer } from '../../src/backends/tinker/render/tokenizer.js';
 import { type Check, protocolChecks } from './checks.js';
 import { startRecordingProxy } from './recording-proxy.js';
 
@@ -67,10 +69,13 @@ function runMrpo(args: readonly string[], childEnv: NodeJS.ProcessEnv, logFile: 
   });
 }
 
-async function weightsMoved(baseUrl: string, apiKey: string, wire: Wire, model: string, rank: number, tinkerPath: string): Promise<Check> {
+async function weightsMoved(baseUrl: string, apiKey: string, wire: Wire, model: string, tokenizer: string, rank: number, tinkerPath: string): Promise<Check> {
   const client = await TinkerClient.connect({ baseUrl, apiKey, wireFormat: wire, tags: ['mrpo-test-live'] });
   try {
-    const tokens = [11, 23, 35, 47, 59, 71, 83, 95, 107, 119];
+    // A rendered user turn (the layout the run's prompts have) followed by a fixed answer, as one token chunk.
+    const text = await loadTokenizer(tokenizer);
+    const turn = await createRenderer('qwen3-vl', text).renderPrompt({ text: 'What abnormality is seen in this image?' }, () => 0);
+    const tokens = [...turn.flatMap((c) => (c.kind === 'tokens' ? c.tokens : [])), ...text.encode('<think> The lesion is bright. </think><answer> nodule </answer>')];
     const request = { prompt: [{ kind: 'tokens' as const, tokens }], numSamples: 1, params: { max_tokens: 1, temperature: 1, top_k: -1, top_p: 1, stop: [], seed: 1 }, promptLogprobs: true };
     const base = await (await client.createSamplingSession({ baseModel: model })).sample(request);
     const trained = await client.createModel({ baseModel: model, rank });
@@ -154,7 +159,13 @@ async function runOnce(wire: Wire, setup: { baseUrl: string; apiKey: string; mod
     const trainer = JSON.parse(await readFile(join(runDir, 'checkpoints', `step-${setup.steps}`, 'trainer.json'), 'utf8')) as { step?: number };
     checks.push(...protocolChecks(proxy.submissions, resumedFrom, trainer.step ?? setup.steps, samplesPerStep));
     const record = JSON.parse(await readFile(join(runDir, 'checkpoints', `step-${setup.steps}`, 'policy', 'tinker-checkpoint.json'), 'utf8')) as { tinkerPath: string };
-    checks.push(await weightsMoved(setup.baseUrl, setup.apiKey, wire, setup.model, rank, record.tinkerPath));
+    checks.push(
+      await weightsMoved(setup.baseUrl, setup.apiKey, wire, setup.model, setup.tokenizer, rank, record.tinkerPath).catch((error: unknown) => ({
+        name: 'the trained weights differ from the base model',
+        ok: false,
+        detail: (error as Error).message,
+      })),
+    );
     return checks;
   } finally {
     await proxy.close();
