@@ -3,7 +3,8 @@
  * whatever server TINKER_BASE_URL names (hosted Tinker, or a self-hosted
  * SkyRL tx server). It runs the real product, as a user would:
  *
- *   1. `mrpo train` (a child process) runs MRPO on text items through a
+ *   1. `mrpo train` (a child process) runs MRPO on text items (and on image
+ *      items too when the server renders images) through a
  *      recording proxy, checkpointing every step; it is killed with SIGKILL as
  *      soon as its step-2 checkpoint exists;
  *   2. `mrpo train --resume` continues the run to its last step;
@@ -19,8 +20,9 @@
  * value), MRPO_LIVE_MODEL (default: the first model the server lists),
  * MRPO_LIVE_TOKENIZER (default: MRPO_LIVE_MODEL, when it is a directory),
  * MRPO_LIVE_WIRE (protobuf | json | both; default protobuf),
- * MRPO_LIVE_REDUCTION (sum | sequence-mean; default sequence-mean for a
- * server whose client/config is SkyRL-shaped, else sum), MRPO_LIVE_STEPS
+ * MRPO_LIVE_REDUCTION (sum | sequence-mean; default sequence-mean when the
+ * server is recognised as SkyRL tx, else sum), MRPO_LIVE_SERVER_RENDERS_IMAGES=1
+ * (a SkyRL fsdp/megatron server: also run image items), MRPO_LIVE_STEPS
  * (default 4, at least 3), MRPO_LIVE_KEEP=1 keeps the run directories.
  */
 import { spawn } from 'node:child_process';
@@ -30,6 +32,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TinkerClient } from '../../src/backends/tinker/client.js';
+import { probeServer, type ServerProfile } from '../../src/backends/tinker/server-profile.js';
 import { normalisePromptLogprobs } from '../../src/backends/tinker/backend.js';
 import { createRenderer } from '../../src/backends/tinker/render/chat.js';
 import { loadTokenizer } from '../../src/backends/tinker/render/tokenizer.js';
@@ -40,6 +43,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const env = process.env;
 
 type Wire = 'json' | 'protobuf';
+type Images = 'omit' | 'send';
 
 function log(line: string): void {
   process.stdout.write(`[test:live ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -100,9 +104,9 @@ async function latestCheckpoint(runDir: string): Promise<number> {
   return Math.max(0, ...steps);
 }
 
-async function runOnce(wire: Wire, setup: { baseUrl: string; apiKey: string; model: string; tokenizer: string; reduction: string; steps: number }): Promise<Check[]> {
+async function runOnce(wire: Wire, images: Images, setup: { baseUrl: string; apiKey: string; model: string; tokenizer: string; reduction: string; steps: number }): Promise<Check[]> {
   const proxy = await startRecordingProxy(setup.baseUrl);
-  const dir = await mkdtemp(join(tmpdir(), `mrpo-live-${wire}-`));
+  const dir = await mkdtemp(join(tmpdir(), `mrpo-live-${wire}-${images}-`));
   const runDir = join(dir, 'run');
   const rank = 4;
   const samplesPerStep = 1;
@@ -121,14 +125,14 @@ async function runOnce(wire: Wire, setup: { baseUrl: string; apiKey: string; mod
     checkpointInterval: 1,
     samplesPerStep,
     dataset: { name: 'synthetic', trainSize: 8, testSize: 2 },
-    backend: { name: 'tinker', model: setup.model, tokenizer: setup.tokenizer, loraRank: rank, images: 'omit', wireFormat: wire, serverReduction: setup.reduction },
+    backend: { name: 'tinker', model: setup.model, tokenizer: setup.tokenizer, loraRank: rank, images, wireFormat: wire, serverReduction: setup.reduction, ...(images === 'send' ? { serverRendersImages: true } : {}) },
   };
   const configPath = join(dir, 'config.json');
   await writeFile(configPath, JSON.stringify(config, null, 2));
   const childEnv = { ...env, TINKER_BASE_URL: proxy.url, TINKER_API_KEY: setup.apiKey };
   const checks: Check[] = [];
   try {
-    log(`${wire}: mrpo train (${setup.steps} steps), killed with SIGKILL once checkpoints/step-2 exists; logs in ${dir}`);
+    log(`${wire}/${images}: mrpo train (${setup.steps} steps), killed with SIGKILL once checkpoints/step-2 exists; logs in ${dir}`);
     const killAt = join(runDir, 'checkpoints', 'step-2', 'trainer.json');
     let killed = false;
     const first = await runMrpo(['train', '--config', configPath, '--out', runDir, '--no-report'], childEnv, join(dir, 'first.log'), (kill) => {
@@ -154,7 +158,7 @@ async function runOnce(wire: Wire, setup: { baseUrl: string; apiKey: string; mod
     const wantSteps = Array.from({ length: setup.steps }, (_, i) => i + 1);
     checks.push({ name: 'every step is in metrics.jsonl exactly once', ok: steps.join(',') === wantSteps.join(','), detail: `steps ${steps.join(',')}` });
     const losses = lines.map((l) => l['loss/total'] as number);
-    checks.push({ name: 'every step loss is finite', ok: losses.every((x) => Number.isFinite(x)), detail: losses.map((x) => x.toFixed(4)).join(', ') });
+    checks.push({ name: 'every step loss is finite', ok: losses.every((x) => Number.isFinite(x)), detail: losses.map((x) => x.toExponential(2)).join(', ') });
     log(`${wire}: reward/total per step: ${lines.map((l) => Number(l['reward/total']).toFixed(4)).join(', ')}`);
     const trainer = JSON.parse(await readFile(join(runDir, 'checkpoints', `step-${setup.steps}`, 'trainer.json'), 'utf8')) as { step?: number };
     checks.push(...protocolChecks(proxy.submissions, resumedFrom, trainer.step ?? setup.steps, samplesPerStep));
@@ -176,7 +180,7 @@ async function runOnce(wire: Wire, setup: { baseUrl: string; apiKey: string; mod
 async function main(): Promise<void> {
   const baseUrl = env.TINKER_BASE_URL?.trim();
   if (!baseUrl) {
-    process.stdout.write('test:live skipped: TINKER_BASE_URL is not set (start a Tinker server, e.g. SkyRL tx, and export TINKER_BASE_URL and TINKER_API_KEY; see docs/tinker.md)\n');
+    process.stdout.write('test:live skipped: TINKER_BASE_URL is not set (start a Tinker server, e.g. SkyRL tx, and export TINKER_BASE_URL and TINKER_API_KEY; see the README, "Scale-out: the Tinker API")\n');
     return;
   }
   const apiKey = env.TINKER_API_KEY?.trim();
@@ -188,8 +192,10 @@ async function main(): Promise<void> {
   const started = Date.now();
   const probe = await TinkerClient.connect({ baseUrl, apiKey, tags: ['mrpo-test-live'] });
   let offered: Array<{ model: string }>;
+  let profile: ServerProfile;
   try {
     offered = await probe.capabilities();
+    profile = await probeServer(probe, { serverRendersImages: env.MRPO_LIVE_SERVER_RENDERS_IMAGES === '1' ? true : undefined });
   } finally {
     await probe.close();
   }
@@ -197,19 +203,23 @@ async function main(): Promise<void> {
   if (model === undefined) fail('the server lists no models; set MRPO_LIVE_MODEL to the base model it serves');
   const tokenizer = env.MRPO_LIVE_TOKENIZER ?? model;
   if (!existsSync(tokenizer) || !statSync(tokenizer).isDirectory()) fail(`MRPO_LIVE_TOKENIZER: "${tokenizer}" is not a directory with tokenizer.json (set it to the model's tokenizer directory)`);
-  const reduction = env.MRPO_LIVE_REDUCTION ?? 'sum';
+  const reduction = env.MRPO_LIVE_REDUCTION ?? (profile.kind === 'skyrl' ? 'sequence-mean' : 'sum');
   if (reduction !== 'sum' && reduction !== 'sequence-mean') fail(`MRPO_LIVE_REDUCTION must be sum or sequence-mean, got "${reduction}"`);
-  log(`server ${baseUrl}; model ${model}; offered: ${offered.map((m) => m.model).join(', ') || '(none)'}`);
+  log(`server ${baseUrl}: ${profile.kind} (${profile.evidence}); model ${model}; offered: ${offered.map((m) => m.model).join(', ') || '(none)'}; reduction ${reduction}`);
   const wires: Wire[] = wireSetting === 'both' ? ['protobuf', 'json'] : [wireSetting as Wire];
+  const runs: Array<{ wire: Wire; images: Images }> = wires.map((wire) => ({ wire, images: 'omit' }));
+  if (profile.rendersImages) runs.push({ wire: wires[0], images: 'send' });
+  else log(`VL items not run: the server does not render images (${profile.imagesNote}); MRPO_LIVE_SERVER_RENDERS_IMAGES=1 says it does`);
   let allOk = true;
-  for (const wire of wires) {
+  for (const { wire, images } of runs) {
     const t0 = Date.now();
-    const checks = await runOnce(wire, { baseUrl, apiKey, model, tokenizer, reduction, steps });
+    const label = images === 'send' ? `${wire}+images` : wire;
+    const checks = await runOnce(wire, images, { baseUrl, apiKey, model, tokenizer, reduction, steps });
     for (const c of checks) {
       allOk &&= c.ok;
-      process.stdout.write(`${c.ok ? 'ok  ' : 'FAIL'} [${wire}] ${c.name}: ${c.detail}\n`);
+      process.stdout.write(`${c.ok ? 'ok  ' : 'FAIL'} [${label}] ${c.name}: ${c.detail}\n`);
     }
-    log(`${wire}: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    log(`${label}: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   }
   log(`${allOk ? 'passed' : 'FAILED'} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   process.exitCode = allOk ? 0 : 1;
