@@ -3,7 +3,10 @@
  * for the test server (server.ts). `hosted` follows the Tinker SDK's response
  * types (tinker d595dc2: ClientConfigResponse, SupportedModel, GetInfoResponse);
  * `skyrl` follows SkyRL a956457's `skyrl/tinker/api.py` response models and
- * `skyrl/backends/jax.py`, written from reading them (no code copied):
+ * `skyrl/backends/jax.py`, written from reading them (no code copied), and
+ * checked against a live a956457 server on 2026-12-07 (client/config,
+ * capabilities, get_info with status "created", a seed ≥ 2³¹ failing its
+ * future with 400 `{detail}` at retrieve_future):
  * - client/config is a stub: `{pjwt_auth_enabled: false}` and nothing else;
  * - get_server_capabilities lists `{model_name}` only (no context length);
  * - get_info: `{model_id, status, model_data: {base_model, lora_config: {rank, seed}, model_name}}`;
@@ -44,7 +47,7 @@ export function capabilitiesBody(p: Personality, models: readonly string[]): Rec
 }
 
 export function getInfoBody(p: Personality, model: { id: string; baseModel: string; rank: number }): Record<string, unknown> {
-  if (p === 'skyrl') return { model_id: model.id, status: 'ready', model_data: { base_model: model.baseModel, lora_config: { rank: model.rank, seed: null }, model_name: model.baseModel } };
+  if (p === 'skyrl') return { model_id: model.id, status: 'created', model_data: { base_model: model.baseModel, lora_config: { rank: model.rank, seed: null }, model_name: model.baseModel } };
   return { model_id: model.id, model_data: { arch: 'fake', model_name: model.baseModel, tokenizer_id: model.baseModel }, is_lora: true, lora_rank: model.rank, model_name: model.baseModel };
 }
 
