@@ -5,7 +5,9 @@
  * averages over ID, OOD and all benchmarks, each for all / open / closed
  * questions; every cell a mean with its n and 95% bootstrap interval. Plus
  * the reasoning-failure figures per (model, benchmark): FFP stage shares
- * (over traces with a failure) and FAR, also with bootstrap intervals.
+ * (over traces with a failure) and FAR, also with bootstrap intervals. Step
+ * verdicts need a gold rationale (docs/method.md §3), so benchmarks without
+ * one (the OOD sets) have no FFP/FAR cells.
  */
 import { failurePoint, stageOf, summarizeFailures, type FailureSummary, type FfpStage } from '../algo/failure.js';
 import type { StepLabel } from '../types.js';
@@ -102,15 +104,19 @@ function failureCells(rows: readonly JudgedRow[], boot: Required<Pick<BootstrapO
     return n === 0 ? null : sum / n;
   };
   const opt = (name: string) => ({ resamples: boot.resamples, seed: seedFor(boot.seed, `${key}/${name}`) });
+  // Traces are resampled as a whole; n is what the statistic is over (failed traces, or those with a FAR).
+  const withN = (i: Interval, n: number): Interval => ({ ...i, n });
+  const failed = traces.filter((t) => t.stage !== null);
+  const farN = (filter: (t: TraceFacts) => boolean) => failed.filter((t) => t.far !== null && filter(t)).length;
   return {
     traces: traces.length,
-    withFailure: traces.filter((t) => t.stage !== null).length,
-    early: bootstrapStatistic(traces, share('early'), opt('early')),
-    mid: bootstrapStatistic(traces, share('mid'), opt('mid')),
-    late: bootstrapStatistic(traces, share('late'), opt('late')),
-    far: bootstrapStatistic(traces, farMean(() => true), opt('far')),
-    farCorrect: bootstrapStatistic(traces, farMean((t) => t.correct), opt('far-correct')),
-    farIncorrect: bootstrapStatistic(traces, farMean((t) => !t.correct), opt('far-incorrect')),
+    withFailure: failed.length,
+    early: withN(bootstrapStatistic(traces, share('early'), opt('early')), failed.length),
+    mid: withN(bootstrapStatistic(traces, share('mid'), opt('mid')), failed.length),
+    late: withN(bootstrapStatistic(traces, share('late'), opt('late')), failed.length),
+    far: withN(bootstrapStatistic(traces, farMean(() => true), opt('far')), farN(() => true)),
+    farCorrect: withN(bootstrapStatistic(traces, farMean((t) => t.correct), opt('far-correct')), farN((t) => t.correct)),
+    farIncorrect: withN(bootstrapStatistic(traces, farMean((t) => !t.correct), opt('far-incorrect')), farN((t) => !t.correct)),
   };
 }
 
