@@ -22,7 +22,7 @@ const name = z.string().regex(NAME, 'must be letters, digits, ".", "_" or "-" (i
 const benchmarkSchema = z
   .object({
     name,
-    format: z.union([z.enum(FORMAT_NAMES as [string, ...string[]]), z.literal('synthetic')]),
+    format: z.enum([...FORMAT_NAMES, 'synthetic'] as [string, ...string[]]),
     /** Path of the data (not for `synthetic`). */
     path: z.string().min(1).optional(),
     images: z.string().min(1).optional(),
