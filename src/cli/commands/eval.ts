@@ -4,7 +4,7 @@
  * models and the judge; eval runs inference, answer and step judging for every
  * (model, benchmark), resumable at item level, and writes the table for every
  * scoring convention with bootstrap intervals (results.json, results.md,
- * report.html). Logic in src/eval/.
+ * report.html). Logic in src/cli/eval/.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -13,12 +13,12 @@ import { fileURLToPath } from 'node:url';
 import { MODEL_FAMILIES } from '../../backends/openai/prompt.js';
 import { defaultPrices, formatJudgeStats } from '../../judges/meter.js';
 import { ConfigError, RemoteError, UsageError } from '../../errors.js';
-import { createEvalJudges, createEvalModel, type EvalModel } from '../../eval/models.js';
-import { renderHtml, renderMarkdown, scoreTables } from '../../eval/render.js';
-import { estimateJudgeCost, readJudgedIds, readJudgedRows } from '../../eval/results.js';
-import { loadBenchmark, pairFiles, runPairs, type LoadedBenchmark } from '../../eval/runner.js';
-import { readSuite, resolveSuitePaths, parseSuite, type Suite } from '../../eval/suite.js';
-import { buildTables, modelFailureSummary, type JudgedRow } from '../../eval/tables.js';
+import { createEvalJudges, createEvalModel, type EvalModel } from '../eval/models.js';
+import { renderHtml, renderMarkdown, scoreTables } from '../eval/render.js';
+import { estimateJudgeCost, readJudgedIds, readJudgedRows } from '../eval/results.js';
+import { loadBenchmark, pairFiles, runPairs, type LoadedBenchmark } from '../eval/runner.js';
+import { readSuite, resolveSuitePaths, parseSuite, type Suite } from '../eval/suite.js';
+import { buildTables, modelFailureSummary, type JudgedRow } from '../eval/tables.js';
 import { redactSecrets } from '../../utils/redact.js';
 import { boolFlag, numberFlag, parseFlags, stringFlag } from '../args.js';
 import type { CliIo, Command } from '../command.js';

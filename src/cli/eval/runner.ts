@@ -10,15 +10,15 @@
  */
 import { join } from 'node:path';
 import pLimit from 'p-limit';
-import { parseCompletion, segmentSteps, type SplitterName } from '../algo/steps.js';
-import type { Dataset } from '../data/dataset.js';
-import { openFormat } from '../data/formats.js';
-import { createSyntheticDataset } from '../data/synthetic/index.js';
-import { InputError } from '../errors.js';
-import { stepLabelsOf } from '../judges/judge.js';
-import type { Item } from '../types.js';
-import { createRng } from '../utils/rng.js';
-import { openResumableJsonl, readJsonlRecords, type JsonRecord, type ResumableJsonl } from '../cli/resumable-jsonl.js';
+import { parseCompletion, segmentSteps, type SplitterName } from '../../algo/steps.js';
+import type { Dataset } from '../../data/dataset.js';
+import { openFormat } from '../../data/formats.js';
+import { createSyntheticDataset } from '../../data/synthetic/index.js';
+import { InputError } from '../../errors.js';
+import { stepLabelsOf } from '../../judges/judge.js';
+import type { Item } from '../../types.js';
+import { createRng } from '../../utils/rng.js';
+import { openResumableJsonl, readJsonlRecords, type JsonRecord, type ResumableJsonl } from '../resumable-jsonl.js';
 import type { EvalJudges, EvalModel } from './models.js';
 import type { Suite, SuiteBenchmark } from './suite.js';
 

@@ -2,10 +2,10 @@
  * Reads the judged files of a run back into table rows, and the cost
  * estimate printed before a run starts.
  */
-import { readJsonlRecords } from '../cli/resumable-jsonl.js';
-import { pathExists } from '../utils/fs.js';
-import type { Prices } from '../judges/meter.js';
-import type { StepLabel } from '../types.js';
+import { readJsonlRecords } from '../resumable-jsonl.js';
+import { pathExists } from '../../utils/fs.js';
+import type { Prices } from '../../judges/meter.js';
+import type { StepLabel } from '../../types.js';
 import { isFinalJudged } from './runner.js';
 import type { JudgedRow } from './tables.js';
 

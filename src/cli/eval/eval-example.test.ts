@@ -9,12 +9,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { dataCommand } from '../cli/commands/data.js';
-import { evalCommand } from '../cli/commands/eval.js';
-import { main } from '../cli/main.js';
-import { memoryIo } from '../cli/test-support/memory-io.js';
+import { dataCommand } from '../commands/data.js';
+import { evalCommand } from '../commands/eval.js';
+import { main } from '../main.js';
+import { memoryIo } from '../test-support/memory-io.js';
 
-const root = new URL('../../', import.meta.url).pathname;
+const root = new URL('../../../', import.meta.url).pathname;
 const out = mkdtempSync(join(tmpdir(), 'mrpo-eval-example-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 

@@ -16,11 +16,11 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../cli/main.js';
-import { memoryIo } from '../cli/test-support/memory-io.js';
-import { countPromptSteps, requestText, startChatServer, stepVerdictsContent, type ChatReply, type ChatRequestRecord, type ChatServer } from '../judges/test-support/chat-server.js';
+import { main } from '../main.js';
+import { memoryIo } from '../test-support/memory-io.js';
+import { countPromptSteps, requestText, startChatServer, stepVerdictsContent, type ChatReply, type ChatRequestRecord, type ChatServer } from '../../judges/test-support/chat-server.js';
 
-const REPO = resolve(import.meta.dirname, '../..');
+const REPO = resolve(import.meta.dirname, '../../..');
 const nltk = JSON.parse(readFileSync(join(REPO, 'src/algo/fixtures/metrics-nltk.json'), 'utf8')) as {
   pairs: Array<{ pred: string; gold: string; rouge1: [number, number, number]; bleu1: number }>;
 };

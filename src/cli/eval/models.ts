@@ -8,20 +8,20 @@
  */
 import pLimit from 'p-limit';
 import sharp from 'sharp';
-import { createOpenAISampler, type OpenAISampler, type SampleResult, type SamplerStats } from '../backends/openai/sampler.js';
-import { policyPromptText, type ModelFamily } from '../backends/openai/prompt.js';
-import { imageToDataUrl, loadImageBytes } from '../data/images.js';
-import { renderPrompt } from '../data/prompt.js';
-import { UsageError } from '../errors.js';
-import { openVerdictCache, type VerdictCache } from '../judges/cache.js';
-import type { AnswerJudge, StepJudge } from '../judges/judge.js';
-import { createJudgeMeter, defaultPrices, type JudgeMeter, type Prices } from '../judges/meter.js';
-import { createOfflineAnswerJudge } from '../judges/offline/answer-judge.js';
-import { createOfflineStepJudge } from '../judges/offline/step-judge.js';
-import { createOpenAIAnswerJudge } from '../judges/openai/answer-judge.js';
-import { createJudgeEndpoint } from '../judges/openai/endpoint.js';
-import { createOpenAIStepJudge } from '../judges/openai/step-judge.js';
-import type { Item } from '../types.js';
+import { createOpenAISampler, type OpenAISampler, type SampleResult, type SamplerStats } from '../../backends/openai/sampler.js';
+import { policyPromptText, type ModelFamily } from '../../backends/openai/prompt.js';
+import { imageToDataUrl, loadImageBytes } from '../../data/images.js';
+import { renderPrompt } from '../../data/prompt.js';
+import { UsageError } from '../../errors.js';
+import { openVerdictCache, type VerdictCache } from '../../judges/cache.js';
+import type { AnswerJudge, StepJudge } from '../../judges/judge.js';
+import { createJudgeMeter, defaultPrices, type JudgeMeter, type Prices } from '../../judges/meter.js';
+import { createOfflineAnswerJudge } from '../../judges/offline/answer-judge.js';
+import { createOfflineStepJudge } from '../../judges/offline/step-judge.js';
+import { createOpenAIAnswerJudge } from '../../judges/openai/answer-judge.js';
+import { createJudgeEndpoint } from '../../judges/openai/endpoint.js';
+import { createOpenAIStepJudge } from '../../judges/openai/step-judge.js';
+import type { Item } from '../../types.js';
 import type { SuiteJudge, SuiteModel } from './suite.js';
 
 export interface EvalModel {
@@ -79,11 +79,11 @@ export function createEvalModel(entry: SuiteModel, env: Env, options: { bundledC
   const dir = entry.checkpoint === 'bundled' ? options.bundledCheckpoint : entry.checkpoint;
   // The embedded policy runs one item at a time on the CPU: one backend, calls in series.
   const serial = pLimit(1);
-  let backend: Promise<import('../backends/embedded/index.js').EmbeddedBackend> | null = null;
+  let backend: Promise<import('../../backends/embedded/index.js').EmbeddedBackend> | null = null;
   let requests = 0;
   let completionTokens = 0;
   const load = () => {
-    backend ??= import('../backends/embedded/index.js').then((m) => m.loadEmbeddedBackend(dir));
+    backend ??= import('../../backends/embedded/index.js').then((m) => m.loadEmbeddedBackend(dir));
     return backend;
   };
   return {

@@ -11,9 +11,9 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import { z } from 'zod';
-import { MODEL_FAMILIES } from '../backends/openai/prompt.js';
-import { FORMAT_NAMES } from '../data/formats.js';
-import { ConfigError } from '../errors.js';
+import { MODEL_FAMILIES } from '../../backends/openai/prompt.js';
+import { FORMAT_NAMES } from '../../data/formats.js';
+import { ConfigError } from '../../errors.js';
 import { CONVENTIONS } from './scoring.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -22,7 +22,7 @@ const name = z.string().regex(NAME, 'must be letters, digits, ".", "_" or "-" (i
 const benchmarkSchema = z
   .object({
     name,
-    format: z.enum([...FORMAT_NAMES, 'synthetic'] as [string, ...string[]]),
+    format: z.enum(['synthetic', ...FORMAT_NAMES] as [string, ...string[]]),
     /** Path of the data (not for `synthetic`). */
     path: z.string().min(1).optional(),
     images: z.string().min(1).optional(),

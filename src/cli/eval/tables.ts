@@ -9,8 +9,8 @@
  * verdicts need a gold rationale (docs/method.md §3), so benchmarks without
  * one (the OOD sets) have no FFP/FAR cells.
  */
-import { failurePoint, stageOf, summarizeFailures, type FailureSummary, type FfpStage } from '../algo/failure.js';
-import type { StepLabel } from '../types.js';
+import { failurePoint, stageOf, summarizeFailures, type FailureSummary, type FfpStage } from '../../algo/failure.js';
+import type { StepLabel } from '../../types.js';
 import { bootstrapMacroMean, bootstrapMean, bootstrapStatistic, type BootstrapOptions, type Interval } from './bootstrap.js';
 import { lexicalScores, type Convention } from './scoring.js';
 

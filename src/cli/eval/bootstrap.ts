@@ -10,8 +10,8 @@
  * benchmark independently (a stratified bootstrap) and averages the resampled
  * means.
  */
-import { createRng, type Rng } from '../utils/rng.js';
-import { quantile } from '../utils/stats.js';
+import { createRng, type Rng } from '../../utils/rng.js';
+import { quantile } from '../../utils/stats.js';
 
 export interface Interval {
   /** The statistic on the data itself; null when it is undefined (no values). */

@@ -18,9 +18,9 @@
  *   the semantic component (weights renormalised over ROUGE-1 and BLEU-1);
  * - `judge`: the answer judge's verdict (LLM or offline), 1 correct / 0 not.
  */
-import { answersEquivalent, bleu1, normalizeAnswerText, rouge1F } from '../algo/answer-match.js';
-import { multisetOverlap } from '../algo/multiset.js';
-import { answerReward } from '../rewards/answer.js';
+import { answersEquivalent, bleu1, normalizeAnswerText, rouge1F } from '../../algo/answer-match.js';
+import { multisetOverlap } from '../../algo/multiset.js';
+import { answerReward } from '../../rewards/answer.js';
 
 export const CONVENTIONS = ['exact', 'f1', 'bleu1', 'rouge1', 'reward', 'judge'] as const;
 export type Convention = (typeof CONVENTIONS)[number];

@@ -4,8 +4,8 @@
  * same tables, and the failure figures of `mrpo analyze` per model). Scores
  * show ×100 with one decimal, as papers print them: `41.2 [37.0, 45.5] n=451`.
  */
-import { renderReport, type ReportRun } from '../report/report.js';
-import type { Table } from '../report/html.js';
+import { renderReport, type ReportRun } from '../../report/report.js';
+import type { Table } from '../../report/html.js';
 import type { Interval } from './bootstrap.js';
 import { CONVENTION_TITLES, type Convention } from './scoring.js';
 import { AVERAGES, SUBSETS, type EvalTables, type Subset } from './tables.js';

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { lexicalScores, scoreAnswer, tokenF1 } from './scoring.js';
 
-const nltk = JSON.parse(readFileSync(new URL('../algo/fixtures/metrics-nltk.json', import.meta.url), 'utf8')) as {
+const nltk = JSON.parse(readFileSync(new URL('../../algo/fixtures/metrics-nltk.json', import.meta.url), 'utf8')) as {
   pairs: Array<{ pred: string; gold: string; rouge1: [number, number, number]; bleu1: number }>;
 };
 
