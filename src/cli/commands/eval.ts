@@ -128,6 +128,7 @@ export const evalCommand: Command = {
 
     let pending = 0;
     let answerCalls = 0;
+    let stepCalls = 0;
     for (const m of models)
       for (const b of benchmarks) {
         const ids = new Set(b.items.map((i) => i.id));
@@ -135,7 +136,8 @@ export const evalCommand: Command = {
         for (const item of b.items)
           if (!done.has(item.id)) {
             pending += 1;
-            answerCalls += Math.min(item.answers?.length ?? 1, 5);
+            answerCalls += item.answers?.length ?? 1;
+            if (item.goldReasoning !== undefined && item.goldReasoning.trim() !== '') stepCalls += 1; // no rationale, no step call
           }
       }
     const total = models.length * benchmarks.reduce((a, b) => a + b.items.length, 0);
@@ -146,10 +148,10 @@ export const evalCommand: Command = {
     if (suite.judge.kind === 'offline') io.stderr.write('mrpo eval: judge: offline (deterministic lexical approximation), no cost\n');
     else {
       const prices = suite.judge.priceIn !== undefined && suite.judge.priceOut !== undefined ? { inputPerMillion: suite.judge.priceIn, outputPerMillion: suite.judge.priceOut } : defaultPrices(suite.judge.model);
-      const e = estimateJudgeCost(pending, answerCalls, prices);
+      const e = estimateJudgeCost(stepCalls, answerCalls, prices);
       io.stderr.write(
         `mrpo eval: judge estimate: ≈${e.calls} calls, ≈${e.promptTokens} prompt + ${e.completionTokens} completion tokens, ${e.usd === null ? 'cost unknown (no prices: set priceIn/priceOut)' : `≈$${e.usd.toFixed(2)}`} ` +
-          '(assumes 1,300 prompt and 300 completion tokens a call; cached verdicts cost nothing)\n',
+          '(at most: one answer call per accepted answer, one step call per item with a gold rationale, ~1,300 prompt and 300 completion tokens a call; cached verdicts cost nothing)\n',
       );
     }
     if (boolFlag(parsed, 'dry-run')) {

@@ -103,7 +103,10 @@ describe('mrpo eval --suite paper', () => {
     // Open and closed questions are all evaluated: VQA-RAD 2 test rows, SLAKE 1 English row, PathVQA 2, then the OOD fixtures.
     expect(plan.benchmarks.map((b) => b.items)).toEqual([2, 1, 2, 1, 2, 1, 1, 1]);
     expect(plan.models).toEqual(['policy']);
-    expect(io.err()).toMatch(/judge estimate: ≈\d+ calls/);
+    // Answer calls, one per accepted answer: 2 + 1 + 2 + 1 + 2 + 2 (VQA-Med 2021: two answers) + 1 + 1 = 12; no item has a
+    // gold rationale, so no step call. 12 × 1,300 = 15,600 prompt and 12 × 300 = 3,600 completion tokens; at the assumed
+    // gpt-5-mini prices ($0.25 / $2.00 per 1M): 0.0039 + 0.0072 = $0.0111.
+    expect(io.err()).toContain('judge estimate: ≈12 calls, ≈15600 prompt + 3600 completion tokens, ≈$0.01 ');
   });
 
   it('is exit 2 naming the first missing data path', async () => {

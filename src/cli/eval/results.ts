@@ -46,9 +46,9 @@ export interface CostEstimate {
   readonly usd: number | null;
 }
 
-/** Judge calls for `items` items: one step call, and one answer call per accepted answer at most. */
-export function estimateJudgeCost(items: number, answerCalls: number, prices: Prices | null): CostEstimate {
-  const calls = items + answerCalls;
+/** Judge calls: `stepCalls` step calls and at most `answerCalls` answer calls (one per accepted answer). */
+export function estimateJudgeCost(stepCalls: number, answerCalls: number, prices: Prices | null): CostEstimate {
+  const calls = stepCalls + answerCalls;
   const promptTokens = calls * ESTIMATE_PROMPT_TOKENS;
   const completionTokens = calls * ESTIMATE_COMPLETION_TOKENS;
   const usd = prices === null ? null : (promptTokens * prices.inputPerMillion + completionTokens * prices.outputPerMillion) / 1e6;
