@@ -93,7 +93,12 @@ export function createEvalModel(entry: SuiteModel, env: Env, options: { bundledC
       serial(async (): Promise<SampleResult> => {
         if (signal.aborted) return { kind: 'failed', reason: 'aborted' };
         const policy = await load();
-        const pixelItem = await toPixels(item);
+        let pixelItem: Item;
+        try {
+          pixelItem = await toPixels(item);
+        } catch (error) {
+          return { kind: 'failed', reason: `bad image (${(error as Error).message})` };
+        }
         requests += 1;
         const out = await policy.sample([{ item: pixelItem, text: renderPrompt(item.question) }], 1, { temperature: entry.temperature, maxTokens: entry.maxTokens, seed: options.seed });
         const c = out[0]?.[0];

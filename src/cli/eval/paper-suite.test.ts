@@ -53,6 +53,7 @@ async function writeFixtures(data: string): Promise<void> {
   const v19 = join(data, 'vqa-med-2019', 'VQAMed2019Test');
   put(join(v19, 'VQAMed2019_Test_Questions_w_Ref_Answers.txt'), 'synpic1|modality|is this a \tct?|yes\nsynpic2|plane|which plane?|axial\n');
   put(join(v19, 'VQAMed2019_Test_Images', 'synpic1.jpg'), jpeg);
+  put(join(v19, 'VQAMed2019_Test_Images', 'synpic2.jpg'), jpeg);
   const v21 = join(data, 'vqa-med-2021');
   put(join(v21, 'Task1-VQAnswering2021-Test-ReferenceAnswers-4Evaluator.txt'), 'synpic5|pneumonia|consolidation\n');
   put(join(v21, 'Task1-VQAnswering2021-Test-ReferenceQuestions_mscoco_format_vqa.json'), JSON.stringify({ questions: [{ question: 'what is abnormal in the x-ray?', question_id: 'synpic5' }] }));
@@ -80,7 +81,7 @@ async function writeFixtures(data: string): Promise<void> {
     join(data, 'mimic-cxr-vqa', 'test.json'),
     JSON.stringify([{ split: 'test', idx: 0, image_id: 'd1', question: 'Is there pleural effusion?', semantic_type: 'verify', content_type: 'presence', answer: ['no'], image_path: 'files/p10/p10000032/s1/d1.jpg' }]),
   );
-  mkdirSync(join(data, 'mimic-cxr-jpg'), { recursive: true });
+  put(join(data, 'mimic-cxr-jpg', 'files', 'p10', 'p10000032', 's1', 'd1.jpg'), jpeg);
 }
 
 describe('mrpo eval --suite paper', () => {
@@ -107,6 +108,16 @@ describe('mrpo eval --suite paper', () => {
     // gold rationale, so no step call. 12 × 1,300 = 15,600 prompt and 12 × 300 = 3,600 completion tokens; at the assumed
     // gpt-5-mini prices ($0.25 / $2.00 per 1M): 0.0039 + 0.0072 = $0.0111.
     expect(io.err()).toContain('judge estimate: ≈12 calls, ≈15600 prompt + 3600 completion tokens, ≈$0.01 ');
+  });
+
+  it('is exit 2 naming a missing image before anything runs', async () => {
+    await writeFixtures(join(dir, 'data'));
+    rmSync(join(dir, 'data', 'mimic-cxr-jpg'), { recursive: true });
+    const io = memoryIo('', {}, dir);
+    expect(await main(['eval', '--suite', 'paper', '--data', 'data', '--dry-run'], io)).toBe(2);
+    expect(io.err()).toContain(
+      `benchmark "mimic-cxr-vqa" (${join(dir, 'data', 'mimic-cxr-vqa', 'test.json')}): 1 of 1 items have no image file, e.g. item "mimic-cxr-vqa/test/0": ${join(dir, 'data', 'mimic-cxr-jpg', 'files/p10/p10000032/s1/d1.jpg')}`,
+    );
   });
 
   it('is exit 2 naming the first missing data path', async () => {

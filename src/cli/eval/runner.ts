@@ -17,6 +17,7 @@ import { createSyntheticDataset } from '../../data/synthetic/index.js';
 import { InputError } from '../../errors.js';
 import { stepLabelsOf } from '../../judges/judge.js';
 import type { Item } from '../../types.js';
+import { pathExists } from '../../utils/fs.js';
 import { createRng } from '../../utils/rng.js';
 import { openResumableJsonl, readJsonlRecords, type JsonRecord, type ResumableJsonl } from '../resumable-jsonl.js';
 import type { EvalJudges, EvalModel } from './models.js';
@@ -74,8 +75,21 @@ export async function loadBenchmark(entry: SuiteBenchmark, suite: Pick<Suite, 's
     all.push(item);
   }
   const kept = entry.questionTypes === 'all' ? all : all.filter((i) => i.answerType === entry.questionTypes);
-  if (kept.length === 0) throw new InputError(`benchmark "${entry.name}" (${entry.path ?? entry.format})`, `no ${entry.questionTypes === 'all' ? '' : `${entry.questionTypes} `}items`);
-  return { entry, items: sampleItems(kept, entry.sample ?? suite.sample, (suite.seed + hashName(entry.name)) >>> 0), available: all.length };
+  const where = `benchmark "${entry.name}" (${entry.path ?? entry.format})`;
+  if (kept.length === 0) throw new InputError(where, `no ${entry.questionTypes === 'all' ? '' : `${entry.questionTypes} `}items`);
+  const items = sampleItems(kept, entry.sample ?? suite.sample, (suite.seed + hashName(entry.name)) >>> 0);
+  // A missing image is a data problem: said before anything runs, not as one failed request per item.
+  const missing: Item[] = [];
+  for (let i = 0; i < items.length; i += 256)
+    await Promise.all(
+      items.slice(i, i + 256).map(async (item) => {
+        const image = item.image;
+        if (typeof image === 'string' && !/^(data:|https?:\/\/)/i.test(image) && !(await pathExists(image))) missing.push(item);
+      }),
+    );
+  if (missing.length > 0)
+    throw new InputError(where, `${missing.length} of ${items.length} items have no image file, e.g. item "${missing[0]!.id}": ${String(missing[0]!.image)} (check the images folder)`);
+  return { entry, items, available: all.length };
 }
 
 export interface PairProgress {
