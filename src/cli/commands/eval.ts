@@ -80,7 +80,7 @@ async function loadSuite(parsed: ReturnType<typeof parseFlags>, io: CliIo): Prom
     if (modelFlags.length > 0 || stringFlag(parsed, 'data') !== undefined) throw new UsageError(`--${modelFlags[0] ?? 'data'} is for --suite paper only; list models in the suite file`);
     return readSuite(suiteArg, io.cwd);
   }
-  const suite = resolveSuitePaths(parseSuite(await readFile(PAPER_SUITE, 'utf8'), 'paper.yaml'), resolve(io.cwd, stringFlag(parsed, 'data') ?? 'data'));
+  const suite = resolveSuitePaths(parseSuite(await readFile(PAPER_SUITE, 'utf8'), 'paper.yaml'), resolve(io.cwd, stringFlag(parsed, 'data') ?? 'data'), io.cwd);
   if (modelFlags.length === 0) return suite;
   const model = stringFlag(parsed, 'model');
   const family = stringFlag(parsed, 'family');

@@ -4,8 +4,9 @@
  * embedded policy, several side by side), the judge, the sample size, the
  * scoring conventions and the bootstrap. Validated in full before anything
  * runs; an error names the file, the line and the field
- * (`suite.yaml line 12: benchmarks[1].format: …`). Relative paths are
- * resolved against the suite file's folder.
+ * (`suite.yaml line 12: benchmarks[1].format: …`). Relative data paths are
+ * resolved against the suite file's folder; the judge cache against the
+ * working folder.
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
@@ -185,11 +186,15 @@ export async function readSuite(path: string, cwd: string): Promise<Suite> {
     const code = (error as NodeJS.ErrnoException).code;
     throw new ConfigError(path, code === 'ENOENT' ? 'suite file not found' : `cannot read suite file (${code ?? String(error)})`);
   }
-  return resolveSuitePaths(parseSuite(text, path), dirname(full));
+  return resolveSuitePaths(parseSuite(text, path), dirname(full), cwd);
 }
 
-/** The suite with every data, image, checkpoint and cache path made absolute against `baseDir`. */
-export function resolveSuitePaths(suite: Suite, baseDir: string): Suite {
+/**
+ * The suite with every data, image and checkpoint path made absolute against
+ * `baseDir`, and the judge cache against `cwd` (as `mrpo judge --cache`), so
+ * every suite run from one folder shares one verdict cache.
+ */
+export function resolveSuitePaths(suite: Suite, baseDir: string, cwd: string): Suite {
   const abs = (p: string | undefined): string | undefined => (p === undefined ? undefined : isAbsolute(p) ? p : resolve(baseDir, p));
   return {
     ...suite,
@@ -200,6 +205,6 @@ export function resolveSuitePaths(suite: Suite, baseDir: string): Suite {
       ...(b.questions !== undefined ? { questions: abs(b.questions) } : {}),
     })),
     models: suite.models.map((m) => (m.kind === 'embedded' && m.checkpoint !== 'bundled' ? { ...m, checkpoint: abs(m.checkpoint) as string } : m)),
-    judge: suite.judge.kind === 'openai' && suite.judge.cache !== null ? { ...suite.judge, cache: abs(suite.judge.cache) as string } : suite.judge,
+    judge: suite.judge.kind === 'openai' && suite.judge.cache !== null ? { ...suite.judge, cache: resolve(cwd, suite.judge.cache) } : suite.judge,
   };
 }
