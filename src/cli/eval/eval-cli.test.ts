@@ -237,6 +237,14 @@ describe('mrpo eval', () => {
     const io3 = memoryIo('', {}, dir);
     expect(await main(['eval', '--suite', 'typo.yaml', '--out', 'out'], io3)).toBe(2);
     expect(io3.err()).toContain('typo.yaml line 1: (top level): Unrecognized key: "samples"');
+    writeFileSync(join(dir, 'nopath.yaml'), suiteYaml(server.baseUrl).replace(', path: med19.jsonl', ''));
+    const io4 = memoryIo('', {}, dir);
+    expect(await main(['eval', '--suite', 'nopath.yaml', '--out', 'out'], io4)).toBe(2);
+    expect(io4.err()).toBe('mrpo eval: nopath.yaml line 6: benchmarks[2].path: required for format items (the local copy of the data)\n');
+    writeFileSync(join(dir, 'dup.yaml'), suiteYaml(server.baseUrl).replace('name: beta,', 'name: alpha,'));
+    const io5 = memoryIo('', {}, dir);
+    expect(await main(['eval', '--suite', 'dup.yaml', '--out', 'out'], io5)).toBe(2);
+    expect(io5.err()).toBe('mrpo eval: dup.yaml line 9: models[1].name: "alpha" is already used by models[0]\n');
     expect(existsSync(join(dir, 'out'))).toBe(false);
     expect(server.requests.length).toBe(0);
   });
