@@ -10,7 +10,7 @@
  * - a fixed seed reproduces the interval, another seed changes it.
  */
 import { describe, expect, it } from 'vitest';
-import { bootstrapMacroMean, bootstrapMean, bootstrapStatistic } from './bootstrap.js';
+import { bootstrapMacroMean, bootstrapMean, bootstrapMeanDraws, bootstrapStatistic, macroFromDraws } from './bootstrap.js';
 
 describe('bootstrapMean', () => {
   it('matches the exact bootstrap distribution of a 3-value sample', () => {
@@ -61,6 +61,18 @@ describe('bootstrapMacroMean', () => {
     expect(r.lo).toBe(0.5);
     expect(r.hi).toBe(1);
     expect(bootstrapMacroMean([[], [0.2, 0.2]])).toMatchObject({ value: 0.2, lo: 0.2, hi: 0.2, n: 2 });
+  });
+});
+
+describe('macroFromDraws', () => {
+  it('averages the groups\' own resamples: the same distribution as bootstrapMacroMean', () => {
+    // As above: group means 1/2 and 1, macro mean 3/4; resampled macro means 1/2, 3/4, 1 with P 1/4, 1/2, 1/4.
+    const a = bootstrapMeanDraws([0, 1], { resamples: 5000, seed: 11 });
+    const b = bootstrapMeanDraws([1, 1, 1, 1], { resamples: 5000, seed: 12 });
+    const r = macroFromDraws([a, b]);
+    expect(r).toMatchObject({ lo: 0.5, hi: 1, n: 6 });
+    expect(r.value).toBeCloseTo(0.75, 12);
+    expect(macroFromDraws([bootstrapMeanDraws([]), b])).toMatchObject({ value: 1, lo: 1, hi: 1, n: 4 });
   });
 });
 

@@ -70,7 +70,54 @@ const meanOf = (xs: readonly number[]): number | null => {
 
 /** Mean of the values with its percentile-bootstrap interval. */
 export function bootstrapMean(values: readonly number[], options: BootstrapOptions = {}): Interval {
-  return bootstrapStatistic(values, meanOf, options);
+  return bootstrapMeanDraws(values, options).interval;
+}
+
+/** A group's values with the B resampled means its interval came from (null for an empty group). */
+export interface MeanDraws {
+  readonly interval: Interval;
+  readonly values: readonly number[];
+  readonly draws: Float64Array | null;
+}
+
+/** `bootstrapMean`, keeping the resampled means so that macro averages can reuse them. */
+export function bootstrapMeanDraws(values: readonly number[], options: BootstrapOptions = {}): MeanDraws {
+  const n = values.length;
+  if (n === 0) return { interval: EMPTY, values, draws: null };
+  const B = options.resamples ?? 1000;
+  const alpha = (1 - (options.level ?? 0.95)) / 2;
+  const rng = createRng(options.seed ?? 0);
+  const draws = new Float64Array(B);
+  for (let b = 0; b < B; b++) draws[b] = resampledMean(values, rng);
+  return { interval: { value: meanOf(values), lo: quantile(draws, alpha), hi: quantile(draws, 1 - alpha), n }, values, draws };
+}
+
+/**
+ * The macro average of groups bootstrapped on their own (`bootstrapMeanDraws`,
+ * each with its own seed): resample b of the average is the average of the
+ * groups' resample b — the stratified bootstrap of `bootstrapMacroMean`,
+ * without drawing again. Empty groups are left out.
+ */
+export function macroFromDraws(groups: readonly MeanDraws[], level = 0.95): Interval {
+  const kept = groups.filter((g) => g.draws !== null && g.values.length > 0);
+  if (kept.length === 0) return EMPTY;
+  const B = Math.min(...kept.map((g) => (g.draws as Float64Array).length));
+  const stats = new Float64Array(B);
+  for (let b = 0; b < B; b++) {
+    let total = 0;
+    for (const g of kept) total += (g.draws as Float64Array)[b] as number;
+    stats[b] = total / kept.length;
+  }
+  const alpha = (1 - level) / 2;
+  const value = kept.reduce((a, g) => a + (meanOf(g.values) ?? 0), 0) / kept.length;
+  return { value, lo: quantile(stats, alpha), hi: quantile(stats, 1 - alpha), n: kept.reduce((a, g) => a + g.values.length, 0) };
+}
+
+function resampledMean(values: readonly number[], rng: Rng): number {
+  const n = values.length;
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += values[rng.int(n)] as number;
+  return sum / n;
 }
 
 /**
@@ -86,11 +133,10 @@ export function bootstrapMacroMean(groups: readonly (readonly number[])[], optio
   const B = options.resamples ?? 1000;
   const alpha = (1 - (options.level ?? 0.95)) / 2;
   const rng = createRng(options.seed ?? 0);
-  const stats = new Array<number>(B);
-  const buffers = kept.map((g) => new Array<number>(g.length));
+  const stats = new Float64Array(B);
   for (let b = 0; b < B; b++) {
     let total = 0;
-    for (let k = 0; k < kept.length; k++) total += meanOf(resample(kept[k] as number[], rng, buffers[k] as number[])) ?? 0;
+    for (const g of kept) total += resampledMean(g, rng);
     stats[b] = total / kept.length;
   }
   return { value, lo: quantile(stats, alpha), hi: quantile(stats, 1 - alpha), n };

@@ -217,7 +217,7 @@ describe('mrpo eval', () => {
     expect(cell('bleu1', 'beta', 'rad')?.value).toBe(1);
     // FFP/FAR: only rad has gold rationales. Alpha fails first at step 2 of 3 (mid, FAR 1/1); beta at step 1 (early, FAR 0/2).
     expect(results.failure.alpha?.rad).toMatchObject({ traces: 4, early: { value: 0 }, mid: { value: 1 }, far: { value: 1 } });
-    expect(results.failure.beta?.rad).toMatchObject({ traces: 4, early: { value: 1 }, mid: { value: 0 }, far: { value: 0 } });
+    expect(results.failure.beta?.rad).toMatchObject({ traces: 4, early: { value: 1, lo: 1, hi: 1, n: 4 }, mid: { value: 0 }, far: { value: 0, n: 4 } });
     expect(results.failure.alpha?.vqamed21?.traces).toBe(0);
     const md = readFileSync(join(out, 'results.md'), 'utf8');
     expect(md).toContain('| alpha | 50.0 [0.0, 100.0] n=4 |');
