@@ -52,3 +52,16 @@ describe('mrpo data convert', () => {
     expect((await run(['data', 'convert', '--format', 'mimic-cxr-vqa', 'All_QA_Pairs_val.txt', '--out', 'o.jsonl', '--images', 'missing'])).err).toContain('missing: --images: not found');
   });
 });
+
+describe('mrpo judge answers with accepted answers', () => {
+  it('counts a prediction correct when it matches any accepted answer (offline judge)', async () => {
+    const line = (id: string, prediction: string) =>
+      JSON.stringify({ id, question: 'what is abnormal in the x-ray?', answer: 'pneumonia', answers: ['pneumonia', 'consolidation of the right lower lobe'], prediction, completion: `<think>x.</think><answer>${prediction}</answer>` });
+    writeFileSync(join(dir, 'completions.jsonl'), `${line('a', 'consolidation of the right lower lobe')}\n${line('b', 'pneumonia')}\n${line('c', 'pleural effusion')}\n`);
+    const r = await run(['judge', 'answers', '--judge', 'offline', '--in', 'completions.jsonl', '--out', 'answers.jsonl']);
+    expect(r.code, r.err).toBe(0);
+    const out = readFileSync(join(dir, 'answers.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; correct: boolean });
+    // a matches the second accepted answer only, b the first, c neither.
+    expect(Object.fromEntries(out.map((l) => [l.id, l.correct]))).toEqual({ a: true, b: true, c: false });
+  });
+});

@@ -16,6 +16,7 @@ import { openFormat } from '../../data/formats.js';
 import { createSyntheticDataset } from '../../data/synthetic/index.js';
 import { InputError } from '../../errors.js';
 import { stepLabelsOf } from '../../judges/judge.js';
+import { judgeAcceptedAnswers } from '../commands/judge.js';
 import type { Item } from '../../types.js';
 import { pathExists } from '../../utils/fs.js';
 import { createRng } from '../../utils/rng.js';
@@ -206,23 +207,10 @@ export async function runPairs(options: RunPairsOptions): Promise<RunPairsResult
 /** Answer verdict (any accepted answer judged correct) and step verdicts; null when aborted. */
 async function judgeRecord(item: Item, record: JsonRecord, judges: EvalJudges, signal: AbortSignal): Promise<JsonRecord | null> {
   const prediction = typeof record.prediction === 'string' ? record.prediction : '';
-  const answers = item.answers ?? [item.answer];
-  let correct: boolean | null = false;
-  let answerReason: string | undefined;
-  for (const gold of answers) {
-    const v = await judges.answer.judgeAnswer({ item: { ...item, answer: gold }, answer: prediction }, signal);
-    if (v.kind === 'unjudged') {
-      if (v.reason === 'aborted' || signal.aborted) return null;
-      answerReason ??= v.reason;
-      correct = null;
-      continue;
-    }
-    if (v.correct) {
-      correct = true;
-      answerReason = undefined;
-      break;
-    }
-  }
+  const v = await judgeAcceptedAnswers(judges.answer, item, item.answers ?? [item.answer], prediction, signal);
+  if (v.kind === 'unjudged' && (v.reason === 'aborted' || signal.aborted)) return null;
+  const correct = v.kind === 'judged' ? v.correct : null;
+  const answerReason = v.kind === 'unjudged' ? v.reason : undefined;
   const stepTexts = Array.isArray(record.steps) ? (record.steps as Array<{ text: string }>).map((s) => s.text) : [];
   const s = await judges.steps.judgeSteps({ item, steps: stepTexts }, signal);
   if (s.kind === 'unjudged' && (s.reason === 'aborted' || signal.aborted)) return null;
