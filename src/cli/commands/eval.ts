@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { MODEL_FAMILIES } from '../../backends/openai/prompt.js';
 import { defaultPrices, formatJudgeStats } from '../../judges/meter.js';
 import { ConfigError, RemoteError, UsageError } from '../../errors.js';
-import { createEvalJudges, createEvalModel, type EvalModel } from '../eval/models.js';
+import { checkJudgeConfig, createEvalJudges, createEvalModel, type EvalModel } from '../eval/models.js';
 import { renderHtml, renderMarkdown, scoreTables } from '../eval/render.js';
 import { estimateJudgeCost, readJudgedIds, readJudgedRows } from '../eval/results.js';
 import { loadBenchmark, pairFiles, runPairs, type LoadedBenchmark } from '../eval/runner.js';
@@ -120,6 +120,7 @@ export const evalCommand: Command = {
     const out = resolve(io.cwd, stringFlag(parsed, 'out') ?? join('runs', `eval-${suite.name}`));
 
     // Everything is validated before the first output is written: models (keys), every benchmark's data.
+    checkJudgeConfig(suite.judge, io.env);
     const models: EvalModel[] = suite.models.map((m) => createEvalModel(m, io.env, { bundledCheckpoint: BUNDLED_WARM_START, seed: suite.seed }));
     for (const m of suite.models)
       if (m.kind === 'embedded' && m.checkpoint !== 'bundled' && !existsSync(m.checkpoint)) throw new ConfigError(m.checkpoint, `model "${m.name}": checkpoint folder not found`);

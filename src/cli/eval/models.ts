@@ -123,6 +123,16 @@ export interface EvalJudges {
   close(): void;
 }
 
+/** Checks a judge entry without opening anything (the key is there where needed, prices come in pairs); returns the key. */
+export function checkJudgeConfig(entry: SuiteJudge, env: Env): string | undefined {
+  if (entry.kind === 'offline') return undefined;
+  const apiKey = keyFrom(env, entry.apiKeyEnv, ['MRPO_JUDGE_API_KEY', 'OPENAI_API_KEY']);
+  if (apiKey === undefined && /^https:\/\/api\.openai\.com\b/i.test(entry.baseUrl))
+    throw new UsageError(`judge: ${entry.baseUrl} needs a key: set ${entry.apiKeyEnv ?? 'MRPO_JUDGE_API_KEY'} (or use judge: {kind: offline})`);
+  if ((entry.priceIn === undefined) !== (entry.priceOut === undefined)) throw new UsageError('judge: give both priceIn and priceOut (or neither)');
+  return apiKey;
+}
+
 export function createEvalJudges(entry: SuiteJudge, env: Env): EvalJudges {
   if (entry.kind === 'offline') {
     const meter = createJudgeMeter({ inputPerMillion: 0, outputPerMillion: 0 });
@@ -136,10 +146,7 @@ export function createEvalJudges(entry: SuiteJudge, env: Env): EvalJudges {
       close: () => undefined,
     };
   }
-  const apiKey = keyFrom(env, entry.apiKeyEnv, ['MRPO_JUDGE_API_KEY', 'OPENAI_API_KEY']);
-  if (apiKey === undefined && /^https:\/\/api\.openai\.com\b/i.test(entry.baseUrl))
-    throw new UsageError(`judge: ${entry.baseUrl} needs a key: set ${entry.apiKeyEnv ?? 'MRPO_JUDGE_API_KEY'} (or use judge: {kind: offline})`);
-  if ((entry.priceIn === undefined) !== (entry.priceOut === undefined)) throw new UsageError('judge: give both priceIn and priceOut (or neither)');
+  const apiKey = checkJudgeConfig(entry, env);
   const prices = entry.priceIn !== undefined && entry.priceOut !== undefined ? { inputPerMillion: entry.priceIn, outputPerMillion: entry.priceOut } : defaultPrices(entry.model);
   const meter = createJudgeMeter(prices);
   const cache: VerdictCache | null = entry.cache === null ? null : openVerdictCache(entry.cache);

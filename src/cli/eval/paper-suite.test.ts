@@ -87,7 +87,7 @@ async function writeFixtures(data: string): Promise<void> {
 describe('mrpo eval --suite paper', () => {
   it('reads every benchmark of the preset from --data with --dry-run, with the model given by flags', async () => {
     await writeFixtures(join(dir, 'data'));
-    const io = memoryIo('', {}, dir);
+    const io = memoryIo('', { MRPO_JUDGE_API_KEY: 'sk-test-not-a-real-key' }, dir);
     const code = await main(['eval', '--suite', 'paper', '--data', 'data', '--base-url', 'http://127.0.0.1:9/v1', '--model', 'my-vl', '--family', 'qwen3-vl', '--dry-run'], io);
     expect(code, io.err()).toBe(0);
     const plan = JSON.parse(io.out()) as { benchmarks: Array<{ name: string; group: string; items: number }>; models: string[]; judge: string };
@@ -104,6 +104,7 @@ describe('mrpo eval --suite paper', () => {
     // Open and closed questions are all evaluated: VQA-RAD 2 test rows, SLAKE 1 English row, PathVQA 2, then the OOD fixtures.
     expect(plan.benchmarks.map((b) => b.items)).toEqual([2, 1, 2, 1, 2, 1, 1, 1]);
     expect(plan.models).toEqual(['policy']);
+    expect(`${io.out()}${io.err()}`).not.toContain('sk-test-not-a-real-key');
     // Answer calls, one per accepted answer: 2 + 1 + 2 + 1 + 2 + 2 (VQA-Med 2021: two answers) + 1 + 1 = 12; no item has a
     // gold rationale, so no step call. 12 × 1,300 = 15,600 prompt and 12 × 300 = 3,600 completion tokens; at the assumed
     // gpt-5-mini prices ($0.25 / $2.00 per 1M): 0.0039 + 0.0072 = $0.0111.
@@ -113,15 +114,21 @@ describe('mrpo eval --suite paper', () => {
   it('is exit 2 naming a missing image before anything runs', async () => {
     await writeFixtures(join(dir, 'data'));
     rmSync(join(dir, 'data', 'mimic-cxr-jpg'), { recursive: true });
-    const io = memoryIo('', {}, dir);
+    const io = memoryIo('', { MRPO_JUDGE_API_KEY: 'sk-test-not-a-real-key' }, dir);
     expect(await main(['eval', '--suite', 'paper', '--data', 'data', '--dry-run'], io)).toBe(2);
     expect(io.err()).toContain(
       `benchmark "mimic-cxr-vqa" (${join(dir, 'data', 'mimic-cxr-vqa', 'test.json')}): 1 of 1 items have no image file, e.g. item "mimic-cxr-vqa/test/0": ${join(dir, 'data', 'mimic-cxr-jpg', 'files/p10/p10000032/s1/d1.jpg')}`,
     );
   });
 
-  it('is exit 2 naming the first missing data path', async () => {
+  it('is exit 2 without a judge key, before reading any data', async () => {
     const io = memoryIo('', {}, dir);
+    expect(await main(['eval', '--suite', 'paper', '--data', 'nowhere', '--dry-run'], io)).toBe(2);
+    expect(io.err()).toBe('mrpo eval: judge: https://api.openai.com/v1 needs a key: set MRPO_JUDGE_API_KEY (or use judge: {kind: offline})\n');
+  });
+
+  it('is exit 2 naming the first missing data path', async () => {
+    const io = memoryIo('', { OPENAI_API_KEY: 'sk-test-not-a-real-key' }, dir);
     expect(await main(['eval', '--suite', 'paper', '--data', 'nowhere', '--dry-run'], io)).toBe(2);
     expect(io.err()).toContain(`${join(dir, 'nowhere', 'vqa-rad')}: not found (format vqa-rad expects DIR`);
   });
