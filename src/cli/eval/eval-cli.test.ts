@@ -245,6 +245,11 @@ describe('mrpo eval', () => {
     const io5 = memoryIo('', {}, dir);
     expect(await main(['eval', '--suite', 'dup.yaml', '--out', 'out'], io5)).toBe(2);
     expect(io5.err()).toBe('mrpo eval: dup.yaml line 9: models[1].name: "alpha" is already used by models[0]\n');
+    writeFileSync(join(dir, 'cred.yaml'), suiteYaml(server.baseUrl).replace(`baseUrl: "${server.baseUrl}", model: beta-vl`, 'baseUrl: "http://user:sk-secret@127.0.0.1:1/v1", model: beta-vl'));
+    const io6 = memoryIo('', {}, dir);
+    expect(await main(['eval', '--suite', 'cred.yaml', '--out', 'out'], io6)).toBe(2);
+    expect(io6.err()).toContain('cred.yaml line 9: models[1].baseUrl: must be an http(s) URL without credentials');
+    expect(io6.err()).not.toContain('sk-secret');
     expect(existsSync(join(dir, 'out'))).toBe(false);
     expect(server.requests.length).toBe(0);
   });

@@ -19,6 +19,14 @@ import { CONVENTIONS } from './scoring.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const name = z.string().regex(NAME, 'must be letters, digits, ".", "_" or "-" (it names output folders)');
+/** An http(s) endpoint without credentials in it (keys come from the environment variable named by apiKeyEnv). */
+const endpointUrl = z
+  .string()
+  .url()
+  .refine((v) => {
+    const u = new URL(v);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.username === '' && u.password === '';
+  }, 'must be an http(s) URL without credentials (the key goes in the environment variable named by apiKeyEnv)');
 
 const benchmarkSchema = z
   .object({
@@ -51,7 +59,7 @@ const openaiModel = z
   .object({
     name,
     kind: z.literal('openai'),
-    baseUrl: z.string().url(),
+    baseUrl: endpointUrl,
     model: z.string().min(1),
     family: z.enum(MODEL_FAMILIES as unknown as [string, ...string[]]),
     /** Environment variable holding the API key (never the key itself). */
@@ -88,7 +96,7 @@ const judgeSchema = z
     z
       .object({
         kind: z.literal('openai'),
-        baseUrl: z.string().url().default('https://api.openai.com/v1'),
+        baseUrl: endpointUrl.default('https://api.openai.com/v1'),
         model: z.string().min(1).default('gpt-5-mini'),
         apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be the NAME of an environment variable').optional(),
         concurrency: z.number().int().min(1).default(8),
@@ -106,7 +114,7 @@ const judgeSchema = z
 
 export const suiteSchema = z
   .object({
-    name: z.string().min(1).default('eval'),
+    name: name.default('eval'),
     /** Items per benchmark (seeded sample); default: every item. */
     sample: z.number().int().min(1).optional(),
     seed: z.number().int().min(0).default(0),
