@@ -5,8 +5,8 @@
  * `mimiccxrvqa/dataset/{train,valid,test}.json`: a JSON array of
  * `{split, idx, image_id, question, content_type, semantic_type, template,
  * template_program, template_arguments, answer, subject_id, study_id,
- * image_path}` where `answer` is a LIST (several findings; empty for some
- * questions) and `image_path` is relative to a local MIMIC-CXR-JPG root
+ * image_path}` where `answer` is a LIST (several findings; an empty list,
+ * nothing to list, is scored against "none") and `image_path` is relative to a local MIMIC-CXR-JPG root
  * (`files/p1x/p1xxxxxxx/sxxxxxxxx/<dicom_id>.jpg`). All answers are kept as
  * accepted answers; the first is the reference `answer`, and the list joined
  * by ", " when the question asks for several. `semantic_type` verify (yes/no)
@@ -59,16 +59,13 @@ export async function readMimicCxrVqa(file: string, options: { onInvalid?: Issue
       invalid(options.onInvalid, where, `field "answer[${bad}]" must be a non-empty string, got ${describeValue(value.answer[bad])}`);
       continue;
     }
-    if (answers.length === 0) {
-      invalid(options.onInvalid, where, 'field "answer" is an empty list (no reference answer to score against)');
-      continue;
-    }
     out.push({
       where,
       idx: str(value.idx) ?? key,
       imagePath,
       question,
-      answers: (answers as string[]).map((a) => a.trim()),
+      // An empty list is the answer to a "list all …" question when there is nothing to list: scored against "none".
+      answers: answers.length === 0 ? ['none'] : (answers as string[]).map((a) => a.trim()),
       semanticType: str(value.semantic_type) ?? '',
       contentType: str(value.content_type) ?? '',
     });

@@ -178,12 +178,14 @@ describe('MIMIC-Ext-MIMIC-CXR-VQA', () => {
       JSON.stringify([
         record({}),
         record({ idx: 14, semantic_type: 'query', content_type: 'attribute', question: 'List all abnormalities in the right lung.', answer: ['pleural effusion', 'atelectasis'] }),
+        record({ idx: 15, semantic_type: 'query', content_type: 'anatomy', question: 'List all anatomical findings related to lung opacity.', answer: [] }),
       ]),
     );
     const items = await collectItems(mimicCxrVqaDataset(file, { imagesRoot: join(dir, 'mimic-cxr-jpg') }));
     expect(items[0]).toMatchObject({ id: 'mimic-cxr-vqa/test/13', answer: 'yes', answerType: 'closed', image: join(dir, 'mimic-cxr-jpg', 'files/p10/p10000032/s50414267/02aa804e-bde0afdd-112c0b34-7bc16630-4e384014.jpg') });
     expect(items[0]?.answers).toBeUndefined();
     expect(items[1]).toMatchObject({ answer: 'pleural effusion, atelectasis', answers: ['pleural effusion, atelectasis', 'pleural effusion', 'atelectasis'], answerType: 'open' });
+    expect(items[2]).toMatchObject({ answer: 'none', answerType: 'open' });
   });
 
   it('names the record and field of an answer that is not a list', async () => {
