@@ -5,7 +5,7 @@
  * format carry `answerType` (open | closed): as the data set says, or by the
  * reference's yes/no rule where it says nothing.
  */
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { InputError, UsageError } from '../errors.js';
 import type { Item } from '../types.js';
 import { pathExists } from '../utils/fs.js';
@@ -110,7 +110,12 @@ export const FORMATS: readonly FormatInfo[] = [
     name: 'vqa-med-2019',
     path: 'FILE (All_QA_Pairs_{train,val}.txt, or VQAMed2019_Test_Questions_w_Ref_Answers.txt)',
     describe: 'ImageCLEF VQA-Med 2019; images from --images or Train_images/, Val_images/, VQAMed2019_Test_Images/ beside it',
-    open: async (path, o) => vqaMed2019Dataset(path, { imagesDir: await imagesOr(o, path, ['VQAMed2019_Test_Images', 'Test_images', 'Val_images', 'Train_images', 'images'], 'vqa-med-2019') }),
+    open: async (path, o) => {
+      // The folder that goes with the file: train → Train_images, val → Val_images, test → the test images.
+      const name = basename(path).toLowerCase();
+      const guesses = name.includes('train') ? ['Train_images'] : name.includes('val') ? ['Val_images'] : ['VQAMed2019_Test_Images', 'Test_images'];
+      return vqaMed2019Dataset(path, { imagesDir: await imagesOr(o, path, [...guesses, 'images'], 'vqa-med-2019') });
+    },
   },
   {
     name: 'vqa-med-2021',
