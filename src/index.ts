@@ -75,6 +75,10 @@ export { slakeDataset, readSlakeJson } from './data/slake.js';
 export { vqaRadOsfDataset, readVqaRadOsfJson } from './data/vqa-rad-osf.js';
 export { medthinkDataset, readMedThinkFile } from './data/medthink.js';
 export { pmcVqaDataset, readPmcVqaCsv } from './data/pmc-vqa.js';
+export { vqaMed2019Dataset, vqaMed2021Dataset, readVqaMed2019, readVqaMed2021Answers, readVqaMed2021Questions } from './data/vqa-med.js';
+export { quiltVqaDataset } from './data/quilt-vqa.js';
+export { mimicCxrVqaDataset, readMimicCxrVqa } from './data/mimic-cxr-vqa.js';
+export { FORMATS, openFormat, type FormatInfo, type FormatOptions } from './data/formats.js';
 export { buildDatasets, formatBuildSummary, type BuildOptions, type BuildReport } from './data/build.js';
 
 // Sampling-only client for evaluation

@@ -17,6 +17,14 @@ export interface Item {
   readonly image: ImageSource;
   readonly question: string;
   readonly answer: string;
+  /**
+   * Every accepted answer, `answer` first, when the benchmark accepts several
+   * (VQA-Med 2021 reference answers, MIMIC-CXR-VQA answer lists). Scorers take
+   * the best match over them; absent means `[answer]`.
+   */
+  readonly answers?: readonly string[];
+  /** Open-ended or closed (yes/no, multiple choice) question, when the benchmark says or the answer shows. */
+  readonly answerType?: 'open' | 'closed';
   /** The gold rationale (MedThink), when the item has one. */
   readonly goldReasoning?: string;
   /** Dataset the item came from: `vqa-rad`, `slake`, `pathvqa`, `synthetic`, … */

@@ -18,9 +18,10 @@ import { trainCommand } from './commands/train.js';
 import { experimentCommand } from './commands/experiment.js';
 import { demoCommand } from './commands/demo.js';
 import { tinkerCommand } from './commands/tinker.js';
+import { evalCommand } from './commands/eval.js';
 
 /** Every sub-command, in the order `mrpo --help` lists them. */
-export const commands = [shapeCommand, dataCommand, inferCommand, judgeCommand, analyzeCommand, trainCommand, experimentCommand, serveCommand, demoCommand, tinkerCommand] as const satisfies readonly Command[];
+export const commands = [shapeCommand, dataCommand, inferCommand, judgeCommand, analyzeCommand, evalCommand, trainCommand, experimentCommand, serveCommand, demoCommand, tinkerCommand] as const satisfies readonly Command[];
 
 function topHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -30,6 +30,8 @@ export interface HfParquetRow {
   readonly imageBytes: Uint8Array;
   /** `image.path` as stored (often null on the Hub). */
   readonly imagePath: string | null;
+  /** Values of the `extraColumns` asked for that the file has (text columns as strings). */
+  readonly extra: Readonly<Record<string, string | null>>;
 }
 
 const SPLIT_FILE = /^(train|validation|valid|val|test)[-_.]/i;
@@ -69,7 +71,10 @@ function text(value: unknown): string | undefined {
  * bytes of a whole split never sit in memory at once). Without
  * `onInvalid` a malformed row throws an InputError naming the file, row and field.
  */
-export async function* readHfParquetRows(files: readonly string[], options: { onInvalid?: IssueSink } = {}): AsyncGenerator<HfParquetRow> {
+export async function* readHfParquetRows(
+  files: readonly string[],
+  options: { onInvalid?: IssueSink; extraColumns?: readonly string[] } = {},
+): AsyncGenerator<HfParquetRow> {
   let index = 0;
   for (const path of files) {
     const label = path;
@@ -84,6 +89,7 @@ export async function* readHfParquetRows(files: readonly string[], options: { on
     const columns = parquetSchema(metadata).children.map((c) => c.element.name);
     for (const needed of ['image', 'question', 'answer'])
       if (!columns.includes(needed)) throw new InputError(path, `parquet file has no "${needed}" column (columns: ${columns.join(', ')})`);
+    const extraColumns = (options.extraColumns ?? []).filter((c) => columns.includes(c));
     // One row group at a time: hyparquet decodes whole row groups, so smaller reads would decode a group repeatedly.
     let groupStart = 0;
     for (const [groupIndex, group] of metadata.row_groups.entries()) {
@@ -95,7 +101,7 @@ export async function* readHfParquetRows(files: readonly string[], options: { on
       // compressors: hyparquet alone decodes only snappy; gzip, zstd, brotli and lz4 come from hyparquet-compressors.
       let rows: unknown[];
       try {
-        rows = await parquetReadObjects({ file, metadata, rowStart: start, rowEnd: end, columns: ['image', 'question', 'answer'], utf8: false, compressors });
+        rows = await parquetReadObjects({ file, metadata, rowStart: start, rowEnd: end, columns: ['image', 'question', 'answer', ...extraColumns], utf8: false, compressors });
       } catch (error) {
         const codecs = [...new Set(group.columns.map((c) => c.meta_data?.codec).filter((c) => c !== undefined))].join(', ');
         throw new InputError(`${path} row group ${groupIndex} (rows ${start}–${end - 1})`, `cannot decode parquet data${codecs ? ` (codec ${codecs})` : ''}: ${(error as Error).message}`, { cause: error });
@@ -126,7 +132,8 @@ export async function* readHfParquetRows(files: readonly string[], options: { on
           continue;
         }
         const path = text(image.path);
-        yield { index: rowIndex, where, question, answer, imageBytes: bytes, imagePath: path ?? null };
+        const extra = Object.fromEntries(extraColumns.map((c) => [c, text(row[c]) ?? null]));
+        yield { index: rowIndex, where, question, answer, imageBytes: bytes, imagePath: path ?? null, extra };
       }
     }
   }

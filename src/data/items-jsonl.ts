@@ -3,7 +3,8 @@
  *
  * Reads, record by record, with errors that name the file, the line (JSONL)
  * or record (`$[12]`, JSON) and the field:
- * - our items JSONL: `{id, image, question, answer, goldReasoning?, source}`,
+ * - our items JSONL: `{id, image, question, answer, answers?, answerType?, goldReasoning?, source}`
+ *   (`answers`: every accepted answer, `answer` first; `answerType`: open | closed),
  *   `image` a path relative to the file, an absolute path, an http(s) URL or a
  *   `data:` URL;
  * - the reference's `{image, problem, solution}` records, as a JSON array or
@@ -112,7 +113,28 @@ export function recordToItem(value: unknown, where: string, context: RecordConte
   else if (typeof rawId === 'number' && Number.isFinite(rawId)) id = String(rawId);
   else throw new InputError(where, `field "id" must be a non-empty string or a number, got ${describeValue(rawId)}`);
 
-  return goldReasoning === undefined ? { id, image, question, answer, source } : { id, image, question, answer, goldReasoning, source };
+  const extra = acceptedAnswersOf(record, where, answer);
+  return { id, image, question, answer, ...extra, ...(goldReasoning === undefined ? {} : { goldReasoning }), source };
+}
+
+/** The optional `answers` (accepted answers, non-empty strings) and `answerType` (open | closed) of a record. */
+function acceptedAnswersOf(record: RecordObject, where: string, answer: string): { answers?: string[]; answerType?: 'open' | 'closed' } {
+  const out: { answers?: string[]; answerType?: 'open' | 'closed' } = {};
+  const raw = record.answers;
+  if (raw !== undefined && raw !== null) {
+    if (!Array.isArray(raw) || raw.length === 0) throw new InputError(where, `field "answers" must be a non-empty array of strings, got ${describeValue(raw)}`);
+    const list = raw.map((a, i) => {
+      if (typeof a === 'string' || typeof a === 'number') return String(a);
+      throw new InputError(where, `field "answers[${i}]" must be a string, got ${describeValue(a)}`);
+    });
+    out.answers = list.includes(answer) ? [answer, ...list.filter((a) => a !== answer)] : [answer, ...list];
+  }
+  const type = record.answerType;
+  if (type !== undefined && type !== null) {
+    if (type !== 'open' && type !== 'closed') throw new InputError(where, `field "answerType" must be "open" or "closed", got ${describeValue(type)}`);
+    out.answerType = type;
+  }
+  return out;
 }
 
 function contextFor(path: string): RecordContext {
@@ -248,7 +270,9 @@ async function imageForJsonl(item: Item, outDir: string, imagesDir: string): Pro
 
 /** One item as its JSONL line (no newline); the image must already be a string. */
 export function itemToJsonLine(item: Item, image: string): string {
-  const record: Record<string, string> = { id: item.id, image, question: item.question, answer: item.answer };
+  const record: Record<string, string | readonly string[]> = { id: item.id, image, question: item.question, answer: item.answer };
+  if (item.answers !== undefined && (item.answers.length > 1 || item.answers[0] !== item.answer)) record.answers = item.answers;
+  if (item.answerType !== undefined) record.answerType = item.answerType;
   if (item.goldReasoning !== undefined) record.goldReasoning = item.goldReasoning;
   record.source = item.source;
   return JSON.stringify(record);

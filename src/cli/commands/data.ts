@@ -10,6 +10,10 @@ import { DEFAULT_MAX_PIXELS } from '../../data/images.js';
 import { boolFlag, numberFlag, parseFlags, stringFlag } from '../args.js';
 import type { CliIo, Command } from '../command.js';
 import { resolve } from 'node:path';
+import { FORMATS, formatInfo, openFormat, type FormatOptions } from '../../data/formats.js';
+import { writeItemsJsonl } from '../../data/items-jsonl.js';
+import { InputError } from '../../errors.js';
+import { pathExists } from '../../utils/fs.js';
 
 const HELP = `mrpo data build — the reference's open-ended training and test sets, as items JSONL
 
@@ -97,13 +101,95 @@ async function runBuild(args: readonly string[], io: CliIo): Promise<number> {
   return 0;
 }
 
+const CONVERT_HELP = `mrpo data convert — any benchmark in its published layout → items JSONL
+
+Usage: mrpo data convert --format NAME PATH --out items.jsonl [--images DIR] [--questions FILE]
+                         [--split S] [--choices] [--limit N]
+       mrpo data convert --in NAME:PATH --out items.jsonl [...]
+
+Formats (PATH as published; nothing is downloaded, fetch the data yourself):
+${FORMATS.map((f) => `  ${f.name.padEnd(14)} ${f.path}\n  ${''.padEnd(14)} ${f.describe}`).join('\n')}
+
+Flags:
+  --out FILE         items JSONL to write (replaced atomically); in-memory images (parquet) go
+                     to <out folder>/images/
+  --images DIR       images folder (VQA-Med, PMC-VQA) or the MIMIC-CXR-JPG root (MIMIC-CXR-VQA)
+  --questions FILE   VQA-Med 2021 questions file
+  --split S          split of a folder format (default test)
+  --choices          PMC-VQA: append the options A–D to the question (multiple choice)
+  --limit N          only the first N items
+Every item gets answerType (open | closed) and, where the benchmark accepts several answers,
+answers: [...]. The summary (items, open, closed) goes to stderr.
+
+Example (from a fresh clone: the 4-item example file, converted as is):
+  npm run -s mrpo -- data convert --format items examples/eval/items.jsonl --out /tmp/mrpo-items.jsonl
+`;
+
+async function runConvert(args: readonly string[], io: CliIo): Promise<number> {
+  const parsed = parseFlags('data convert', args, {
+    format: { type: 'string' },
+    in: { type: 'string' },
+    out: { type: 'string' },
+    images: { type: 'string' },
+    questions: { type: 'string' },
+    split: { type: 'string' },
+    choices: { type: 'boolean' },
+    limit: { type: 'string' },
+  }, true);
+  const out = stringFlag(parsed, 'out');
+  if (out === undefined) throw new UsageError('--out FILE is required (see `mrpo data convert --help`)');
+  let format = stringFlag(parsed, 'format');
+  let path = parsed.positionals[0];
+  const inFlag = stringFlag(parsed, 'in');
+  if (inFlag !== undefined) {
+    const cut = inFlag.indexOf(':');
+    if (cut <= 0) throw new UsageError(`--in must be FORMAT:PATH (e.g. vqa-med-2019:raw/All_QA_Pairs_val.txt), got "${inFlag}"`);
+    if (format !== undefined || path !== undefined) throw new UsageError('give either --in FORMAT:PATH or --format NAME PATH, not both');
+    format = inFlag.slice(0, cut);
+    path = inFlag.slice(cut + 1);
+  }
+  if (format === undefined) throw new UsageError('--format NAME is required (see `mrpo data convert --help` for the formats)');
+  if (path === undefined) throw new UsageError('the input PATH is required: mrpo data convert --format NAME PATH --out FILE');
+  if (parsed.positionals.length > 1) throw new UsageError(`expected one input PATH, got ${parsed.positionals.length}: ${parsed.positionals.join(' ')}`);
+  formatInfo(format);
+  const limit = numberFlag(parsed, 'limit', { integer: true, min: 1 }) ?? Number.POSITIVE_INFINITY;
+  const abs = (p: string | undefined): string | undefined => (p === undefined ? undefined : resolve(io.cwd, p));
+  const options: FormatOptions = {
+    ...(abs(stringFlag(parsed, 'images')) !== undefined ? { images: abs(stringFlag(parsed, 'images')) } : {}),
+    ...(abs(stringFlag(parsed, 'questions')) !== undefined ? { questions: abs(stringFlag(parsed, 'questions')) } : {}),
+    ...(stringFlag(parsed, 'split') !== undefined ? { split: stringFlag(parsed, 'split') } : {}),
+    ...(boolFlag(parsed, 'choices') ? { choices: true } : {}),
+  };
+  for (const key of ['images', 'questions'] as const) {
+    const p = options[key];
+    if (p !== undefined && !(await pathExists(p))) throw new InputError(p, `--${key}: not found`);
+  }
+  const inPath = resolve(io.cwd, path);
+  const outPath = resolve(io.cwd, out);
+  if (inPath === outPath) throw new UsageError('the input and --out must be different files');
+  const dataset = await openFormat(format, inPath, options);
+  const counts = { open: 0, closed: 0 };
+  // Read (and so validate) everything before the output is written: a bad row leaves nothing behind.
+  const items = [];
+  for await (const item of dataset.items()) {
+    if (items.length >= limit) break;
+    items.push(item);
+    counts[item.answerType ?? 'open'] += 1;
+  }
+  if (items.length === 0) throw new InputError(path, `no items (format ${format})`);
+  const written = await writeItemsJsonl(outPath, items);
+  io.stderr.write(`mrpo data convert: ${format} ${path} → ${out}: ${written} items (${counts.open} open, ${counts.closed} closed)\n`);
+  return 0;
+}
+
 export const dataCommand: Command = {
   name: 'data',
-  summary: 'data build: the open-ended train/test sets from VQA-RAD, SLAKE, PathVQA and MedThink',
-  help: HELP,
+  summary: 'data build: the open-ended train/test sets from VQA-RAD, SLAKE, PathVQA and MedThink; data convert: any benchmark → items JSONL',
+  help: `${HELP}\n${CONVERT_HELP}`,
   async run(args, io) {
     const [sub, ...rest] = args;
     if (sub === 'build') return runBuild(rest, io);
-    throw new UsageError(sub === undefined ? 'missing sub-command: expected `mrpo data build`' : `unknown sub-command "data ${sub}"; expected: build`);
+    if (sub === 'convert') return runConvert(rest, io);
+    throw new UsageError(sub === undefined ? 'missing sub-command: expected `mrpo data build` or `mrpo data convert`' : `unknown sub-command "data ${sub}"; expected: build, convert`);
   },
 };

@@ -207,6 +207,8 @@ export const inferCommand: Command = {
                 source: item.source,
                 question: item.question,
                 answer: item.answer,
+                ...(item.answers !== undefined ? { answers: item.answers } : {}),
+                ...(item.answerType !== undefined ? { answerType: item.answerType } : {}),
                 ...(item.goldReasoning !== undefined ? { goldReasoning: item.goldReasoning } : {}),
                 image: imageForOutput(item.image, outDir),
                 sample,

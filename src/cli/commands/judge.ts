@@ -20,7 +20,7 @@ import { extractAnswer, segmentSteps, SPLITTERS, type SplitterName } from '../..
 import { imageToDataUrl } from '../../data/images.js';
 import { ConfigError, InputError, RemoteError, UsageError } from '../../errors.js';
 import { openVerdictCache, type VerdictCache } from '../../judges/cache.js';
-import { stepLabelsOf, type AnswerJudge, type StepJudge } from '../../judges/judge.js';
+import { stepLabelsOf, type AnswerJudge, type AnswerJudgement, type StepJudge } from '../../judges/judge.js';
 import { createJudgeMeter, defaultPrices, formatJudgeStats, type JudgeMeter } from '../../judges/meter.js';
 import { createOfflineAnswerJudge } from '../../judges/offline/answer-judge.js';
 import { createOfflineStepJudge } from '../../judges/offline/step-judge.js';
@@ -44,7 +44,7 @@ Usage: mrpo judge answers --in completions.jsonl --out answers.jsonl [flags]
        mrpo judge audit   JUDGED.jsonl JUDGED.jsonl [--labels FILE]  (mrpo judge audit --help)
 
 Input: JSONL lines from \`mrpo infer\` ({id, question, answer, goldReasoning?, image,
-  sample?, completion, prediction?, steps?}). judge answers adds {correct: true|false|null,
+  sample?, completion, prediction?, steps?, answers?}). judge answers adds {correct: true|false|null,
   answerJudge}; judge steps adds {stepVerdicts: [{alignment, contribution}],
   stepLabels: [0|1, ...] | null, unjudged?: reason, stepJudge}. Run answers, then steps,
   and \`mrpo analyze\` reads the result.
@@ -181,6 +181,26 @@ function stepsOf(record: JsonRecord, where: string, splitter: SplitterName): str
     });
   if (typeof record.completion === 'string') return segmentSteps(record.completion, { splitter }).map((s) => s.text);
   throw new InputError(where, `field "steps" (or "completion") is required, got ${describe(steps)}`);
+}
+
+/** The accepted answers of a line: its `answers` array (items with several, e.g. VQA-Med 2021), else `[answer]`. */
+function acceptedAnswersOf(record: JsonRecord, item: Item): string[] {
+  const list = Array.isArray(record.answers) ? record.answers.filter((a): a is string => typeof a === 'string' && a.trim() !== '') : [];
+  return list.length > 0 ? list : [item.answer];
+}
+
+/** Correct when the judge accepts any of the accepted answers (asked in turn, stopping at the first yes); unjudged only if none was accepted and one call failed. */
+export async function judgeAcceptedAnswers(judge: AnswerJudge, item: Item, answers: readonly string[], prediction: string, signal: AbortSignal): Promise<AnswerJudgement> {
+  let failure: AnswerJudgement | undefined;
+  for (const gold of answers) {
+    const result = await judge.judgeAnswer({ item: { ...item, answer: gold }, answer: prediction }, signal);
+    if (result.kind === 'judged' && result.correct) return result;
+    if (result.kind === 'unjudged') {
+      if (result.reason === 'aborted') return result;
+      failure ??= result;
+    }
+  }
+  return failure ?? { kind: 'judged', correct: false };
 }
 
 /** Unjudged reasons that are facts about the line, not failures: a rerun would give the same. */
@@ -356,7 +376,7 @@ export const judgeCommand: Command = {
             prepared.map(({ record, item, payload }) =>
               pool(async () => {
                 if (mode === 'answers') {
-                  const result = await answerJudge.judgeAnswer({ item, answer: payload as string }, controller.signal);
+                  const result = await judgeAcceptedAnswers(answerJudge, item, acceptedAnswersOf(record, item), payload as string, controller.signal);
                   progress.increment();
                   if (result.kind === 'unjudged' && skipAndMaybeStop(result.reason)) return;
                   await emit(
