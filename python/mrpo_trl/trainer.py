@@ -115,7 +115,7 @@ class MRPOGRPOTrainer(GRPOTrainer):
                    .unsqueeze(0)).nansum(dim=1).tolist()
         everything = gather_object(local)
         group_size = self.num_generations if mode == "train" else self.num_generations_eval
-        result = [None]
+        result = [None, None]
         if self.accelerator.is_main_process:
             if len(everything) % group_size:
                 raise RuntimeError("%d completions do not split into groups of %d" % (len(everything), group_size))
@@ -135,7 +135,7 @@ class MRPOGRPOTrainer(GRPOTrainer):
             if self.mrpo_options:
                 request["options"] = self.mrpo_options
             response = (self.mrpo_client.shape if self.score_item is None else self.mrpo_client.score)(request)
-            result = [token_advantages(response)]
+            result = [token_advantages(response), response.get("metrics")]
         broadcast_object_list(result, from_process=0)
         all_rows = result[0]
         start = self.accelerator.process_index * len(local)
@@ -156,4 +156,7 @@ class MRPOGRPOTrainer(GRPOTrainer):
         self._metrics[mode]["mrpo/token_advantage/std"].append(flat.std().item() if flat.numel() > 1 else 0.0)
         self._metrics[mode]["mrpo/token_advantage/min"].append(flat.min().item())
         self._metrics[mode]["mrpo/token_advantage/max"].append(flat.max().item())
+        for name, value in (result[1] or {}).items():  # the service's batch metrics: steps/*, shape/*, judge/*, ...
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                self._metrics[mode]["mrpo/" + name].append(float(value))
         return output

@@ -61,7 +61,8 @@ def tiny_model(tokenizer):
 
 
 def length_reward(completions, **kwargs):
-    return [float(len(c[0]["content"]) % 7) if isinstance(c, list) else float(len(c) % 7) for c in completions]
+    """1 for an odd-length completion, else 0: about half are "wrong" (<= tau), so MRPO reshapes their steps."""
+    return [float(len(c[0]["content"]) % 2) if isinstance(c, list) else float(len(c) % 2) for c in completions]
 
 
 class Recorder(MRPOGRPOTrainer):
@@ -115,10 +116,11 @@ def run(tmp_path, url, wrong=False, gas=1, **extra):
     model = tiny_model(tokenizer)
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     data = Dataset.from_list([{"prompt": [{"role": "user", "content": CORPUS[2]}]}] * 8)
-    args = GRPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=4, num_generations=4,
-                      gradient_accumulation_steps=gas, max_steps=2, max_completion_length=32, learning_rate=1e-2,
-                      logging_steps=1, report_to=[], use_cpu=True, save_strategy="no", seed=0, bf16=False,
-                      temperature=1.0, generation_kwargs={"suppress_tokens": allowed_only(tokenizer)}, **extra)
+    config = dict(output_dir=str(tmp_path), per_device_train_batch_size=4, num_generations=4,
+                  gradient_accumulation_steps=gas, max_steps=2, max_completion_length=32, learning_rate=1e-2,
+                  logging_steps=1, report_to=[], use_cpu=True, save_strategy="no", seed=0, bf16=False,
+                  temperature=1.0, generation_kwargs={"suppress_tokens": allowed_only(tokenizer)})
+    args = GRPOConfig(**{**config, **extra})
     trainer = Recorder(model=model, reward_funcs=[length_reward], args=args, train_dataset=data, eval_dataset=data,
                        processing_class=tokenizer, mrpo_url=url, wrong=wrong,
                        step_labels=step_labels)
@@ -165,6 +167,20 @@ def test_trainer_feeds_mrpo_token_advantages_to_trl_loss(tmp_path, mrpo_serve, g
     assert trainer.losses and all(math.isfinite(l) for l in trainer.losses)
     logged = [k for h in trainer.state.log_history for k in h]
     assert any(k.startswith("mrpo/token_advantage") for k in logged)
+    assert "mrpo/steps/mean" in logged and "mrpo/shape/reshaped" in logged  # the service's own metrics
+
+
+def test_reused_generations_keep_mrpo_advantages(tmp_path, mrpo_serve):
+    # num_iterations=2: TRL generates once and optimises twice on the same completions (the second pass with a
+    # clipped ratio against the first pass's log-probs); both passes must see mrpo's per-token advantages.
+    trainer, tokenizer, rewards_seen, changed = run(tmp_path, mrpo_serve, num_iterations=2, per_device_train_batch_size=8)  # 2 groups
+    assert trainer.state.global_step == 2
+    assert len(trainer.served) == 1 and len(trainer.seen_loss_inputs) == 2, "expected one generation, two passes"
+    generated = sorted(map(tuple, trainer.served[0]["completion_ids"].tolist()))
+    assert sorted(map(tuple, trainer.seen_loss_inputs[1]["completion_ids"].tolist())) == generated  # reused
+    check(trainer, tokenizer, mrpo_serve, rewards_seen)
+    assert changed, "weights did not change"
+    assert len(trainer.losses) == 2 and all(math.isfinite(l) for l in trainer.losses)
 
 
 def test_wrong_advantages_fail_the_check(tmp_path, mrpo_serve):
