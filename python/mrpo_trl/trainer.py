@@ -176,7 +176,7 @@ class MRPOGRPOTrainer(GRPOTrainer):
             advantages[i, :n] = torch.tensor(row[:n], dtype=torch.float32)
         output["advantages"] = advantages
 
-        flat = torch.tensor([a for r in all_rows for a in r] or [0.0])
+        flat = torch.tensor([a for r in all_rows for a in r] or [0.0], dtype=torch.float64)  # JSON may give ints (0)
         self._metrics[mode]["mrpo/token_advantage/mean"].append(flat.mean().item())
         self._metrics[mode]["mrpo/token_advantage/std"].append(flat.std().item() if flat.numel() > 1 else 0.0)
         self._metrics[mode]["mrpo/token_advantage/min"].append(flat.min().item())

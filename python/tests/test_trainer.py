@@ -123,9 +123,9 @@ def run(tmp_path, url, wrong=False, gas=1, tokenizer=None, trainer_kwargs=None, 
                   logging_steps=1, report_to=[], use_cpu=True, save_strategy="no", seed=0, bf16=False,
                   temperature=1.0, generation_kwargs={"suppress_tokens": allowed_only(tokenizer)})
     args = GRPOConfig(**{**config, **extra})
-    trainer = Recorder(model=model, reward_funcs=[length_reward], args=args, train_dataset=data, eval_dataset=data,
-                       processing_class=tokenizer, mrpo_url=url, wrong=wrong,
-                       step_labels=step_labels, **(trainer_kwargs or {}))
+    trainer = Recorder(**{"model": model, "reward_funcs": [length_reward], "args": args, "train_dataset": data,
+                          "eval_dataset": data, "processing_class": tokenizer, "mrpo_url": url, "wrong": wrong,
+                          "step_labels": step_labels, **(trainer_kwargs or {})})
     rewards_seen = []
     original = trainer._calculate_rewards
 
@@ -275,3 +275,16 @@ def test_think_prefix_only_for_an_open_block():
     # the model opening the block again itself: no second tag
     ids = tokenizer("<think> The lung is clear.</think>", add_special_tokens=False)["input_ids"]
     assert completion_offsets(tokenizer, ids, "<think>\n")[0] == "<think> The lung is clear.</think>"
+
+
+def test_identical_completions_give_zero_advantages(tmp_path, mrpo_serve):
+    # Only EOS may be sampled, so every completion of a group is the same (empty text): equal rewards, group std 0,
+    # A_i = 0, and MRPO has no steps to reshape: every token's advantage is 0 (the service sends JSON integers).
+    tokenizer = tiny_tokenizer()
+    only_eos = [i for i in range(len(tokenizer)) if i != tokenizer.eos_token_id]
+    trainer, _, _, changed = run(tmp_path, mrpo_serve, tokenizer=tokenizer,
+                                 generation_kwargs={"suppress_tokens": only_eos})
+    assert trainer.state.global_step == 2 and len(trainer.seen_loss_inputs) == 2
+    assert all(s["completion_ids"].shape[1] == 1 for s in trainer.seen_loss_inputs)
+    assert all(not s["advantages"].any() for s in trainer.seen_loss_inputs)
+    assert trainer.losses and all(math.isfinite(l) for l in trainer.losses)
