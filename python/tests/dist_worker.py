@@ -30,7 +30,7 @@ def main(url, out_dir):
     # 2 ranks x 6 rows = 12 completions = 3 groups of 4: the middle group is split 2 + 2 across the ranks.
     args = GRPOConfig(output_dir=out_dir, per_device_train_batch_size=6, num_generations=4, max_steps=2,
                       max_completion_length=32, learning_rate=1e-2, logging_steps=1, report_to=[], use_cpu=True,
-                      save_strategy="no", seed=0, bf16=False, loss_type="grpo", ddp_timeout=120,
+                      save_strategy="no", seed=0, bf16=False, loss_type="grpo", ddp_timeout=1800,
                       generation_kwargs={"suppress_tokens": allowed_only(tokenizer)})
     trainer = Recorder(model=model, reward_funcs=[length_reward], args=args, train_dataset=data,
                        processing_class=tokenizer, mrpo_url=url, step_labels=step_labels)

@@ -1,6 +1,7 @@
 """Two processes (torch.distributed on CPU, gloo) training one MRPOGRPOTrainer against a real `mrpo serve`."""
 import json
 import pathlib
+import socket
 import subprocess
 import sys
 
@@ -43,3 +44,18 @@ def test_two_processes_gloo(tmp_path, mrpo_serve):
                 assert all(a == 0 for a in adv[len(row):])
                 non_constant += len(set(row)) > 1
     assert non_constant > 0
+
+
+def test_unreachable_service_stops_both_ranks(tmp_path):
+    # ddp_timeout is 1800 s in the worker: the other rank must not sit in the broadcast that long. The main
+    # rank raises at once, and rank 1 fails as soon as its peer is gone, so torch.distributed.run returns.
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    dead = "http://127.0.0.1:%d" % s.getsockname()[1]
+    s.close()
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                           str(HERE / "dist_worker.py"), dead, str(tmp_path)],
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode != 0
+    assert "MrpoUnreachableError: cannot reach %s" % dead in done.stderr and "is `mrpo serve` running?" in done.stderr
+    assert not list(tmp_path.glob("rank*.json"))  # neither rank finished training
