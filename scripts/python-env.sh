@@ -8,7 +8,8 @@ stamp="$venv/.mrpo-trl-installed"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
-if [ ! -f "$stamp" ] || [ "$root/python/pyproject.toml" -nt "$stamp" ]; then
+# (re)install when the package changed since the last install (the install is not editable)
+if [ ! -f "$stamp" ] || [ -n "$(find "$root/python/pyproject.toml" "$root/python/mrpo_trl" -newer "$stamp" -name '*.py' -o -newer "$stamp" -name '*.toml' | head -1)" ]; then
   "$venv/bin/python" -m pip install -q --retries 0 --timeout 5 "$root/python[test]"
   touch "$stamp"
 fi

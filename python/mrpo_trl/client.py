@@ -13,9 +13,9 @@ What a trainer does with it, once per batch of groups (G completions per prompt)
    ``/v1/shape`` (you send rewards/step labels yourself);
 3. take ``tokenAdvantages`` (one number per generated token) and multiply them
    into the per-token policy loss in place of GRPO's one-per-sequence advantage
-   (see ``grpo_mrpo_trainer.py`` for where that happens in a TRL-style loop).
+   (``mrpo_trl.trainer.MRPOGRPOTrainer`` does all of this inside TRL's GRPOTrainer).
 
-Run ``python3 mrpo_client.py --url http://127.0.0.1:8321 --demo`` against a
+Run ``python3 python/mrpo_trl/client.py --url http://127.0.0.1:8321 --demo`` against a
 running ``mrpo serve`` to see a small batch go through.
 """
 import argparse

@@ -19,12 +19,26 @@ from .client import MrpoClient, to_utf16_offsets, token_advantages
 
 MIN_TRL = "0.26.0"
 
-__all__ = ["MRPOGRPOTrainer", "completion_offsets"]
+__all__ = ["MRPOGRPOTrainer", "completion_offsets", "prompt_think_prefix"]
 
 
-def completion_offsets(tokenizer, token_ids):
+def prompt_think_prefix(tokenizer, prompt_ids, think_tag="<think>", window=16):
+    """The tail of a prompt from an opening ``think_tag`` that the chat template left open (e.g. ``"<think>\\n"``),
+    else ``""``. Thinking templates (Qwen3, DeepSeek-R1 style) end the generation prompt with the tag, so the
+    completion starts inside the think block and carries no opening tag of its own."""
+    if not think_tag:
+        return ""
+    tail = tokenizer.decode(list(prompt_ids)[-window:], skip_special_tokens=False, clean_up_tokenization_spaces=False)
+    at = tail.rfind(think_tag)
+    if at < 0 or tail[at + len(think_tag):].strip():  # no tag, or something (e.g. "</think>") follows it
+        return ""
+    return tail[at:]
+
+
+def completion_offsets(tokenizer, token_ids, prefix=""):
     """(text, UTF-16 offsets) of one sampled completion, decoded as TRL decodes it (special tokens skipped;
-    they get empty spans)."""
+    they get empty spans). A ``prefix`` (the ``<think>`` the prompt left open) is put before the text and every
+    span is shifted by its length."""
     decode = lambda ids: tokenizer.decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)  # noqa: E731
     text = decode(list(token_ids))
     offsets = None
@@ -36,7 +50,11 @@ def completion_offsets(tokenizer, token_ids):
         from .client import offsets_by_incremental_decoding
 
         offsets = offsets_by_incremental_decoding(decode, list(token_ids))
-    return text, to_utf16_offsets(text, offsets)
+    offsets = to_utf16_offsets(text, offsets)
+    if prefix and not text.lstrip().startswith(prefix.strip()):  # the model did not open the block again itself
+        shift = len(prefix.encode("utf-16-le")) // 2
+        return prefix + text, [[s + shift, e + shift] for s, e in offsets]
+    return text, offsets
 
 
 class MRPOGRPOTrainer(GRPOTrainer):
@@ -48,10 +66,14 @@ class MRPOGRPOTrainer(GRPOTrainer):
     step_labels: optional ``(text, row) -> [0|1, ...]`` giving the validity of each reasoning step for /v1/shape
     (without it the service has no step labels: R_proc = 0 and each completion's advantage on every token).
     mrpo_client: an ``MrpoClient`` (default: one for ``mrpo_url``).
+    think_tag: the tag that opens the reasoning (default ``<think>``). When a prompt ends with it still open (a
+    thinking chat template), the completion has no opening tag; the text sent to the service (and to
+    ``step_labels``) is then the prompt's tail from the tag followed by the completion, with every token span
+    shifted by the tail's length, so the service finds the steps. ``None`` turns this off.
     """
 
     def __init__(self, *args, mrpo_url=None, mrpo_estimator="mrpo", mrpo_options=None, score_item=None,
-                 step_labels=None, mrpo_client=None, **kwargs):
+                 step_labels=None, mrpo_client=None, think_tag="<think>", **kwargs):
         if Version(trl.__version__.split("+")[0]) < Version(MIN_TRL):
             raise RuntimeError(
                 "MRPOGRPOTrainer needs TRL >= %s (its loss accepts (B, T) advantages); found trl %s. "
@@ -70,6 +92,7 @@ class MRPOGRPOTrainer(GRPOTrainer):
         self.mrpo_options = mrpo_options
         self.score_item = score_item
         self.step_labels = step_labels
+        self.think_tag = think_tag
 
     def _tokenizer_for_offsets(self):
         pc = self.processing_class
@@ -101,8 +124,10 @@ class MRPOGRPOTrainer(GRPOTrainer):
         tokenizer = self._tokenizer_for_offsets()
         local_ids = captured["completion_ids_list"]
         local = []
-        for row, ids in zip(inputs, local_ids):
-            text, offsets = completion_offsets(tokenizer, ids)
+        prompt_ids, prompt_mask = output["prompt_ids"], output["prompt_mask"]
+        for i, (row, ids) in enumerate(zip(inputs, local_ids)):
+            prefix = prompt_think_prefix(tokenizer, prompt_ids[i][prompt_mask[i].bool()].tolist(), self.think_tag)
+            text, offsets = completion_offsets(tokenizer, ids, prefix)
             entry = {"text": text, "tokenOffsets": offsets}
             if self.score_item is not None:
                 entry["item"] = self.score_item(row)
@@ -115,7 +140,7 @@ class MRPOGRPOTrainer(GRPOTrainer):
                    .unsqueeze(0)).nansum(dim=1).tolist()
         everything = gather_object(local)
         group_size = self.num_generations if mode == "train" else self.num_generations_eval
-        result = [None]
+        result = [None, None]
         if self.accelerator.is_main_process:
             if len(everything) % group_size:
                 raise RuntimeError("%d completions do not split into groups of %d" % (len(everything), group_size))
@@ -135,7 +160,7 @@ class MRPOGRPOTrainer(GRPOTrainer):
             if self.mrpo_options:
                 request["options"] = self.mrpo_options
             response = (self.mrpo_client.shape if self.score_item is None else self.mrpo_client.score)(request)
-            result = [token_advantages(response)]
+            result = [token_advantages(response), response.get("metrics")]
         broadcast_object_list(result, from_process=0)
         all_rows = result[0]
         start = self.accelerator.process_index * len(local)
@@ -151,9 +176,12 @@ class MRPOGRPOTrainer(GRPOTrainer):
             advantages[i, :n] = torch.tensor(row[:n], dtype=torch.float32)
         output["advantages"] = advantages
 
-        flat = torch.tensor([a for r in all_rows for a in r] or [0.0])
+        flat = torch.tensor([a for r in all_rows for a in r] or [0.0], dtype=torch.float64)  # JSON may give ints (0)
         self._metrics[mode]["mrpo/token_advantage/mean"].append(flat.mean().item())
         self._metrics[mode]["mrpo/token_advantage/std"].append(flat.std().item() if flat.numel() > 1 else 0.0)
         self._metrics[mode]["mrpo/token_advantage/min"].append(flat.min().item())
         self._metrics[mode]["mrpo/token_advantage/max"].append(flat.max().item())
+        for name, value in (result[1] or {}).items():  # the service's batch metrics: steps/*, shape/*, judge/*, ...
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                self._metrics[mode]["mrpo/" + name].append(float(value))
         return output

@@ -3,6 +3,7 @@ import os
 import pathlib
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -14,12 +15,12 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("WANDB_DISABLED", "true")
 
 
-@pytest.fixture(scope="session")
-def mrpo_serve():
-    """A real `mrpo serve` from this checkout on a free port; yields its base URL."""
+def start_mrpo_serve(*flags, env=None):
+    """Starts a real `mrpo serve` from this checkout on a free port with `flags`; returns (process, base URL)."""
     child = subprocess.Popen(
-        ["node", "--import", "tsx", str(ROOT / "src/cli/main.ts"), "serve", "--port", "0", "--judge", "offline"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        ["node", "--import", "tsx", str(ROOT / "src/cli/main.ts"), "serve", "--port", "0", *flags],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env=None if env is None else {**os.environ, **env})
     url = None
     deadline = time.time() + 60
     seen = []
@@ -36,9 +37,18 @@ def mrpo_serve():
     if url is None:
         child.kill()
         raise RuntimeError("mrpo serve did not start:\n" + "".join(seen))
-    import threading
-
     threading.Thread(target=lambda: [None for _ in child.stderr], daemon=True).start()  # keep draining the log
-    yield url
+    return child, url
+
+
+def stop(child):
     child.terminate()
     child.wait(10)
+
+
+@pytest.fixture(scope="session")
+def mrpo_serve():
+    """A real `mrpo serve --judge offline` from this checkout on a free port; yields its base URL."""
+    child, url = start_mrpo_serve("--judge", "offline")
+    yield url
+    stop(child)

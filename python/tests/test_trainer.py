@@ -9,7 +9,7 @@ from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 from trl import GRPOConfig
 
 from mrpo_trl.client import MrpoClient, token_advantages
-from mrpo_trl.trainer import MRPOGRPOTrainer, completion_offsets
+from mrpo_trl.trainer import MRPOGRPOTrainer, completion_offsets, prompt_think_prefix
 
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
@@ -61,7 +61,8 @@ def tiny_model(tokenizer):
 
 
 def length_reward(completions, **kwargs):
-    return [float(len(c[0]["content"]) % 7) if isinstance(c, list) else float(len(c) % 7) for c in completions]
+    """1 for an odd-length completion, else 0: about half are "wrong" (<= tau), so MRPO reshapes their steps."""
+    return [float(len(c[0]["content"]) % 2) if isinstance(c, list) else float(len(c) % 2) for c in completions]
 
 
 class Recorder(MRPOGRPOTrainer):
@@ -88,7 +89,7 @@ class Recorder(MRPOGRPOTrainer):
         return loss
 
 
-def reference_advantages(url, tokenizer, completion_ids, rewards, group):
+def reference_advantages(url, tokenizer, completion_ids, rewards, group, prefix=""):
     """What mrpo serve returns for these completions, asked directly."""
     groups = []
     rows = []
@@ -104,24 +105,27 @@ def reference_advantages(url, tokenizer, completion_ids, rewards, group):
         comps = []
         for j in range(s, s + group):
             text, offsets = completion_offsets(tokenizer, rows[j])
+            if prefix:  # the prompt ended inside an open think block: the service must see the opening tag
+                text, offsets = prefix + text, [[s + len(prefix), e + len(prefix)] for s, e in offsets]
             comps.append({"text": text, "tokenOffsets": offsets, "rewards": {"answer": rewards[j]},
                           "stepLabels": step_labels(text, None)})
         groups.append({"completions": comps})
     return token_advantages(MrpoClient(url).shape({"estimator": "mrpo", "groups": groups}))
 
 
-def run(tmp_path, url, wrong=False, gas=1, **extra):
-    tokenizer = tiny_tokenizer()
+def run(tmp_path, url, wrong=False, gas=1, tokenizer=None, trainer_kwargs=None, **extra):
+    tokenizer = tokenizer or tiny_tokenizer()
     model = tiny_model(tokenizer)
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     data = Dataset.from_list([{"prompt": [{"role": "user", "content": CORPUS[2]}]}] * 8)
-    args = GRPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=4, num_generations=4,
-                      gradient_accumulation_steps=gas, max_steps=2, max_completion_length=32, learning_rate=1e-2,
-                      logging_steps=1, report_to=[], use_cpu=True, save_strategy="no", seed=0, bf16=False,
-                      temperature=1.0, generation_kwargs={"suppress_tokens": allowed_only(tokenizer)}, **extra)
-    trainer = Recorder(model=model, reward_funcs=[length_reward], args=args, train_dataset=data, eval_dataset=data,
-                       processing_class=tokenizer, mrpo_url=url, wrong=wrong,
-                       step_labels=step_labels)
+    config = dict(output_dir=str(tmp_path), per_device_train_batch_size=4, num_generations=4,
+                  gradient_accumulation_steps=gas, max_steps=2, max_completion_length=32, learning_rate=1e-2,
+                  logging_steps=1, report_to=[], use_cpu=True, save_strategy="no", seed=0, bf16=False,
+                  temperature=1.0, generation_kwargs={"suppress_tokens": allowed_only(tokenizer)})
+    args = GRPOConfig(**{**config, **extra})
+    trainer = Recorder(**{"model": model, "reward_funcs": [length_reward], "args": args, "train_dataset": data,
+                          "eval_dataset": data, "processing_class": tokenizer, "mrpo_url": url, "wrong": wrong,
+                          "step_labels": step_labels, **(trainer_kwargs or {})})
     rewards_seen = []
     original = trainer._calculate_rewards
 
@@ -136,12 +140,12 @@ def run(tmp_path, url, wrong=False, gas=1, **extra):
     return trainer, tokenizer, rewards_seen, changed
 
 
-def check(trainer, tokenizer, url, rewards_seen):
+def check(trainer, tokenizer, url, rewards_seen, prefix=""):
     assert len(trainer.served) >= 1 and len(trainer.seen_loss_inputs) >= 2
     # Every row TRL's loss received: its advantages equal, token by token, what mrpo serve returns.
     reference = {}
     for served, rewards in zip(trainer.served, rewards_seen):
-        ref = reference_advantages(url, tokenizer, served["completion_ids"].tolist(), rewards, 4)
+        ref = reference_advantages(url, tokenizer, served["completion_ids"].tolist(), rewards, 4, prefix)
         for ids, row in zip(served["completion_ids"].tolist(), ref):
             reference[tuple(ids)] = row
     non_constant = 0
@@ -165,6 +169,20 @@ def test_trainer_feeds_mrpo_token_advantages_to_trl_loss(tmp_path, mrpo_serve, g
     assert trainer.losses and all(math.isfinite(l) for l in trainer.losses)
     logged = [k for h in trainer.state.log_history for k in h]
     assert any(k.startswith("mrpo/token_advantage") for k in logged)
+    assert "mrpo/steps/mean" in logged and "mrpo/shape/reshaped" in logged  # the service's own metrics
+
+
+def test_reused_generations_keep_mrpo_advantages(tmp_path, mrpo_serve):
+    # num_iterations=2: TRL generates once and optimises twice on the same completions (the second pass with a
+    # clipped ratio against the first pass's log-probs); both passes must see mrpo's per-token advantages.
+    trainer, tokenizer, rewards_seen, changed = run(tmp_path, mrpo_serve, num_iterations=2, per_device_train_batch_size=8)  # 2 groups
+    assert trainer.state.global_step == 2
+    assert len(trainer.served) == 1 and len(trainer.seen_loss_inputs) == 2, "expected one generation, two passes"
+    generated = sorted(map(tuple, trainer.served[0]["completion_ids"].tolist()))
+    assert sorted(map(tuple, trainer.seen_loss_inputs[1]["completion_ids"].tolist())) == generated  # reused
+    check(trainer, tokenizer, mrpo_serve, rewards_seen)
+    assert changed, "weights did not change"
+    assert len(trainer.losses) == 2 and all(math.isfinite(l) for l in trainer.losses)
 
 
 def test_wrong_advantages_fail_the_check(tmp_path, mrpo_serve):
@@ -213,3 +231,60 @@ def test_eval_uses_the_eval_group_size(tmp_path, mrpo_serve):
     assert sent and all(len(g["completions"]) == 2 for r in sent for g in r["groups"])
     assert "mrpo/token_advantage/mean" in trainer._metrics["eval"] or any(
         "eval_mrpo/token_advantage/mean" in h for h in trainer.state.log_history)
+
+
+class RecordingClient(MrpoClient):
+    def __init__(self, *a, **k):
+        super().__init__(*a, **k)
+        self.requests = []
+
+    def shape(self, request):
+        self.requests.append(request)
+        return super().shape(request)
+
+
+def test_prompt_that_opens_think_block(tmp_path, mrpo_serve):
+    # A thinking chat template ends the generation prompt with "<think>\n": the completion starts inside the
+    # block and never writes the opening tag (suppressed here), so the service must be sent "<think>\n" + text.
+    tokenizer = tiny_tokenizer()
+    tokenizer.chat_template = CHAT_TEMPLATE.replace("assistant\n{% endif %}", "assistant\n<think>\n{% endif %}")
+    think = tokenizer.convert_tokens_to_ids("<think>")
+    client = RecordingClient(mrpo_serve)
+    trainer, tokenizer, rewards_seen, changed = run(
+        tmp_path, mrpo_serve, tokenizer=tokenizer, trainer_kwargs={"mrpo_client": client},
+        generation_kwargs={"suppress_tokens": allowed_only(tokenizer) + [think]})
+    sent = [c for r in client.requests for g in r["groups"] for c in g["completions"]]
+    assert sent and all(c["text"].startswith("<think>\n") and c["text"].count("<think>") == 1 for c in sent)
+    assert all(c["tokenOffsets"][0][0] == len("<think>\n") for c in sent)  # spans shifted past the prefix
+    assert any(c.get("stepLabels") for c in sent)  # step_labels saw the steps too
+    check(trainer, tokenizer, mrpo_serve, rewards_seen, prefix="<think>\n")  # incl. some reshaped (non-constant) rows
+    assert changed
+
+
+def test_think_prefix_only_for_an_open_block():
+    tokenizer = tiny_tokenizer()
+
+    def prompt(template_end):
+        return tokenizer(CORPUS[2] + "<|im_end|>\n<|im_start|>assistant\n" + template_end)["input_ids"]
+
+    assert prompt_think_prefix(tokenizer, prompt("<think>\n")) == "<think>\n"
+    assert prompt_think_prefix(tokenizer, prompt("<think>")) == "<think>"
+    assert prompt_think_prefix(tokenizer, prompt("<think>\n\n</think>\n\n")) == ""  # thinking switched off
+    assert prompt_think_prefix(tokenizer, prompt("")) == ""
+    assert prompt_think_prefix(tokenizer, prompt("<think>\n"), think_tag=None) == ""
+    # the model opening the block again itself: no second tag
+    ids = tokenizer("<think> The lung is clear.</think>", add_special_tokens=False)["input_ids"]
+    assert completion_offsets(tokenizer, ids, "<think>\n")[0] == "<think> The lung is clear.</think>"
+
+
+def test_identical_completions_give_zero_advantages(tmp_path, mrpo_serve):
+    # Only EOS may be sampled, so every completion of a group is the same (empty text): equal rewards, group std 0,
+    # A_i = 0, and MRPO has no steps to reshape: every token's advantage is 0 (the service sends JSON integers).
+    tokenizer = tiny_tokenizer()
+    only_eos = [i for i in range(len(tokenizer)) if i != tokenizer.eos_token_id]
+    trainer, _, _, changed = run(tmp_path, mrpo_serve, tokenizer=tokenizer,
+                                 generation_kwargs={"suppress_tokens": only_eos})
+    assert trainer.state.global_step == 2 and len(trainer.seen_loss_inputs) == 2
+    assert all(s["completion_ids"].shape[1] == 1 for s in trainer.seen_loss_inputs)
+    assert all(not s["advantages"].any() for s in trainer.seen_loss_inputs)
+    assert trainer.losses and all(math.isfinite(l) for l in trainer.losses)
