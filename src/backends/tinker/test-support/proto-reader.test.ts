@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { decodeForwardBackwardOutput, decodeSampleResponse, encodeForwardBackward } from '../wire-proto.js';
 import { decodeForwardBackwardRequest, readRecords, readVarint, wireInt32 } from './proto-reader.js';
 import { writeForwardBackwardOutput, writeSampleResponse } from './proto-writer.js';
@@ -135,5 +138,23 @@ describe('proto-writer', () => {
     const written = writeSampleResponse(result);
     expect([...written]).toEqual([0x0a, 0x16, ...seq, ...prompt]);
     expect(decodeSampleResponse(written)).toEqual({ sequences: [{ stop_reason: 'length', tokens: [5, 300], logprobs: [-0.5, -0.25] }], prompt_logprobs: [null, -1] });
+  });
+});
+
+describe('independence of the test server', () => {
+  it('reaches none of the Tinker client modules (wire-proto.ts, render/image.ts, …) by any chain of imports', () => {
+    const here = dirname(fileURLToPath(import.meta.url));
+    const client = resolve(here, '..');
+    const seen = new Set<string>();
+    const visit = (file: string): void => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+'(\.[^']+)'/gm)) visit(resolve(dirname(file), m[1].replace(/\.js$/, '.ts')));
+    };
+    visit(join(here, 'server.ts'));
+    const clientFiles = [...seen].filter((f) => f.startsWith(`${client}/`) && !f.startsWith(`${here}/`));
+    expect(clientFiles).toEqual([]);
+    expect(seen.has(join(here, 'proto-reader.ts')) && seen.has(join(here, 'vision-tokens.ts'))).toBe(true);
   });
 });
