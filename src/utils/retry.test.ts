@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createRng } from './rng.js';
 import { APIConnectionError, APIConnectionTimeoutError, APIUserAbortError } from 'openai';
-import { backoffDelay, classifyRemoteError, retryAfterMs } from './retry.js';
+import { AGAIN, backoffDelay, classifyRemoteError, exponentialDelay, failureDetail, retryAfterMs, retryAfterWithin, retryLoop, type RetryLoopOptions } from './retry.js';
 
 const headers = (h: Record<string, string>) => new Headers(h);
 
@@ -60,5 +60,132 @@ describe('classifyRemoteError', () => {
     expect(classifyRemoteError(new APIConnectionTimeoutError(), 0)).toMatchObject({ category: 'timeout', retryable: true });
     expect(classifyRemoteError(new APIUserAbortError(), 0)).toMatchObject({ category: 'aborted', retryable: false });
     expect(classifyRemoteError(new Error('something else'), 0)).toMatchObject({ category: 'client error', retryable: false });
+  });
+});
+
+describe('exponentialDelay and retryAfterWithin (the Tinker client\'s delays)', () => {
+  it('doubles without jitter up to the cap', () => {
+    expect([0, 1, 2, 3, 4, 5].map((n) => exponentialDelay(n, 1000, 30_000))).toEqual([1000, 2000, 4000, 8000, 16_000, 30_000]);
+  });
+
+  it('takes the first of retry-after-ms, Retry-After within (0, max], and ignores longer or zero waits', () => {
+    const now = Date.parse('Wed, 25 Nov 2026 15:00:00 GMT');
+    expect(retryAfterWithin(headers({ 'retry-after-ms': '7' }), now, 60_000)).toBe(7);
+    expect(retryAfterWithin(headers({ 'retry-after-ms': '90000', 'retry-after': '2' }), now, 60_000)).toBe(2000);
+    expect(retryAfterWithin(headers({ 'retry-after': '61' }), now, 60_000)).toBeNull();
+    expect(retryAfterWithin(headers({ 'retry-after': '0' }), now, 60_000)).toBeNull();
+    expect(retryAfterWithin(headers({ 'retry-after': 'Wed, 25 Nov 2026 15:00:07 GMT' }), now, 60_000)).toBe(7000);
+    expect(retryAfterWithin(headers({}), now, 60_000)).toBeNull();
+  });
+});
+
+describe('retryLoop', () => {
+  const httpError = (status: number, message = `HTTP ${status}`, h: Record<string, string> = {}) => Object.assign(new Error(message), { status, headers: headers(h) });
+  // rng.next() = 0.5 always: the equal-jitter delay is d/2 + 0.5·d/2 = 0.75·d.
+  const halfRng = { next: () => 0.5, int: () => 0, normal: () => 0, fork: () => halfRng };
+  const setup = (overrides: Partial<RetryLoopOptions> = {}) => {
+    const slept: number[] = [];
+    const retried: Array<{ retry: number; delayMs: number; category: string }> = [];
+    const options: RetryLoopOptions = {
+      maxRetries: 3,
+      backoff: { baseDelayMs: 100, maxDelayMs: 1000, maxRetryAfterMs: 5000 },
+      rng: halfRng,
+      sleep: async (ms) => {
+        slept.push(ms);
+      },
+      now: () => 0,
+      onRetry: (e) => retried.push({ retry: e.retry, delayMs: e.delayMs, category: e.failure.category }),
+      ...overrides,
+    };
+    return { slept, retried, options };
+  };
+  /** An attempt that throws the given errors in turn, then returns 'done'. */
+  const failing = (...errors: unknown[]) => {
+    const calls: number[] = [];
+    const attempt = async (n: number): Promise<string> => {
+      calls.push(n);
+      const e = errors[n - 1];
+      if (e !== undefined) throw e;
+      return 'done';
+    };
+    return { calls, attempt };
+  };
+
+  it('retries retryable failures with backoff (base·2ⁿ, jittered) and returns the value with the attempt count', async () => {
+    const { slept, retried, options } = setup();
+    const { calls, attempt } = failing(httpError(500), new Error('Request timed out.'));
+    expect(await retryLoop(attempt, options)).toEqual({ kind: 'ok', value: 'done', attempts: 3 });
+    expect(calls).toEqual([1, 2, 3]);
+    expect(slept).toEqual([75, 150]); // 0.75·100, 0.75·200
+    expect(retried).toEqual([
+      { retry: 0, delayMs: 75, category: 'http 500' },
+      { retry: 1, delayMs: 150, category: 'timeout' },
+    ]);
+  });
+
+  it('gives up after maxRetries retries, and at once on a failure that is not retryable', async () => {
+    const { slept, options } = setup({ maxRetries: 2 });
+    const always503 = failing(httpError(503), httpError(503), httpError(503), httpError(503));
+    const out = await retryLoop(always503.attempt, options);
+    expect(out).toMatchObject({ kind: 'failed', attempts: 3, failure: { category: 'http 503', retryable: true } });
+    expect(slept).toEqual([75, 150]); // 2 retries, 3 attempts
+
+    const fresh = setup();
+    const unauthorized = failing(httpError(401, 'bad key sk-secret-123456'));
+    const refused = await retryLoop(unauthorized.attempt, fresh.options);
+    expect(refused).toMatchObject({ kind: 'failed', attempts: 1, failure: { category: 'http 401', retryable: false } });
+    expect(fresh.slept).toEqual([]);
+    if (refused.kind !== 'failed') throw new Error('expected a failure');
+    expect(failureDetail(refused.failure, refused.attempts, ['sk-secret-123456'])).toBe('after 1 attempt: bad key [redacted]');
+    expect(failureDetail(refused.failure, 3, [])).toMatch(/^after 3 attempts: /);
+    expect(failureDetail({ ...refused.failure, retryable: true }, 3, [])).toBe('after 3 attempts');
+  });
+
+  it('waits what Retry-After asks, capped at maxRetryAfterMs, instead of the backoff', async () => {
+    const { slept, options } = setup();
+    const { attempt } = failing(httpError(429, 'slow down', { 'retry-after': '2' }), httpError(429, 'slow down', { 'retry-after': '600' }));
+    expect(await retryLoop(attempt, options)).toMatchObject({ kind: 'ok', attempts: 3 });
+    expect(slept).toEqual([2000, 5000]); // 2 s as asked; 600 s capped at 5 s
+  });
+
+  it('stops on abort: before an attempt, when the attempt is aborted, and during a wait', async () => {
+    const before = new AbortController();
+    before.abort();
+    const a = failing();
+    expect(await retryLoop(a.attempt, setup({ signal: before.signal }).options)).toEqual({ kind: 'aborted', attempts: 0 });
+    expect(a.calls).toEqual([]);
+
+    const userAbort = failing(Object.assign(new Error('Request was aborted.'), { name: 'AbortError' }));
+    expect(await retryLoop(userAbort.attempt, setup().options)).toEqual({ kind: 'aborted', attempts: 1 });
+
+    const during = new AbortController();
+    const { options, slept } = setup({
+      signal: during.signal,
+      sleep: async (ms) => {
+        slept.push(ms);
+        during.abort();
+        throw new Error('aborted while waiting');
+      },
+    });
+    const b = failing(httpError(500), httpError(500));
+    expect(await retryLoop(b.attempt, options)).toEqual({ kind: 'aborted', attempts: 1 });
+    expect(slept).toEqual([75]);
+    expect(b.calls).toEqual([1]);
+  });
+
+  it('makes another attempt at once for AGAIN and for retryAtOnce failures, without counting a retry', async () => {
+    const { slept, retried, options } = setup({ maxRetries: 0, retryAtOnce: (f) => f.status === 400 });
+    let n = 0;
+    const out = await retryLoop(async () => {
+      n += 1;
+      if (n === 1) return AGAIN;
+      if (n === 2) throw httpError(400, 'response_format not supported');
+      if (n === 3) throw httpError(500);
+      return 'late';
+    }, options);
+    // maxRetries 0: the 500 at attempt 3 ends the loop; the AGAIN and the 400 before it used no retry and no wait
+    expect(out).toMatchObject({ kind: 'failed', attempts: 3, failure: { category: 'http 500' } });
+    expect(slept).toEqual([]);
+    expect(retried).toEqual([]);
   });
 });

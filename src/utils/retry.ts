@@ -1,9 +1,13 @@
 /**
- * Retry timing for remote judge calls: exponential backoff with jitter, and
- * the server's `Retry-After` (seconds or an HTTP date; OpenAI's
- * `retry-after-ms` too) honoured when it is given. Clock and randomness are
- * passed in.
+ * Retrying remote calls: exponential backoff with jitter, the server's
+ * `Retry-After` (seconds or an HTTP date; OpenAI's `retry-after-ms` too)
+ * honoured when it is given, errors classified by shape, and one retry loop
+ * (`retryLoop`) shared by the OpenAI-compatible sampler and judge endpoint.
+ * The Tinker client has its own loops (idempotent re-submission, long polls)
+ * but takes its delays from here (`exponentialDelay`, `retryAfterWithin`).
+ * Clock, sleep and randomness are passed in.
  */
+import { redactSecrets } from './redact.js';
 import type { Rng } from './rng.js';
 
 export interface BackoffOptions {
@@ -17,26 +21,54 @@ export interface BackoffOptions {
 
 export const DEFAULT_BACKOFF: BackoffOptions = { baseDelayMs: 500, maxDelayMs: 30_000, maxRetryAfterMs: 120_000 };
 
+/** min(base·2^retry, max): the capped exponential delay before retry number `retry` (0 = first), without jitter. */
+export function exponentialDelay(retry: number, baseMs: number, maxMs: number): number {
+  return Math.min(maxMs, baseMs * 2 ** retry);
+}
+
 /**
  * Delay before retry number `retry` (0 = first retry): base·2^retry capped at
  * max, then "equal jitter" — uniformly in [d/2, d) — so concurrent clients
  * spread out but never retry immediately.
  */
 export function backoffDelay(retry: number, options: BackoffOptions, rng: Rng): number {
-  const d = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** retry);
+  const d = exponentialDelay(retry, options.baseDelayMs, options.maxDelayMs);
   return d / 2 + rng.next() * (d / 2);
 }
 
-/** The wait a response asks for, in ms, from `retry-after-ms` or `Retry-After`; null when absent or unreadable. */
-export function retryAfterMs(headers: { get(name: string): string | null } | undefined, nowMs: number): number | null {
-  if (!headers) return null;
+interface HeaderSource {
+  get(name: string): string | null;
+}
+
+/** OpenAI's `retry-after-ms`, in ms; null when absent or not a number. */
+function retryAfterMsHeader(headers: HeaderSource): number | null {
   const ms = headers.get('retry-after-ms');
-  if (ms !== null && ms.trim() !== '' && Number.isFinite(Number(ms))) return Math.max(0, Number(ms));
+  return ms !== null && ms.trim() !== '' && Number.isFinite(Number(ms)) ? Math.max(0, Number(ms)) : null;
+}
+
+/** `Retry-After` (seconds or an HTTP date), in ms; null when absent or unreadable. */
+function retryAfterHeader(headers: HeaderSource, nowMs: number): number | null {
   const value = headers.get('retry-after');
   if (value === null || value.trim() === '') return null;
   if (/^\s*\d+(\.\d+)?\s*$/.test(value)) return Number(value) * 1000;
   const date = Date.parse(value);
   return Number.isNaN(date) ? null : Math.max(0, date - nowMs);
+}
+
+/** The wait a response asks for, in ms, from `retry-after-ms` or `Retry-After`; null when absent or unreadable. */
+export function retryAfterMs(headers: HeaderSource | undefined, nowMs: number): number | null {
+  if (!headers) return null;
+  return retryAfterMsHeader(headers) ?? retryAfterHeader(headers, nowMs);
+}
+
+/**
+ * The first of `retry-after-ms`, `Retry-After` that asks for a wait in
+ * (0, maxMs]; null when neither does (a longer request is ignored, not
+ * shortened: the Tinker SDK's rule, with 60 s).
+ */
+export function retryAfterWithin(headers: HeaderSource, nowMs: number, maxMs: number): number | null {
+  for (const ms of [retryAfterMsHeader(headers), retryAfterHeader(headers, nowMs)]) if (ms !== null && ms > 0 && ms <= maxMs) return ms;
+  return null;
 }
 
 /** Sleeps `ms`, or rejects early when `signal` aborts. */
@@ -111,4 +143,85 @@ export function classifyRemoteError(error: unknown, nowMs: number): RemoteFailur
   if (is('APIConnectionError')) return { category: 'connection error', status: null, retryable: true, retryAfterMs: null, message };
   if (error instanceof SyntaxError) return { category: 'malformed response', status: null, retryable: true, retryAfterMs: null, message };
   return { category: 'client error', status: null, retryable: false, retryAfterMs: null, message };
+}
+
+/** What an attempt returns to be made again at once: no wait, and not counted against `maxRetries`. */
+export const AGAIN: unique symbol = Symbol('retry again at once');
+
+export interface RetryLoopOptions {
+  /** Retries after retryable failures (so at most maxRetries + 1 such attempts). */
+  readonly maxRetries: number;
+  readonly backoff: BackoffOptions;
+  /** Randomness of the jitter. */
+  readonly rng: Rng;
+  /** How to wait (default: a timer that an abort cuts short). */
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** The clock used to read Retry-After dates (default Date.now). */
+  readonly now?: () => number;
+  readonly signal?: AbortSignal;
+  /** A failure to try again at once instead of backing off or giving up (e.g. a response format the server refuses). */
+  readonly retryAtOnce?: (failure: RemoteFailure) => boolean;
+  /** Told of each retry before its wait (for counters): `retry` 0 is the first. */
+  readonly onRetry?: (event: { readonly failure: RemoteFailure; readonly retry: number; readonly delayMs: number }) => void;
+}
+
+export type RetryOutcome<T> =
+  | { readonly kind: 'ok'; readonly value: T; readonly attempts: number }
+  /** Not retryable, or still failing after maxRetries retries. */
+  | { readonly kind: 'failed'; readonly failure: RemoteFailure; readonly attempts: number }
+  | { readonly kind: 'aborted'; readonly attempts: number };
+
+/**
+ * The wait before retry number `retry`: the server's Retry-After when it
+ * gave one (capped at `maxRetryAfterMs`), else `backoffDelay`.
+ */
+export function retryDelay(failure: RemoteFailure, retry: number, backoff: BackoffOptions, rng: Rng): number {
+  return failure.retryAfterMs !== null ? Math.min(failure.retryAfterMs, backoff.maxRetryAfterMs) : backoffDelay(retry, backoff, rng);
+}
+
+/**
+ * Calls `attempt` (with its 1-based number) until it returns a value: a
+ * thrown error is classified (`classifyRemoteError`); a retryable one is
+ * retried after `retryDelay`, up to `maxRetries` times; anything else ends the
+ * loop as `failed`. An abort — before an attempt, during one, or during a
+ * wait — ends it as `aborted`. Never throws for the attempt's errors.
+ */
+export async function retryLoop<T>(attempt: (n: number) => Promise<T | typeof AGAIN>, options: RetryLoopOptions): Promise<RetryOutcome<T>> {
+  const wait = options.sleep ?? sleep;
+  const now = options.now ?? Date.now;
+  const signal = options.signal;
+  let attempts = 0;
+  let retries = 0;
+  for (;;) {
+    if (signal?.aborted) return { kind: 'aborted', attempts };
+    attempts += 1;
+    let failure: RemoteFailure;
+    try {
+      const value = await attempt(attempts);
+      if (value !== AGAIN) return { kind: 'ok', value: value as T, attempts };
+      continue;
+    } catch (error) {
+      failure = classifyRemoteError(error, now());
+    }
+    if (signal?.aborted || failure.category === 'aborted') return { kind: 'aborted', attempts };
+    if (options.retryAtOnce?.(failure)) continue;
+    if (!failure.retryable || retries >= options.maxRetries) return { kind: 'failed', failure, attempts };
+    const delayMs = retryDelay(failure, retries, options.backoff, options.rng);
+    options.onRetry?.({ failure, retry: retries, delayMs });
+    retries += 1;
+    try {
+      await wait(delayMs, signal);
+    } catch {
+      return { kind: 'aborted', attempts };
+    }
+  }
+}
+
+/**
+ * The bracketed detail of a final failure: the attempt count, and for a
+ * failure that retrying could not fix, its message with secrets removed.
+ */
+export function failureDetail(failure: RemoteFailure, attempts: number, secrets: ReadonlyArray<string | undefined>): string {
+  const count = `after ${attempts} attempt${attempts === 1 ? '' : 's'}`;
+  return failure.retryable ? count : `${count}: ${redactSecrets(failure.message, secrets, 200)}`;
 }

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ForwardBackwardRequestType } from '../../src/backends/tinker/wire-proto.js';
+import { decodeForwardBackwardRequest } from '../../src/backends/tinker/test-support/proto-reader.js';
 
 export interface RecordedSubmission {
   readonly route: string;
@@ -40,8 +40,8 @@ function describe(route: string, contentType: string, body: Buffer): { modelId?:
   if (!ORDERED_ROUTES.has(route) || body.byteLength === 0) return {};
   try {
     if (contentType.includes('application/x-protobuf')) {
-      // The schema is parsed with keepCase, so fields keep their proto names.
-      const m = ForwardBackwardRequestType.toObject(ForwardBackwardRequestType.decode(body), { longs: Number }) as { model_id?: string; seq_id?: number };
+      // Read by the hand-written reader, not by the client's own schema.
+      const m = decodeForwardBackwardRequest(body);
       return { modelId: m.model_id, seqId: m.seq_id };
     }
     const j = JSON.parse(body.toString('utf8')) as { model_id?: unknown; seq_id?: unknown };

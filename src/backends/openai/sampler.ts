@@ -15,7 +15,7 @@ import pLimit from 'p-limit';
 import { imageToDataUrl } from '../../data/images.js';
 import type { ImageSource } from '../../types.js';
 import { redactSecrets } from '../../utils/redact.js';
-import { DEFAULT_BACKOFF, backoffDelay, classifyRemoteError, sleep as realSleep, type BackoffOptions } from '../../utils/retry.js';
+import { DEFAULT_BACKOFF, failureDetail, retryLoop, sleep as realSleep, type BackoffOptions } from '../../utils/retry.js';
 import { createRng } from '../../utils/rng.js';
 
 export interface OpenAISamplerOptions {
@@ -83,12 +83,9 @@ export function createOpenAISampler(options: OpenAISamplerOptions): OpenAISample
   let completionTokens = 0;
 
   async function attempt(request: SampleRequest, imageUrl: string, signal: AbortSignal | undefined): Promise<SampleResult> {
-    let attempts = 0;
-    for (let retry = 0; ; retry++) {
-      if (signal?.aborted) return { kind: 'failed', reason: 'aborted' };
-      attempts += 1;
-      requests += 1;
-      try {
+    const outcome = await retryLoop(
+      async (): Promise<SampleResult> => {
+        requests += 1;
         const response = await client.chat.completions.create(
           {
             model: options.model,
@@ -112,22 +109,14 @@ export function createOpenAISampler(options: OpenAISamplerOptions): OpenAISample
         const choice = response.choices?.[0];
         if (!choice || typeof choice.message?.content !== 'string') return { kind: 'failed', reason: 'malformed response (no message content)' };
         return { kind: 'ok', text: choice.message.content, finishReason: choice.finish_reason ?? 'stop' };
-      } catch (error) {
-        const failure = classifyRemoteError(error, now());
-        if (signal?.aborted || failure.category === 'aborted') return { kind: 'failed', reason: 'aborted' };
-        if (!failure.retryable || retry >= maxRetries) {
-          const detail = `after ${attempts} attempt${attempts === 1 ? '' : 's'}${failure.retryable ? '' : `: ${redactSecrets(failure.message, secrets, 200)}`}`;
-          return { kind: 'failed', reason: `${failure.category} (${detail})` };
-        }
+      },
+      { maxRetries, backoff, rng, sleep: wait, now, signal, onRetry: () => {
         retries += 1;
-        const delay = failure.retryAfterMs !== null ? Math.min(failure.retryAfterMs, backoff.maxRetryAfterMs) : backoffDelay(retry, backoff, rng);
-        try {
-          await wait(delay, signal);
-        } catch {
-          return { kind: 'failed', reason: 'aborted' };
-        }
-      }
-    }
+      } },
+    );
+    if (outcome.kind === 'ok') return outcome.value;
+    if (outcome.kind === 'aborted') return { kind: 'failed', reason: 'aborted' };
+    return { kind: 'failed', reason: `${outcome.failure.category} (${failureDetail(outcome.failure, outcome.attempts, secrets)})` };
   }
 
   return {

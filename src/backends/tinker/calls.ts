@@ -30,7 +30,8 @@
 import { randomUUID } from 'node:crypto';
 import { RemoteError } from '../../errors.js';
 import { redactSecrets } from '../../utils/redact.js';
-import { describeErrorBody, jsonBody, retryAfterMs, TransportError, type Clock, type HttpResponse, type RawBody, type Transport } from './http.js';
+import { exponentialDelay, retryAfterWithin } from '../../utils/retry.js';
+import { describeErrorBody, jsonBody, TransportError, type Clock, type HttpResponse, type RawBody, type Transport } from './http.js';
 
 export interface RetryPolicy {
   /** Client timeout of a submission or synchronous call. */
@@ -105,9 +106,13 @@ export class FutureExpiredError extends RemoteError {
   override readonly name: string = 'FutureExpiredError';
 }
 
-function backoff(policy: RetryPolicy, attempt: number): number {
-  return Math.min(policy.backoffBaseMs * 2 ** attempt, policy.backoffMaxMs);
-}
+/** The SDK's backoff: min(base·2ⁿ, max), no jitter. */
+const backoff = (policy: RetryPolicy, attempt: number): number => exponentialDelay(attempt, policy.backoffBaseMs, policy.backoffMaxMs);
+
+/** The longest `Retry-After(-ms)` honoured (the SDK's rule); a longer one is ignored in favour of the backoff. */
+const MAX_RETRY_AFTER_MS = 60_000;
+
+const serverWait = (response: HttpResponse, clock: Clock): number | null => retryAfterWithin(response.headers, clock.now(), MAX_RETRY_AFTER_MS);
 
 function statusError(route: string, response: HttpResponse, secrets: ReadonlyArray<string | undefined> = [], afterUnansweredAttempt = false): RemoteError {
   const s = response.status;
@@ -195,7 +200,7 @@ export async function postWithRetries(ctx: CallContext, route: string, body: unk
         delay = backoff(policy, attempt);
         failure = 'HTTP 400 with an empty body (proxy rejection)';
       } else if (s === 408 || s === 429 || s >= 500) {
-        delay = retryAfterMs(response.headers, clock.now()) ?? backoff(policy, attempt);
+        delay = serverWait(response, clock) ?? backoff(policy, attempt);
         failure = `HTTP ${s}: ${describeErrorBody(response, ctx.secrets)}`;
       } else {
         throw statusError(route, response, ctx.secrets, unanswered);
@@ -298,7 +303,7 @@ export async function retrieveFuture(ctx: CallContext, requestId: string, option
       continue;
     }
     if (s === 429) {
-      await clock.sleep(retryAfterMs(response.headers, clock.now()) ?? backoff(policy, backoffAttempt++));
+      await clock.sleep(serverWait(response, clock) ?? backoff(policy, backoffAttempt++));
       continue;
     }
     if (s === 400) {

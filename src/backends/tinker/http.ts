@@ -134,14 +134,3 @@ export function describeErrorBody(response: HttpResponse, secrets: ReadonlyArray
   const text = response.text.trim();
   return text.length === 0 ? '(empty body)' : redactSecrets(text, secrets);
 }
-
-/** Milliseconds from `retry-after-ms` / `retry-after` (seconds or HTTP date), when 0 < value ≤ 60 s (the SDK's rule). */
-export function retryAfterMs(headers: Headers, now: number): number | undefined {
-  const ms = headers.get('retry-after-ms');
-  if (ms !== null && Number(ms) > 0 && Number(ms) <= 60_000) return Number(ms);
-  const ra = headers.get('retry-after');
-  if (ra === null) return undefined;
-  const seconds = Number(ra);
-  const value = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(ra) - now;
-  return value > 0 && value <= 60_000 ? value : undefined;
-}

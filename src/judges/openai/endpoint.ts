@@ -23,7 +23,7 @@ import pLimit from 'p-limit';
 import { imageToDataUrl } from '../../data/images.js';
 import type { ImageSource } from '../../types.js';
 import { createRng } from '../../utils/rng.js';
-import { DEFAULT_BACKOFF, backoffDelay, classifyRemoteError, sleep as realSleep, type BackoffOptions } from '../../utils/retry.js';
+import { AGAIN, DEFAULT_BACKOFF, failureDetail, retryLoop, sleep as realSleep, type BackoffOptions, type RemoteFailure } from '../../utils/retry.js';
 import { redactSecrets } from '../../utils/redact.js';
 import type { Unjudged } from '../judge.js';
 import { hashInputs, type VerdictCache } from '../cache.js';
@@ -170,68 +170,54 @@ export function createJudgeEndpoint(options: JudgeEndpointOptions): JudgeEndpoin
   }
 
   async function attemptLoop<T>(request: JudgeCall<T>, imageUrl: string, signal: AbortSignal | undefined): Promise<{ kind: 'ok'; value: T } | Unjudged> {
-    let retries = 0;
     let parseFailures = 0;
-    let attempts = 0;
-    for (;;) {
-      if (signal?.aborted) return unjudged('aborted');
-      const mode = format;
-      const body = {
-        model,
-        messages: [
-          { role: 'system' as const, content: request.prompt.system },
-          {
-            role: 'user' as const,
-            content: [
-              { type: 'text' as const, text: request.prompt.user },
-              { type: 'image_url' as const, image_url: { url: imageUrl } },
-            ],
-          },
-        ],
-        ...responseFormatParam(mode, request.schema),
-        ...(options.maxCompletionTokens !== undefined ? { max_completion_tokens: options.maxCompletionTokens } : {}),
-        ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
-        ...(options.reasoningEffort !== undefined ? { reasoning_effort: options.reasoningEffort } : {}),
-      } as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming;
-      attempts += 1;
-      meter.request();
-      let content: string;
-      try {
+    let mode: ResponseFormatMode = format; // the response format of the attempt under way
+    // A 400/422 about the response format: step down once per endpoint, then try again at once.
+    const formatRefused = (failure: RemoteFailure): boolean => {
+      const next = NEXT_FORMAT[mode];
+      if (!((failure.status === 400 || failure.status === 422) && next !== null && FORMAT_COMPLAINT.test(failure.message))) return false;
+      if (format === mode) {
+        format = next;
+        meter.formatFallback();
+      }
+      return true;
+    };
+    const outcome = await retryLoop(
+      async (attempts): Promise<{ kind: 'ok'; value: T } | Unjudged | typeof AGAIN> => {
+        mode = format;
+        const body = {
+          model,
+          messages: [
+            { role: 'system' as const, content: request.prompt.system },
+            {
+              role: 'user' as const,
+              content: [
+                { type: 'text' as const, text: request.prompt.user },
+                { type: 'image_url' as const, image_url: { url: imageUrl } },
+              ],
+            },
+          ],
+          ...responseFormatParam(mode, request.schema),
+          ...(options.maxCompletionTokens !== undefined ? { max_completion_tokens: options.maxCompletionTokens } : {}),
+          ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
+          ...(options.reasoningEffort !== undefined ? { reasoning_effort: options.reasoningEffort } : {}),
+        } as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming;
+        meter.request();
         const response = await client.chat.completions.create(body, { signal, timeout: timeoutMs, maxRetries: 0 });
         meter.usage(response.usage?.prompt_tokens ?? 0, response.usage?.completion_tokens ?? 0);
-        content = response.choices?.[0]?.message?.content ?? '';
-      } catch (error) {
-        const failure = classifyRemoteError(error, now());
-        if (signal?.aborted || failure.category === 'aborted') return unjudged('aborted');
-        const next = NEXT_FORMAT[mode];
-        if ((failure.status === 400 || failure.status === 422) && next !== null && FORMAT_COMPLAINT.test(failure.message)) {
-          // The server may not support this response format: step down once per endpoint, then retry at once.
-          if (format === mode) {
-            format = next;
-            meter.formatFallback();
-          }
-          continue;
-        }
-        if (!failure.retryable || retries >= maxRetries) {
-          const detail = `after ${attempts} attempt${attempts === 1 ? '' : 's'}${failure.retryable ? '' : `: ${redactSecrets(failure.message, secrets, 200)}`}`;
-          return unjudged(failure.category, detail);
-        }
-        const delay = failure.retryAfterMs !== null ? Math.min(failure.retryAfterMs, backoff.maxRetryAfterMs) : backoffDelay(retries, backoff, rng);
-        retries += 1;
+        const value = request.parse(response.choices?.[0]?.message?.content ?? '');
+        if (value !== null) return { kind: 'ok', value };
+        // An unparseable reply is asked for again at once, up to parseRetries times.
+        parseFailures += 1;
+        if (parseFailures > parseRetries) return unjudged('unparseable output', `after ${attempts} attempt${attempts === 1 ? '' : 's'}`);
         meter.retry();
-        try {
-          await wait(delay, signal);
-        } catch {
-          return unjudged('aborted');
-        }
-        continue;
-      }
-      const value = request.parse(content);
-      if (value !== null) return { kind: 'ok', value };
-      parseFailures += 1;
-      if (parseFailures > parseRetries) return unjudged('unparseable output', `after ${attempts} attempt${attempts === 1 ? '' : 's'}`);
-      meter.retry();
-    }
+        return AGAIN;
+      },
+      { maxRetries, backoff, rng, sleep: wait, now, signal, retryAtOnce: formatRefused, onRetry: () => meter.retry() },
+    );
+    if (outcome.kind === 'ok') return outcome.value;
+    if (outcome.kind === 'aborted') return unjudged('aborted');
+    return unjudged(outcome.failure.category, failureDetail(outcome.failure, outcome.attempts, secrets));
   }
 
   return {

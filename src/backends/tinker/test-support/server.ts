@@ -15,14 +15,16 @@
  * - an image chunk's `expected_tokens` must match the count for the JPEG it
  *   carries (as SkyRL's vLLM renderer checks), else the request fails;
  * - every loss tensor must have the model input's length.
+ * Protobuf bodies are read and results written by this folder's own
+ * proto-reader.ts / proto-writer.ts, and image token counts come from
+ * vision-tokens.ts, not from the client's code: a mistake shared by the
+ * client's encoder and decoder (or its token count) cannot pass unseen.
  * Everything received is recorded for the tests' assertions.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
-import { imageTokenCount, QWEN3_VL_RESIZE } from '../render/image.js';
-import { DTYPE, float32Bytes, ForwardBackwardOutputType, ForwardBackwardRequestType, int32Bytes, int64Bytes, readTyped, SampleResponseType } from '../wire-proto.js';
 import type { AdamWire } from './bigram-policy.js';
 import {
   capabilitiesBody,
@@ -34,7 +36,10 @@ import {
   seedRefusal,
   type PersonalityOptions,
 } from './personality.js';
+import { decodeForwardBackwardRequest } from './proto-reader.js';
+import { writeForwardBackwardOutput, writeSampleResponse } from './proto-writer.js';
 import { bigramFactory, type ServerDatum, type ServerInput, type ServerPolicy, type ServerPolicyFactory, type ServerSampler } from './server-policy.js';
+import { QWEN3_VL_PROCESSOR, qwenImagePadTokens } from './vision-tokens.js';
 
 export type Fault =
   /** Answer the nth request to `route` with this status (and body/headers) without processing it. */
@@ -164,54 +169,12 @@ class ProtoReply {
   constructor(readonly bytes: Uint8Array) {}
 }
 
-/** A protobuf ForwardBackwardRequest as the JSON body it stands for. */
-function protoRequestToJson(bytes: Uint8Array): Record<string, any> {
-  const m = ForwardBackwardRequestType.toObject(ForwardBackwardRequestType.decode(bytes), { longs: Number, defaults: true }) as Record<string, any>;
-  return {
-    model_id: m.model_id,
-    seq_id: m.seq_id,
-    forward_backward_input: {
-      loss_fn: m.loss_fn,
-      ...(Object.keys(m.loss_fn_config).length > 0 ? { loss_fn_config: m.loss_fn_config } : {}),
-      data: (m.data as Array<Record<string, any>>).map((d) => ({
-        model_input: {
-          chunks: (d.model_input as Array<Record<string, any>>).map((c) =>
-            c.encoded_text
-              ? { type: 'encoded_text', tokens: readTyped(c.encoded_text.tokens, DTYPE.int32) }
-              : { type: 'image', data: Buffer.from(c.image.data).toString('base64'), format: c.image.format, expected_tokens: c.image.expected_tokens },
-          ),
-        },
-        loss_fn_inputs: Object.fromEntries(
-          Object.entries(d.loss_fn_inputs as Record<string, { dense: Uint8Array; dtype: number; shape: number[] }>).map(([k, t]) => [k, { data: readTyped(t.dense, t.dtype), shape: t.shape }]),
-        ),
-      })),
-    },
-  };
+function fbResultToProto(result: Parameters<typeof writeForwardBackwardOutput>[0]): ProtoReply {
+  return new ProtoReply(writeForwardBackwardOutput(result));
 }
 
-function fbResultToProto(result: { loss_fn_outputs: Array<{ logprobs: { data: number[] } }>; metrics: Record<string, number> }): ProtoReply {
-  const offsets = [0];
-  for (const o of result.loss_fn_outputs) offsets.push(offsets[offsets.length - 1] + 4 * o.logprobs.data.length);
-  const message = ForwardBackwardOutputType.fromObject({
-    loss_fn_output_type: 'ArrayRecord',
-    loss_fn_outputs: [
-      {
-        type_tag: 'logprobs',
-        num_datums: result.loss_fn_outputs.length,
-        fields: { logprobs: { data: float32Bytes(result.loss_fn_outputs.flatMap((o) => o.logprobs.data)), offsets: int64Bytes(offsets), dtype: DTYPE.float32 } },
-      },
-    ],
-    metrics: result.metrics,
-  });
-  return new ProtoReply(ForwardBackwardOutputType.encode(message).finish());
-}
-
-function sampleResultToProto(result: { sequences: Array<{ tokens: number[]; logprobs: number[]; stop_reason: string }>; prompt_logprobs: Array<number | null> | null }): ProtoReply {
-  const message = SampleResponseType.fromObject({
-    sequences: result.sequences.map((q) => ({ stop_reason: q.stop_reason === 'length' ? 1 : 0, tokens: int32Bytes(q.tokens), logprobs: float32Bytes(q.logprobs) })),
-    ...(result.prompt_logprobs ? { prompt_logprobs: float32Bytes(result.prompt_logprobs.map((x) => (x === null ? Number.NaN : x))) } : {}),
-  });
-  return new ProtoReply(SampleResponseType.encode(message).finish());
+function sampleResultToProto(result: Parameters<typeof writeSampleResponse>[0]): ProtoReply {
+  return new ProtoReply(writeSampleResponse(result));
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
@@ -298,7 +261,7 @@ export async function startFakeTinker(options: FakeTinkerOptions): Promise<FakeT
         const jpeg = Buffer.from(String(c.data), 'base64');
         const meta = await sharp(jpeg).metadata();
         if (meta.format !== 'jpeg') throw new Error('image data is not a JPEG');
-        const expected = imageTokenCount(meta.height ?? 0, meta.width ?? 0, QWEN3_VL_RESIZE);
+        const expected = qwenImagePadTokens(meta.height ?? 0, meta.width ?? 0, QWEN3_VL_PROCESSOR);
         if (c.expected_tokens !== expected) throw new Error(`image expected_tokens ${String(c.expected_tokens)} but the JPEG (${meta.width}×${meta.height}) has ${expected}`);
         images.push({ position: out.length, expectedTokens: expected, jpeg });
         for (let i = 0; i < expected; i++) out.push(0);
@@ -604,7 +567,7 @@ export async function startFakeTinker(options: FakeTinkerOptions): Promise<FakeT
       if (handler === undefined) return send(res, 404, { detail: `no route ${route}` });
       let body: Record<string, any>;
       try {
-        body = isProto ? protoRequestToJson(raw) : text.length === 0 ? {} : (JSON.parse(text) as Record<string, any>);
+        body = isProto ? (decodeForwardBackwardRequest(raw) as unknown as Record<string, any>) : text.length === 0 ? {} : (JSON.parse(text) as Record<string, any>);
       } catch (error) {
         return send(res, 400, { detail: `body is not ${isProto ? 'a valid protobuf ForwardBackwardRequest' : 'JSON'}: ${(error as Error).message}` });
       }
