@@ -282,7 +282,7 @@ export class TinkerBackend implements PolicyBackend {
     const lossFnConfig = this.config.lossFn === 'ppo' ? { clip_low_threshold: 1 - loss.epsLow, clip_high_threshold: 1 + loss.epsHigh } : undefined;
     // Not pipelined: forward_backward's per-datum lengths are checked against the request (TrainingModel)
     // before optim_step is sent, so a misaligned batch never updates the weights. Measured on SkyRL JAX: image
-    // chunks are dropped and the learner log-probs come back text-only (11 for 15), findings/tinker-conformance.md #2.
+    // chunks are dropped and the learner log-probs come back text-only (11 for 15), docs/tinker-protocol.md §8.
     const fb = await this.model.forwardBackward(datums, this.config.lossFn, lossFnConfig);
     const fbOut = await fb.result();
     const opt = await this.model.optimStep(adam);
@@ -413,7 +413,7 @@ export function createTinkerBackendFromConfig(
  * masked to 31 bits, so it lies in [0, 2³¹−1]. SkyRL's JAX sampler builds
  * `jax.random.PRNGKey` from an int32 array and answers HTTP 400
  * (`OverflowError … out of bounds for int32`) for any seed ≥ 2³¹, measured
- * against SkyRL a956457 (findings/tinker-conformance.md #1); hosted Tinker
+ * against SkyRL a956457 (docs/tinker-protocol.md §8); hosted Tinker
  * accepts any 64-bit seed, so 31 bits suits both.
  */
 export function sampleSeed(seed: number, p: number): number {

@@ -131,7 +131,7 @@ function statusError(route: string, response: HttpResponse, secrets: ReadonlyArr
  * 404, 409, 422, …; not the retried 408/429/402): it refused the request, so
  * it does not hold it. Measured on SkyRL a956457: 409 for a repeated
  * save_weights name, 422 for an unknown loss_fn_config key, both at submission
- * (findings/tinker-conformance.md #9, #10).
+ * (measured against a live a956457 server; docs/tinker-protocol.md §8).
  */
 export class RejectedError extends RemoteError {
   override readonly name: string = 'RejectedError';

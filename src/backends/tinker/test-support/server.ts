@@ -77,7 +77,7 @@ export interface FakeTinkerOptions {
   readonly supportedModels?: readonly string[];
   /**
    * Which real server to imitate (default `hosted`). `skyrl` follows SkyRL
-   * a956457's JAX backend as measured (findings/tinker-conformance.md) and
+   * a956457's JAX backend as measured (docs/tinker-protocol.md §8) and
    * read (personality.ts): a sample future with a seed > 2³¹−1 fails (400 at
    * retrieve), and `prompt_logprobs` has P−1 entries without the leading
    * null; forward_backward outputs have the text-only length (image tokens
