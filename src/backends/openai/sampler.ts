@@ -11,6 +11,7 @@
  * contains the API key.
  */
 import OpenAI from 'openai';
+import { createHttpFetch } from '../../utils/http-fetch.js';
 import pLimit from 'p-limit';
 import { imageToDataUrl } from '../../data/images.js';
 import type { ImageSource } from '../../types.js';
@@ -76,6 +77,7 @@ export function createOpenAISampler(options: OpenAISamplerOptions): OpenAISample
     maxRetries: 0,
     timeout: timeoutMs,
     logLevel: 'off',
+    fetch: createHttpFetch({ maxSockets: Math.max(1, options.concurrency ?? 8) }),
   });
   let requests = 0;
   let retries = 0;

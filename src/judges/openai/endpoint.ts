@@ -19,6 +19,7 @@
  */
 import { createHash } from 'node:crypto';
 import OpenAI from 'openai';
+import { createHttpFetch } from '../../utils/http-fetch.js';
 import pLimit from 'p-limit';
 import { imageToDataUrl } from '../../data/images.js';
 import type { ImageSource } from '../../types.js';
@@ -161,6 +162,7 @@ export function createJudgeEndpoint(options: JudgeEndpointOptions): JudgeEndpoin
     maxRetries: 0, // our retries are the only ones, so each is counted
     timeout: timeoutMs,
     logLevel: 'off',
+    fetch: createHttpFetch({ maxSockets: Math.max(1, options.concurrency ?? 8) }),
   });
 
   function responseFormatParam(mode: ResponseFormatMode, schema: JsonSchemaSpec): Record<string, unknown> {
