@@ -25,9 +25,10 @@
  * - a matMul with a transpose flag runs at <1 GFLOP/s on this backend (measured
  *   0.7 vs 16.8), and autodiff produces such matMuls; `linear` and `bmm` carry
  *   custom gradients that transpose explicitly and then multiply plainly;
- * - batched matMuls (attention: [B·H, L, d_h] × [B·H, d_h, L]) run at only
- *   ≈1–1.7 GFLOP/s per CPU-second, whatever the head count (measured with 1, 2
- *   and 4 heads), and are about a third of a training step;
+ * - the stock batched matMul (attention: [B·H, L, d_h] × [B·H, d_h, L]) runs a
+ *   scalar loop at ≈1–1.7 GFLOP/s per CPU-second and was over half of a
+ *   training step: `initEngine` replaces it with a kernel that runs each batch
+ *   element through the backend's 2-D XNNPACK path (batch-matmul.ts);
  * - the gradient of `gather` needs a kernel the wasm backend lacks, so token
  *   embedding is one-hot × matrix (through `linear`);
  * - the wasm OneHot kernel ignores a float32 dtype (it writes int32 bits):
@@ -44,6 +45,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { MrpoError } from '../../errors.js';
+import { useFastBatchMatMul } from './batch-matmul.js';
 
 export { tf };
 
@@ -56,6 +58,7 @@ export function initEngine(): Promise<void> {
     await tf.ready();
     if (!ok || tf.getBackend() !== 'wasm')
       throw new MrpoError(`the embedded policy needs the tfjs "wasm" backend, but tfjs is running "${tf.getBackend()}"`);
+    useFastBatchMatMul(true);
   })();
   return ready;
 }

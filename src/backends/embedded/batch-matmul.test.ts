@@ -1,0 +1,156 @@
+/**
+ * The per-element BatchMatMul kernel (batch-matmul.ts) against the stock tfjs
+ * wasm kernel: every expected value here comes from the stock kernel, selected
+ * with useFastBatchMatMul(false) and called through the ordinary tfjs ops
+ * (tf.matMul, tf.grads), or is written out by hand.
+ *
+ * Tolerance: float32 products of k terms summed in a different order (XNNPACK
+ * vs the scalar loop) differ by a few ulps of the partial sums; with entries
+ * of order 1 and k ≤ 98 the bound used is |fast − stock| ≤ 1e-5 + 1e-5·|stock|.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRng } from '../../utils/rng.js';
+import type { LossSpec, OptimizerSpec, Prompt, TrainExample } from '../backend.js';
+import { useFastBatchMatMul } from './batch-matmul.js';
+import { createEmbeddedBackend } from './embedded-backend.js';
+import { bmm, initEngine, tf } from './engine.js';
+
+beforeAll(async () => {
+  await initEngine();
+});
+afterAll(() => useFastBatchMatMul(true));
+
+function random(shape: number[], seed: number): tf.Tensor {
+  const rng = createRng(seed);
+  return tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()), shape);
+}
+
+/** Runs f under the stock kernel and under the fast one; returns both results as plain arrays. */
+function both(f: () => tf.Tensor[]): { stock: Float32Array[]; fast: Float32Array[] } {
+  const run = (on: boolean): Float32Array[] => {
+    useFastBatchMatMul(on);
+    const ts = f();
+    const out = ts.map((t) => t.dataSync() as Float32Array);
+    for (const t of ts) t.dispose();
+    return out;
+  };
+  return { stock: run(false), fast: run(true) };
+}
+
+function expectClose(fast: Float32Array[], stock: Float32Array[]): void {
+  expect(fast.length).toBe(stock.length);
+  fast.forEach((xs, j) => {
+    expect(xs.length).toBe(stock[j].length);
+    let worst = 0;
+    xs.forEach((x, i) => {
+      worst = Math.max(worst, Math.abs(x - stock[j][i]) - 1e-5 * Math.abs(stock[j][i]));
+    });
+    expect(worst, `output ${j}`).toBeLessThan(1e-5);
+  });
+}
+
+describe('fast BatchMatMul', () => {
+  it('is the installed kernel after initEngine, and useFastBatchMatMul(false) restores the stock one', () => {
+    useFastBatchMatMul(true);
+    const fast = tf.getKernel('BatchMatMul', 'wasm');
+    useFastBatchMatMul(false);
+    const stock = tf.getKernel('BatchMatMul', 'wasm');
+    expect(fast).not.toBe(stock);
+    useFastBatchMatMul(true);
+    expect(tf.getKernel('BatchMatMul', 'wasm')).toBe(fast);
+  });
+
+  it('multiplies a hand-worked batch', () => {
+    useFastBatchMatMul(true);
+    const a = tf.tensor3d([1, 2, 3, 4, 0, 1, -1, 2], [2, 2, 2]);
+    const b = tf.tensor3d([5, 6, 7, 8, 1, 1, 2, 3], [2, 2, 2]);
+    // [[1,2],[3,4]]·[[5,6],[7,8]] = [[19,22],[43,50]]; [[0,1],[-1,2]]·[[1,1],[2,3]] = [[2,3],[3,5]]
+    expect(Array.from(tf.matMul(a, b).dataSync())).toEqual([19, 22, 43, 50, 2, 3, 3, 5]);
+  });
+
+  const shapes: Array<[string, number[], number[]]> = [
+    ['attention scores QKᵀ', [256, 98, 16], [256, 16, 98]],
+    ['attention context AV', [256, 98, 98], [256, 98, 16]],
+    ['backward dKᵀ', [256, 16, 98], [256, 98, 98]],
+    ['small odd sizes', [3, 5, 7], [3, 7, 2]],
+    ['rank 4', [2, 3, 4, 5], [2, 3, 5, 6]],
+    ['one column', [4, 9, 3], [4, 3, 1]],
+  ];
+  for (const [name, sa, sb] of shapes)
+    it(`gives the stock values: ${name} ${sa.join('×')} · ${sb.join('×')}`, () => {
+      const a = random(sa, 1);
+      const b = random(sb, 2);
+      const b2 = random(sb, 3);
+      // two products in a row with the same shapes: a stale cached B would show in the second
+      const { stock, fast } = both(() => [tf.matMul(a, b), tf.matMul(a, b2)]);
+      expectClose(fast, stock);
+      for (const t of [a, b, b2]) t.dispose();
+    });
+
+  it('falls back to the stock kernel for transposes, broadcasting and batch 1, with the stock values', () => {
+    const a = random([6, 5, 4], 4);
+    const b = random([6, 4, 3], 5);
+    const bt = random([6, 3, 4], 6);
+    const b1 = random([1, 4, 3], 7);
+    const a1 = random([1, 5, 4], 8);
+    const { stock, fast } = both(() => [tf.matMul(a, bt, false, true), tf.matMul(tf.transpose(a, [0, 2, 1]), b, true, false), tf.matMul(a, b1), tf.matMul(a1, b1), tf.matMul(a, b)]);
+    expectClose(fast, stock);
+    for (const t of [a, b, bt, b1, a1]) t.dispose();
+  });
+
+  it('gives the stock gradients, through bmm and through tf.matMul', () => {
+    const a = random([8, 12, 6], 10);
+    const b = random([8, 6, 10], 11);
+    const w = random([8, 12, 10], 12);
+    const loss = (f: (x: tf.Tensor3D, y: tf.Tensor3D) => tf.Tensor3D) => (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.sin(f(x as tf.Tensor3D, y as tf.Tensor3D)), w));
+    const { stock, fast } = both(() => [...tf.grads(loss(bmm))([a, b]), ...tf.grads(loss((x, y) => tf.matMul(x, y)))([a, b])]);
+    expectClose(fast, stock);
+    for (const t of [a, b, w]) t.dispose();
+  });
+
+  it('leaves no tensors or wasm memory behind', () => {
+    useFastBatchMatMul(true);
+    const a = random([16, 20, 8], 13);
+    const b = random([16, 8, 20], 14);
+    tf.matMul(a, b).dispose(); // first call may grow the heap
+    const before = tf.memory();
+    for (let i = 0; i < 20; i++) tf.matMul(a, b).dispose();
+    const after = tf.memory();
+    expect([after.numTensors, after.numDataBuffers, after.numBytes]).toEqual([before.numTensors, before.numDataBuffers, before.numBytes]);
+    a.dispose();
+    b.dispose();
+  });
+});
+
+describe('training with the fast kernel', () => {
+  it('gives the stock kernel’s metrics over four policy-gradient steps (to 5 decimals)', async () => {
+    const words = Array.from({ length: 40 }, (_, i) => `w${i}`);
+    const rng = createRng(3);
+    const prompts: Prompt[] = Array.from({ length: 2 }, (_, i) => ({
+      item: { id: `p${i}`, image: { pixels: Uint8Array.from({ length: 16 * 16 }, () => rng.int(256)), width: 16, height: 16, channels: 1 }, question: 'q', answer: 'a', source: 't' },
+      text: `${words.slice(i * 5, i * 5 + 8).join(' ')} answer inside <answer> </answer>.`,
+    }));
+    const loss: LossSpec = { kind: 'policy-gradient', beta: 0.04, epsLow: 0.2, epsHigh: 0.2, aggregation: 'seq-mean-token-mean', constant: 12 };
+    const opt: OptimizerSpec = { learningRate: 3e-3, gradClip: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
+    const model = { dModel: 32, layers: 2, heads: 4, ffDim: 64, imageSize: 16, patchSize: 8, maxTextLen: 40 };
+    const trainRun = async (on: boolean): Promise<Array<Record<string, number>>> => {
+      useFastBatchMatMul(on);
+      const policy = await createEmbeddedBackend({ seed: 4, corpus: [...words, ...prompts.map((p) => p.text)], model });
+      const out: Array<Record<string, number>> = [];
+      for (let step = 0; step < 4; step++) {
+        const groups = await policy.sample(prompts, 4, { temperature: 1, maxTokens: 12, seed: 10 + step });
+        const batch: TrainExample[] = groups.flatMap((g, i) => g.map((completion, j) => ({ prompt: prompts[i], completion, advantages_T: completion.tokenIds.map(() => (j % 2 ? 1 : -1)) })));
+        out.push({ ...(await policy.train(batch, loss, opt)) });
+      }
+      await policy.close();
+      return out;
+    };
+    const stock = await trainRun(false);
+    const fast = await trainRun(true);
+    expect(fast.length).toBe(4);
+    fast.forEach((m, step) => {
+      expect(Object.keys(m).sort()).toEqual(Object.keys(stock[step]).sort());
+      for (const key of Object.keys(m)) expect(m[key], `step ${step} ${key}`).toBeCloseTo(stock[step][key], 5);
+    });
+  });
+});

@@ -1,0 +1,103 @@
+/**
+ * A faster BatchMatMul kernel for the tfjs wasm backend (pinned at 4.22.0).
+ *
+ * The stock wasm kernel uses XNNPACK only when both operands have batch size 1
+ * and no transpose flag; every other product, attention's [B·H, L, d_h] ×
+ * [B·H, d_h, L] among them, goes through a scalar blocked loop at ≈1–1.5
+ * GFLOP/s, against 15–20 for the 2-D path (docs: findings/perf.md §3). This
+ * kernel runs each batch element of a plain batched float32 product through the
+ * backend's own 2-D path: for element i it registers three views with the wasm
+ * runtime (tensor ids pointing at offsets into A, B and the output; no copies),
+ * calls the backend's `BatchMatMul` export on [1, m, k] × [1, k, n], and
+ * disposes the views again. Disposing matters: the backend caches one XNNPACK
+ * operator (the packed right-hand matrix) per B tensor id and drops it when
+ * that id is disposed, so each view gets a fresh id and is released at once.
+ *
+ * Anything else (a transpose flag, broadcast batch dimensions, batch size 1, an
+ * empty dimension, a non-float32 dtype) goes to the stock kernel unchanged.
+ *
+ * This touches backend internals (`dataIdMap`, `wasm.tfjs.registerTensor`,
+ * `disposeData`, the `BatchMatMul` export), which is why the tfjs packages are
+ * pinned to exact versions in package.json; batch-matmul.test.ts checks values
+ * and gradients against the stock kernel.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+/** The parts of BackendWasm this kernel uses (the class itself is not exported with these members typed). */
+interface WasmBackendInternals {
+  dataIdNextNumber: number;
+  dataIdMap: { get(dataId: object): { id: number; memoryOffset: number } };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  wasm: {
+    cwrap(name: string, ret: null, args: string[]): (...args: unknown[]) => void;
+    tfjs: { registerTensor(id: number, size: number, memoryOffset: number): void; disposeData(id: number): void };
+  };
+}
+
+type WasmBatchMatMul = (aId: number, aShape: Uint8Array, aRank: number, bId: number, bShape: Uint8Array, bRank: number, transposeA: boolean, transposeB: boolean, outId: number) => void;
+
+let stock: tf.KernelConfig | null = null;
+let fast: tf.KernelConfig | null = null;
+let wasmBatchMatMul: WasmBatchMatMul | null = null;
+let wasmOwner: unknown = null;
+
+const shapeBytes = (shape: number[]): Uint8Array => new Uint8Array(new Int32Array(shape).buffer);
+const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+function viewKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const attrs = (args.attrs ?? {}) as { transposeA?: boolean; transposeB?: boolean };
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const batchA = a.shape.slice(0, -2);
+  const sameBatch = ra === rb && batchA.every((x, i) => x === b.shape[i]);
+  const N = size(batchA);
+  const [m, k] = [a.shape[ra - 2], a.shape[ra - 1]];
+  const n = b.shape[rb - 1];
+  if (stock === null) throw new Error('fast BatchMatMul used before installation');
+  if (attrs.transposeA || attrs.transposeB || !sameBatch || ra < 3 || N < 2 || m * k * n === 0 || a.dtype !== 'float32' || b.dtype !== 'float32' || b.shape[rb - 2] !== k)
+    return stock.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  const backend = args.backend as WasmBackendInternals;
+  if (wasmBatchMatMul === null || wasmOwner !== backend.wasm) {
+    wasmBatchMatMul = backend.wasm.cwrap('BatchMatMul', null, ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number']) as WasmBatchMatMul;
+    wasmOwner = backend.wasm;
+  }
+  const out = backend.makeOutput([...batchA, m, n], 'float32');
+  const aOff = backend.dataIdMap.get(a.dataId).memoryOffset;
+  const bOff = backend.dataIdMap.get(b.dataId).memoryOffset;
+  const oOff = backend.dataIdMap.get(out.dataId).memoryOffset;
+  const aShape = shapeBytes([1, m, k]);
+  const bShape = shapeBytes([1, k, n]);
+  const { tfjs } = backend.wasm;
+  for (let i = 0; i < N; i++) {
+    // Fresh ids every time (never reused: the backend keys cached XNNPACK operators on the B id).
+    const ia = backend.dataIdNextNumber++;
+    const ib = backend.dataIdNextNumber++;
+    const io = backend.dataIdNextNumber++;
+    tfjs.registerTensor(ia, m * k, aOff + 4 * i * m * k);
+    tfjs.registerTensor(ib, k * n, bOff + 4 * i * k * n);
+    tfjs.registerTensor(io, m * n, oOff + 4 * i * m * n);
+    wasmBatchMatMul(ia, aShape, 3, ib, bShape, 3, false, false, io);
+    tfjs.disposeData(ia);
+    tfjs.disposeData(ib);
+    tfjs.disposeData(io);
+  }
+  return out;
+}
+
+/**
+ * Selects the BatchMatMul kernel of the wasm backend: the per-element 2-D
+ * path (`true`) or the stock kernel (`false`). Call after the wasm backend is
+ * initialised (`initEngine` does, with `true`); safe to call repeatedly.
+ */
+export function useFastBatchMatMul(on: boolean): void {
+  if (stock === null) {
+    stock = tf.getKernel('BatchMatMul', 'wasm');
+    if (stock === undefined) throw new Error('the tfjs wasm backend has no BatchMatMul kernel registered');
+    fast = { kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc: viewKernel as unknown as tf.KernelFunc };
+  }
+  const want = on ? fast : stock;
+  if (want === null || tf.getKernel('BatchMatMul', 'wasm') === want) return;
+  tf.unregisterKernel('BatchMatMul', 'wasm');
+  tf.registerKernel(want);
+}
