@@ -22,6 +22,10 @@
  * and gradients against the stock kernel.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
+
+/** The tfjs-backend-wasm version whose internals this kernel was written and tested against; on any other the stock kernel stays. */
+export const TESTED_WASM_VERSION = '4.22.0';
 
 /** The parts of BackendWasm this kernel uses (the class itself is not exported with these members typed). */
 interface WasmBackendInternals {
@@ -89,15 +93,19 @@ function viewKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; att
  * Selects the BatchMatMul kernel of the wasm backend: the per-element 2-D
  * path (`true`) or the stock kernel (`false`). Call after the wasm backend is
  * initialised (`initEngine` does, with `true`); safe to call repeatedly.
+ * Returns whether the fast kernel is now installed (never on a tfjs-backend-wasm
+ * other than TESTED_WASM_VERSION).
  */
-export function useFastBatchMatMul(on: boolean): void {
+export function useFastBatchMatMul(on: boolean): boolean {
   if (stock === null) {
     stock = tf.getKernel('BatchMatMul', 'wasm');
     if (stock === undefined) throw new Error('the tfjs wasm backend has no BatchMatMul kernel registered');
     fast = { kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc: viewKernel as unknown as tf.KernelFunc };
   }
-  const want = on ? fast : stock;
-  if (want === null || tf.getKernel('BatchMatMul', 'wasm') === want) return;
-  tf.unregisterKernel('BatchMatMul', 'wasm');
-  tf.registerKernel(want);
+  const want = on && version_wasm === TESTED_WASM_VERSION ? fast : stock;
+  if (want !== null && tf.getKernel('BatchMatMul', 'wasm') !== want) {
+    tf.unregisterKernel('BatchMatMul', 'wasm');
+    tf.registerKernel(want);
+  }
+  return want === fast;
 }
