@@ -75,8 +75,8 @@ export function makeRequest(seed: number): { body: string; tokens: number; compl
 }
 
 /** A server in a child process that prints `{"msg":"listening","url":…}` on stderr once it accepts connections. */
-async function startChild(args: string[]): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+async function startChild(args: string[], nodeFlags: string[] = [], cwd = root): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   const url = await new Promise<string>((resolve, reject) => {
     child.stderr!.on('data', (c: Buffer) => {
@@ -187,6 +187,32 @@ export async function run(): Promise<void> {
       console.log(`${tag} latency p50: ${m.p50.toFixed(1)} ms (ceiling ${c.p50.toFixed(1)} ms)`);
       console.log(`${tag} latency p99: ${m.p99.toFixed(1)} ms (ceiling ${c.p99.toFixed(1)} ms)`);
       console.log(`${tag} server CPU per request: ${(m.cpu * 1000).toFixed(0)} ms = ${fmt(req.tokens / m.cpu)} tokens per server CPU-second (ceiling ${(c.cpu * 1000).toFixed(0)} ms)`);
+    }
+    // A larger young generation (fewer scavenges while parsing the 3.7 MiB body), e.g. NODE_OPTIONS=--max-semi-space-size=64.
+    const big = await startChild([join(root, 'src/cli/main.ts'), 'serve', '--port', '0', '--judge', 'none'], ['--max-semi-space-size=64']);
+    try {
+      for (const inFlight of [1, 4]) {
+        const m = await measure(`${big.url}/v1/shape`, big.pid, body, inFlight);
+        const d = await measure(shapeUrl, serve.pid, body, inFlight);
+        const tag = `serve/shape-${PROMPTS}x${GROUP}x${TOKENS}@${inFlight} --max-semi-space-size=64`;
+        console.log(`${tag}: ${fmt(m.rps * req.tokens)} tokens/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms, server CPU ${(m.cpu * 1000).toFixed(0)} ms/request (default flags, same moment: ${fmt(d.rps * req.tokens)} tokens/s, ${(d.cpu * 1000).toFixed(0)} ms/request)`);
+      }
+    } finally {
+      await big.stop();
+    }
+    // MRPO_BENCH_BASELINE=<another checkout>: its `mrpo serve` measured the same way, interleaved (before/after a change).
+    const baselineRoot = process.env.MRPO_BENCH_BASELINE;
+    if (baselineRoot !== undefined && baselineRoot !== '') {
+      const base = await startChild([join(baselineRoot, 'src/cli/main.ts'), 'serve', '--port', '0', '--judge', 'none'], [], baselineRoot);
+      try {
+        for (const inFlight of [1, 4]) {
+          const b = await measure(`${base.url}/v1/shape`, base.pid, body, inFlight);
+          const m = await measure(shapeUrl, serve.pid, body, inFlight);
+          console.log(`serve/shape-${PROMPTS}x${GROUP}x${TOKENS}@${inFlight} baseline ${baselineRoot}: ${fmt(b.rps * req.tokens)} tokens/s, p50 ${b.p50.toFixed(1)} ms, p99 ${b.p99.toFixed(1)} ms, server CPU ${(b.cpu * 1000).toFixed(0)} ms/request (this checkout, same moment: ${fmt(m.rps * req.tokens)} tokens/s, p50 ${m.p50.toFixed(1)} ms, ${(m.cpu * 1000).toFixed(0)} ms/request)`);
+        }
+      } finally {
+        await base.stop();
+      }
     }
   } finally {
     await serve.stop();
