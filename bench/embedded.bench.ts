@@ -14,7 +14,7 @@
  */
 import { createEmbeddedBackend } from '../src/backends/embedded/index.js';
 import { initEngine, tf } from '../src/backends/embedded/engine.js';
-import { useFastBatchMatMul } from '../src/backends/embedded/batch-matmul.js';
+import { useFastKernels } from '../src/backends/embedded/kernels.js';
 import { numPatches, patchDim, type ModelConfig } from '../src/backends/embedded/config.js';
 import type { LossSpec, OptimizerSpec, Prompt, SampledCompletion, TrainExample } from '../src/backends/backend.js';
 import { createRng } from '../src/utils/rng.js';
@@ -132,10 +132,10 @@ export async function run(): Promise<void> {
   // the efficiency figure, from CPU time on both sides (steadier on a shared machine), against the better 512³ rate
   line('embedded/train_efficiency_vs_matmul', flops / cpu / 1e9 / ceiling, 'ratio', 3);
   // The same steps on the stock tfjs BatchMatMul kernel (scalar loop for batched products), for comparison.
-  useFastBatchMatMul(false);
+  useFastKernels(false);
   await policy.train(batch, loss, opt);
   const stock = await trainSteps(2);
-  useFastBatchMatMul(true);
+  useFastKernels(true);
   line('embedded/train_step_stock_batchmatmul_cpu_seconds', stock.cpu, 's', 2);
   line('embedded/train_efficiency_vs_matmul_stock_batchmatmul', flops / stock.cpu / 1e9 / ceiling, 'ratio', 3);
   line('embedded/train_speedup_vs_stock_batchmatmul', stock.cpu / cpu, '×', 2);

@@ -28,7 +28,7 @@
  * - the stock batched matMul (attention: [B·H, L, d_h] × [B·H, d_h, L]) runs a
  *   scalar loop at ≈1–1.7 GFLOP/s per CPU-second and was over half of a
  *   training step: `initEngine` replaces it with a kernel that runs each batch
- *   element through the backend's 2-D XNNPACK path (batch-matmul.ts);
+ *   element through the backend's 2-D XNNPACK path (kernels.ts);
  * - the gradient of `gather` needs a kernel the wasm backend lacks, so token
  *   embedding is one-hot × matrix (through `linear`);
  * - the wasm OneHot kernel ignores a float32 dtype (it writes int32 bits):
@@ -45,7 +45,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { MrpoError } from '../../errors.js';
-import { useFastBatchMatMul } from './batch-matmul.js';
+import { useFastKernels } from './kernels.js';
 
 export { tf };
 
@@ -58,7 +58,7 @@ export function initEngine(): Promise<void> {
     await tf.ready();
     if (!ok || tf.getBackend() !== 'wasm')
       throw new MrpoError(`the embedded policy needs the tfjs "wasm" backend, but tfjs is running "${tf.getBackend()}"`);
-    useFastBatchMatMul(true);
+    useFastKernels(true);
   })();
   return ready;
 }

@@ -1,7 +1,7 @@
 /**
- * The per-element BatchMatMul kernel (batch-matmul.ts) against the stock tfjs
+ * The per-element BatchMatMul kernel (kernels.ts) against the stock tfjs
  * wasm kernel: every expected value here comes from the stock kernel, selected
- * with useFastBatchMatMul(false) and called through the ordinary tfjs ops
+ * with useFastKernels(false) and called through the ordinary tfjs ops
  * (tf.matMul, tf.grads), or is written out by hand.
  *
  * Tolerance: float32 products of k terms summed in a different order (XNNPACK
@@ -13,14 +13,14 @@ import { createRng } from '../../utils/rng.js';
 import type { LossSpec, OptimizerSpec, Prompt, TrainExample } from '../backend.js';
 import { readFileSync } from 'node:fs';
 import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
-import { TESTED_WASM_VERSION, useFastBatchMatMul } from './batch-matmul.js';
+import { TESTED_WASM_VERSION, useFastKernels } from './kernels.js';
 import { createEmbeddedBackend } from './embedded-backend.js';
 import { bmm, initEngine, tf } from './engine.js';
 
 beforeAll(async () => {
   await initEngine();
 });
-afterAll(() => useFastBatchMatMul(true));
+afterAll(() => useFastKernels(true));
 
 function random(shape: number[], seed: number): tf.Tensor {
   const rng = createRng(seed);
@@ -30,7 +30,7 @@ function random(shape: number[], seed: number): tf.Tensor {
 /** Runs f under the stock kernel and under the fast one; returns both results as plain arrays. */
 function both(f: () => tf.Tensor[]): { stock: Float32Array[]; fast: Float32Array[] } {
   const run = (on: boolean): Float32Array[] => {
-    useFastBatchMatMul(on);
+    useFastKernels(on);
     const ts = f();
     const out = ts.map((t) => t.dataSync() as Float32Array);
     for (const t of ts) t.dispose();
@@ -56,21 +56,21 @@ describe('fast BatchMatMul', () => {
     const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> };
     for (const name of ['@tensorflow/tfjs', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm']) expect(pkg.dependencies[name], name).toBe(TESTED_WASM_VERSION);
     expect(version_wasm).toBe(TESTED_WASM_VERSION);
-    expect(useFastBatchMatMul(true)).toBe(true);
+    expect(useFastKernels(true)).toBe(true);
   });
 
-  it('is the installed kernel after initEngine, and useFastBatchMatMul(false) restores the stock one', () => {
-    useFastBatchMatMul(true);
+  it('is the installed kernel after initEngine, and useFastKernels(false) restores the stock one', () => {
+    useFastKernels(true);
     const fast = tf.getKernel('BatchMatMul', 'wasm');
-    useFastBatchMatMul(false);
+    useFastKernels(false);
     const stock = tf.getKernel('BatchMatMul', 'wasm');
     expect(fast).not.toBe(stock);
-    useFastBatchMatMul(true);
+    useFastKernels(true);
     expect(tf.getKernel('BatchMatMul', 'wasm')).toBe(fast);
   });
 
   it('multiplies a hand-worked batch', () => {
-    useFastBatchMatMul(true);
+    useFastKernels(true);
     const a = tf.tensor3d([1, 2, 3, 4, 0, 1, -1, 2], [2, 2, 2]);
     const b = tf.tensor3d([5, 6, 7, 8, 1, 1, 2, 3], [2, 2, 2]);
     // [[1,2],[3,4]]·[[5,6],[7,8]] = [[19,22],[43,50]]; [[0,1],[-1,2]]·[[1,1],[2,3]] = [[2,3],[3,5]]
@@ -118,7 +118,7 @@ describe('fast BatchMatMul', () => {
   });
 
   it('leaves no tensors or wasm memory behind', () => {
-    useFastBatchMatMul(true);
+    useFastKernels(true);
     const a = random([16, 20, 8], 13);
     const b = random([16, 8, 20], 14);
     tf.matMul(a, b).dispose(); // first call may grow the heap
@@ -131,8 +131,46 @@ describe('fast BatchMatMul', () => {
   });
 });
 
-describe('training with the fast kernel', () => {
-  it('gives the stock kernel’s metrics over four policy-gradient steps (to 6 decimals)', async () => {
+describe('sharing Identity', () => {
+  it('is installed with the fast BatchMatMul and removed with it', () => {
+    useFastKernels(false);
+    const stock = tf.getKernel('Identity', 'wasm');
+    useFastKernels(true);
+    expect(tf.getKernel('Identity', 'wasm')).not.toBe(stock);
+  });
+
+  it('clones keep their values after the original is disposed, and free the memory once all are disposed', () => {
+    useFastKernels(true);
+    const before = tf.memory();
+    const x = tf.tensor2d([1.5, -2, 3, 4e-8, 5, 6], [3, 2]);
+    const y = tf.clone(x);
+    const z = tf.clone(y);
+    expect(tf.memory().numDataBuffers).toBe(before.numDataBuffers + 1); // three tensors, one buffer
+    expect(tf.backend().numDataIds()).toBe(before.numDataBuffers + 1);
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual(Array.from(Float32Array.of(1.5, -2, 3, 4e-8, 5, 6)));
+    y.dispose();
+    expect(z.shape).toEqual([3, 2]);
+    const plus1 = tf.tidy(() => tf.add(z, 1));
+    expect(Array.from(plus1.dataSync())).toEqual(Array.from(Float32Array.of(2.5, -1, 4, 1, 6, 7)));
+    plus1.dispose();
+    z.dispose();
+    const after = tf.memory();
+    expect([after.numTensors, after.numDataBuffers, after.numBytes, tf.backend().numDataIds()]).toEqual([before.numTensors, before.numDataBuffers, before.numBytes, before.numDataBuffers]);
+  });
+
+  it('gives the stock gradients through a graph of elementwise ops, softmax and reductions', () => {
+    const x = random([6, 10], 20);
+    const w = random([10, 4], 21);
+    const f = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.softmax(tf.matMul(tf.sigmoid(a) as tf.Tensor2D, b as tf.Tensor2D)), tf.exp(tf.neg(tf.square(tf.sum(a, -1, true))))));
+    const { stock, fast } = both(() => [...tf.grads(f)([x, w]), f(x, w)]);
+    expect(fast).toEqual(stock); // no matmul with a batch here: the same kernels, the same bits
+    for (const t of [x, w]) t.dispose();
+  });
+});
+
+describe('training with the fast kernels', () => {
+  it('gives the stock kernels’ metrics over four policy-gradient steps (to 6 decimals)', async () => {
     const words = Array.from({ length: 40 }, (_, i) => `w${i}`);
     const rng = createRng(3);
     const prompts: Prompt[] = Array.from({ length: 2 }, (_, i) => ({
@@ -143,7 +181,7 @@ describe('training with the fast kernel', () => {
     const opt: OptimizerSpec = { learningRate: 3e-3, gradClip: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
     const model = { dModel: 32, layers: 2, heads: 4, ffDim: 64, imageSize: 16, patchSize: 8, maxTextLen: 40 };
     const trainRun = async (on: boolean): Promise<Array<Record<string, number>>> => {
-      useFastBatchMatMul(on);
+      useFastKernels(on);
       const policy = await createEmbeddedBackend({ seed: 4, corpus: [...words, ...prompts.map((p) => p.text)], model });
       const out: Array<Record<string, number>> = [];
       for (let step = 0; step < 4; step++) {
