@@ -84,6 +84,8 @@ describe('fast BatchMatMul', () => {
     ['small odd sizes', [3, 5, 7], [3, 7, 2]],
     ['rank 4', [2, 3, 4, 5], [2, 3, 5, 6]],
     ['one column', [4, 9, 3], [4, 3, 1]],
+    ['decode step (1 row: stock path)', [256, 1, 16], [256, 16, 80]],
+    ['MIN_ROWS rows', [5, 8, 3], [5, 3, 9]],
   ];
   for (const [name, sa, sb] of shapes)
     it(`gives the stock values: ${name} ${sa.join('×')} · ${sb.join('×')}`, () => {

@@ -24,8 +24,13 @@
  * operator (the packed right-hand matrix) per B tensor id and drops it when
  * that id is disposed, so each view gets a fresh id and is released at once.
  *
- * Anything else (a transpose flag, broadcast batch dimensions, batch size 1, an
- * empty dimension, a non-float32 dtype) goes to the stock kernel unchanged.
+ * Anything else (a transpose flag, broadcast batch dimensions, batch size 1,
+ * fewer than MIN_ROWS rows per element, an empty dimension, a non-float32
+ * dtype) goes to the stock kernel unchanged. The row limit is for sampling:
+ * a decode step multiplies one query row per element, and packing each
+ * element's right-hand matrix then costs more than the scalar loop (measured
+ * at [256, m, 16] × [256, 16, 80]: m = 1 7× slower, 2 2× slower, 4 about even,
+ * 8 2× faster).
  *
  * Both touch backend internals (`dataIdMap`, `incRef`,
  * `wasm.tfjs.registerTensor`, `disposeData`, the `BatchMatMul` export), which
@@ -52,6 +57,9 @@ interface WasmBackendInternals {
 
 type WasmBatchMatMul = (aId: number, aShape: Uint8Array, aRank: number, bId: number, bShape: Uint8Array, bRank: number, transposeA: boolean, transposeB: boolean, outId: number) => void;
 
+/** Fewer rows per batch element than this go to the stock kernel (see above). */
+export const MIN_ROWS = 8;
+
 let stock: tf.KernelConfig | null = null;
 let fast: tf.KernelConfig | null = null;
 let stockIdentity: tf.KernelConfig | null = null;
@@ -73,7 +81,7 @@ function viewKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; att
   const [m, k] = [a.shape[ra - 2], a.shape[ra - 1]];
   const n = b.shape[rb - 1];
   if (stock === null) throw new Error('fast BatchMatMul used before installation');
-  if (attrs.transposeA || attrs.transposeB || !sameBatch || ra < 3 || N < 2 || m * k * n === 0 || a.dtype !== 'float32' || b.dtype !== 'float32' || b.shape[rb - 2] !== k)
+  if (attrs.transposeA || attrs.transposeB || !sameBatch || ra < 3 || N < 2 || m < MIN_ROWS || k * n === 0 || a.dtype !== 'float32' || b.dtype !== 'float32' || b.shape[rb - 2] !== k)
     return stock.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   const backend = args.backend as WasmBackendInternals;
   if (wasmBatchMatMul === null || wasmOwner !== backend.wasm) {
