@@ -28,7 +28,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PROMPTS = 64;
 const GROUP = 8;
 const TOKENS = 512;
-const SECONDS = 5;
+const SECONDS = 4;
 
 const FINDINGS = [
   'the axial CT image through the upper abdomen shows a well-circumscribed hypodense lesion in the right hepatic lobe',
@@ -153,12 +153,24 @@ async function measure(url: string, pid: number, body: Buffer, inFlight: number)
   return { rps: latencies.length / elapsed, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), n: latencies.length, cpu };
 }
 
+interface CompactableRequest {
+  groups: Array<{ completions: Array<{ tokenOffsets?: unknown }> }>;
+}
+
+/** The request with every completion's offsets as base64 of little-endian int32 start, end values. */
+function compactRequest(request: CompactableRequest): CompactableRequest {
+  for (const g of request.groups)
+    for (const c of g.completions) if (Array.isArray(c.tokenOffsets)) c.tokenOffsets = Buffer.from(Int32Array.from((c.tokenOffsets as number[][]).flat()).buffer).toString('base64');
+  return request;
+}
+
 export async function run(): Promise<void> {
   const req = makeRequest(1);
   const body = Buffer.from(req.body, 'utf8');
   const serve = await startChild([join(root, 'src/cli/main.ts'), 'serve', '--port', '0', '--judge', 'none']);
   const dir = await mkdtemp(join(tmpdir(), 'mrpo-serve-bench-'));
   let ceiling: Awaited<ReturnType<typeof startChild>> | null = null;
+  let compactCeiling: Awaited<ReturnType<typeof startChild>> | null = null;
   try {
     const shapeUrl = `${serve.url}/v1/shape`;
     const first = new Agent({ keepAlive: false });
@@ -187,6 +199,21 @@ export async function run(): Promise<void> {
       console.log(`${tag} latency p50: ${m.p50.toFixed(1)} ms (ceiling ${c.p50.toFixed(1)} ms)`);
       console.log(`${tag} latency p99: ${m.p99.toFixed(1)} ms (ceiling ${c.p99.toFixed(1)} ms)`);
       console.log(`${tag} server CPU per request: ${(m.cpu * 1000).toFixed(0)} ms = ${fmt(req.tokens / m.cpu)} tokens per server CPU-second (ceiling ${(c.cpu * 1000).toFixed(0)} ms)`);
+    }
+    // The opt-in compact encoding (compact.ts): base64 int32 offsets in, base64 float64 advantages out; its own ceiling.
+    const compactBody = Buffer.from(JSON.stringify(compactRequest(JSON.parse(req.body) as CompactableRequest)), 'utf8');
+    const compactUrl = `${serve.url}/v1/shape?encoding=compact`;
+    const first2 = new Agent({ keepAlive: false });
+    const { bytes: compactBytes } = await post(first2, compactUrl, compactBody);
+    first2.destroy();
+    await writeFile(join(dir, 'response-compact.json'), compactBytes);
+    compactCeiling = await startChild([join(root, 'bench/support/ceiling-server.ts'), join(dir, 'response-compact.json')]);
+    console.log(`serve/batch compact: request ${(compactBody.length / 2 ** 20).toFixed(1)} MiB, response ${(compactBytes.length / 2 ** 20).toFixed(1)} MiB`);
+    for (const inFlight of [1, 2, 4]) {
+      const m = await measure(compactUrl, serve.pid, compactBody, inFlight);
+      const c = await measure(`${compactCeiling.url}/v1/shape`, compactCeiling.pid, compactBody, inFlight);
+      const tag = `serve/shape-${PROMPTS}x${GROUP}x${TOKENS}@${inFlight} compact`;
+      console.log(`${tag}: ${fmt(m.rps * req.tokens)} tokens/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms, server CPU ${(m.cpu * 1000).toFixed(0)} ms/request = ${fmt(req.tokens / m.cpu)} tokens per server CPU-second; ceiling ${fmt(c.rps * req.tokens)} tokens/s (p50 ${c.p50.toFixed(1)} ms); ratio ${(m.rps / c.rps).toFixed(3)}`);
     }
     // A larger young generation (fewer scavenges while parsing the 3.7 MiB body), e.g. NODE_OPTIONS=--max-semi-space-size=64.
     const big = await startChild([join(root, 'src/cli/main.ts'), 'serve', '--port', '0', '--judge', 'none'], ['--max-semi-space-size=64']);
@@ -217,6 +244,7 @@ export async function run(): Promise<void> {
   } finally {
     await serve.stop();
     await ceiling?.stop();
+    await compactCeiling?.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }
