@@ -4,12 +4,22 @@
  * think block of 6–10 long clinical sentences, an answer, BPE-like token
  * offsets, step labels), over real HTTP with keep-alive. The server runs as
  * `mrpo serve` in its own process (as deployed); this process is the client.
- * Two runs: one request at a time, then 4 in flight (the default concurrency).
- * Latency is from sending the request to the last byte of the response.
+ * Runs at 1, 2 and 4 requests in flight (4 is the default concurrency), each
+ * next to the same run against a ceiling: a bare node:http server, also in its
+ * own process, that reads the body and answers with the bytes `mrpo serve`
+ * gave (bench/support/ceiling-server.ts). The client is node:http with
+ * keep-alive. Latency is from sending the request to the last byte of the
+ * response; server CPU per request is read from /proc.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stringifyWithRuns } from '../src/serve/json-runs.js';
+import { parseShapeRequest, shape } from '../src/shape/index.js';
 import { createRng, type Rng } from '../src/utils/rng.js';
 import { quantile } from '../src/utils/stats.js';
 import { bpeLikeOffsets, fmt } from './support/batch.js';
@@ -18,7 +28,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PROMPTS = 64;
 const GROUP = 8;
 const TOKENS = 512;
-const SECONDS = 8;
+const SECONDS = 4;
 
 const FINDINGS = [
   'the axial CT image through the upper abdomen shows a well-circumscribed hypodense lesion in the right hepatic lobe',
@@ -64,11 +74,9 @@ export function makeRequest(seed: number): { body: string; tokens: number; compl
   return { body: JSON.stringify({ estimator: 'mrpo', groups }), tokens, completions: PROMPTS * GROUP };
 }
 
-async function startServe(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'serve', '--port', '0', '--judge', 'none'], {
-    cwd: root,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+/** A server in a child process that prints `{"msg":"listening","url":…}` on stderr once it accepts connections. */
+async function startChild(args: string[], nodeFlags: string[] = [], cwd = root): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   const url = await new Promise<string>((resolve, reject) => {
     child.stderr!.on('data', (c: Buffer) => {
@@ -76,11 +84,12 @@ async function startServe(): Promise<{ url: string; stop: () => Promise<void> }>
       const line = err.split('\n').find((l) => l.includes('"msg":"listening"'));
       if (line !== undefined) resolve((JSON.parse(line) as { url: string }).url);
     });
-    child.on('exit', (code) => reject(new Error(`mrpo serve exited (${code}): ${err.slice(-500)}`)));
+    child.on('exit', (code) => reject(new Error(`${args[0]} exited (${code}): ${err.slice(-500)}`)));
   });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   return {
     url,
+    pid: child.pid!,
     stop: async () => {
       child.kill('SIGTERM');
       await exited;
@@ -88,45 +97,154 @@ async function startServe(): Promise<{ url: string; stop: () => Promise<void> }>
   };
 }
 
-async function post(url: string, body: string): Promise<{ ms: number; bytes: number }> {
-  const t0 = performance.now();
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-  const bytes = (await res.arrayBuffer()).byteLength;
-  if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
-  return { ms: performance.now() - t0, bytes };
+/** CPU seconds a process has used (Linux /proc; NaN elsewhere). */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (USER_HZ = 100)
+  } catch {
+    return Number.NaN;
+  }
 }
 
-async function measure(url: string, body: string, inFlight: number): Promise<{ rps: number; p50: number; p99: number; n: number }> {
-  for (let i = 0; i < 2; i++) await post(url, body); // warm-up (JIT, connection)
+/** One POST over a keep-alive node:http agent; resolves after the last response byte. */
+function post(agent: Agent, url: string, body: Buffer): Promise<{ ms: number; bytes: Buffer }> {
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': String(body.length) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        if (res.statusCode !== 200) reject(new Error(`HTTP ${res.statusCode}`));
+        else resolve({ ms: performance.now() - t0, bytes: Buffer.concat(chunks) });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+interface Measured {
+  rps: number;
+  p50: number;
+  p99: number;
+  n: number;
+  /** Server CPU seconds per request. */
+  cpu: number;
+}
+
+async function measure(url: string, pid: number, body: Buffer, inFlight: number): Promise<Measured> {
+  // A fresh agent per run: sockets left idle while the other server is measured may be closed by their server.
+  const agent = new Agent({ keepAlive: true, maxSockets: inFlight });
+  for (let i = 0; i < 2; i++) await post(agent, url, body); // warm-up (JIT, connection)
   const latencies: number[] = [];
+  const cpu0 = cpuSeconds(pid);
   const start = performance.now();
   const deadline = start + SECONDS * 1000;
   await Promise.all(
     Array.from({ length: inFlight }, async () => {
-      while (performance.now() < deadline || latencies.length < 10) latencies.push((await post(url, body)).ms);
+      while (performance.now() < deadline || latencies.length < 8) latencies.push((await post(agent, url, body)).ms);
     }),
   );
   const elapsed = (performance.now() - start) / 1000;
-  return { rps: latencies.length / elapsed, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), n: latencies.length };
+  const cpu = (cpuSeconds(pid) - cpu0) / latencies.length;
+  agent.destroy();
+  return { rps: latencies.length / elapsed, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), n: latencies.length, cpu };
+}
+
+interface CompactableRequest {
+  groups: Array<{ completions: Array<{ tokenOffsets?: unknown }> }>;
+}
+
+/** The request with every completion's offsets as base64 of little-endian int32 start, end values. */
+function compactRequest(request: CompactableRequest): CompactableRequest {
+  for (const g of request.groups)
+    for (const c of g.completions) if (Array.isArray(c.tokenOffsets)) c.tokenOffsets = Buffer.from(Int32Array.from((c.tokenOffsets as number[][]).flat()).buffer).toString('base64');
+  return request;
 }
 
 export async function run(): Promise<void> {
-  const request = makeRequest(1);
-  const server = await startServe();
+  const req = makeRequest(1);
+  const body = Buffer.from(req.body, 'utf8');
+  const serve = await startChild([join(root, 'src/cli/main.ts'), 'serve', '--port', '0', '--judge', 'none']);
+  const dir = await mkdtemp(join(tmpdir(), 'mrpo-serve-bench-'));
+  let ceiling: Awaited<ReturnType<typeof startChild>> | null = null;
+  let compactCeiling: Awaited<ReturnType<typeof startChild>> | null = null;
   try {
-    const shapeUrl = `${server.url}/v1/shape`;
-    const { bytes } = await post(shapeUrl, request.body);
+    const shapeUrl = `${serve.url}/v1/shape`;
+    const first = new Agent({ keepAlive: false });
+    const { bytes } = await post(first, shapeUrl, body);
+    first.destroy();
+    const inProcess = Buffer.from(JSON.stringify(shape(parseShapeRequest(JSON.parse(req.body)))), 'utf8');
+    if (!bytes.equals(inProcess)) throw new Error('mrpo serve answered other bytes than JSON.stringify of the in-process shape()');
+    await writeFile(join(dir, 'response.json'), bytes);
+    ceiling = await startChild([join(root, 'bench/support/ceiling-server.ts'), join(dir, 'response.json')]);
     console.log(
-      `serve/batch: ${PROMPTS}×${GROUP} completions, ${fmt(request.tokens)} tokens (${(request.tokens / request.completions).toFixed(0)}/completion), request ${(request.body.length / 2 ** 20).toFixed(1)} MiB, response ${(bytes / 2 ** 20).toFixed(1)} MiB`,
+      `serve/batch: ${PROMPTS}×${GROUP} completions, ${fmt(req.tokens)} tokens (${(req.tokens / req.completions).toFixed(0)}/completion), request ${(body.length / 2 ** 20).toFixed(1)} MiB, response ${(bytes.length / 2 ** 20).toFixed(1)} MiB (same bytes as in-process shape())`,
     );
-    for (const inFlight of [1, 4]) {
-      const m = await measure(shapeUrl, request.body, inFlight);
+    console.log(`# ceiling: a bare node:http server in its own process that reads the body and returns those bytes; same client, runs interleaved`);
+    // The same work without HTTP, in this process: JSON.parse, validation, shape() and the response bytes.
+    const c0 = process.cpuUsage();
+    const reps = 6;
+    for (let i = 0; i < reps; i++) Buffer.from(stringifyWithRuns(shape(parseShapeRequest(JSON.parse(req.body)))), 'utf8');
+    const c1 = process.cpuUsage(c0);
+    const inProcCpu = (c1.user + c1.system) / 1e6 / reps;
+    console.log(`serve/shape in-process (parse + shape + serialize, no HTTP): ${(inProcCpu * 1000).toFixed(0)} ms CPU per request = ${fmt(req.tokens / inProcCpu)} tokens per CPU-second`);
+    for (const inFlight of [1, 2, 4]) {
+      const m = await measure(shapeUrl, serve.pid, body, inFlight);
+      const c = await measure(`${ceiling.url}/v1/shape`, ceiling.pid, body, inFlight);
       const tag = `serve/shape-${PROMPTS}x${GROUP}x${TOKENS}@${inFlight}`;
-      console.log(`${tag} throughput: ${m.rps.toFixed(2)} requests/s (${fmt(m.rps * request.tokens)} tokens/s, n=${m.n})`);
-      console.log(`${tag} latency p50: ${m.p50.toFixed(1)} ms`);
-      console.log(`${tag} latency p99: ${m.p99.toFixed(1)} ms`);
+      console.log(`${tag} throughput: ${m.rps.toFixed(2)} requests/s = ${fmt(m.rps * req.tokens)} tokens/s (n=${m.n}); ceiling ${fmt(c.rps * req.tokens)} tokens/s; ratio ${(m.rps / c.rps).toFixed(3)}`);
+      console.log(`${tag} latency p50: ${m.p50.toFixed(1)} ms (ceiling ${c.p50.toFixed(1)} ms)`);
+      console.log(`${tag} latency p99: ${m.p99.toFixed(1)} ms (ceiling ${c.p99.toFixed(1)} ms)`);
+      console.log(`${tag} server CPU per request: ${(m.cpu * 1000).toFixed(0)} ms = ${fmt(req.tokens / m.cpu)} tokens per server CPU-second (ceiling ${(c.cpu * 1000).toFixed(0)} ms)`);
+    }
+    // The opt-in compact encoding (compact.ts): base64 int32 offsets in, base64 float64 advantages out; its own ceiling.
+    const compactBody = Buffer.from(JSON.stringify(compactRequest(JSON.parse(req.body) as CompactableRequest)), 'utf8');
+    const compactUrl = `${serve.url}/v1/shape?encoding=compact`;
+    const first2 = new Agent({ keepAlive: false });
+    const { bytes: compactBytes } = await post(first2, compactUrl, compactBody);
+    first2.destroy();
+    await writeFile(join(dir, 'response-compact.json'), compactBytes);
+    compactCeiling = await startChild([join(root, 'bench/support/ceiling-server.ts'), join(dir, 'response-compact.json')]);
+    console.log(`serve/batch compact: request ${(compactBody.length / 2 ** 20).toFixed(1)} MiB, response ${(compactBytes.length / 2 ** 20).toFixed(1)} MiB`);
+    for (const inFlight of [1, 2, 4]) {
+      const m = await measure(compactUrl, serve.pid, compactBody, inFlight);
+      const c = await measure(`${compactCeiling.url}/v1/shape`, compactCeiling.pid, compactBody, inFlight);
+      const tag = `serve/shape-${PROMPTS}x${GROUP}x${TOKENS}@${inFlight} compact`;
+      console.log(`${tag}: ${fmt(m.rps * req.tokens)} tokens/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms, server CPU ${(m.cpu * 1000).toFixed(0)} ms/request = ${fmt(req.tokens / m.cpu)} tokens per server CPU-second; ceiling ${fmt(c.rps * req.tokens)} tokens/s (p50 ${c.p50.toFixed(1)} ms); ratio ${(m.rps / c.rps).toFixed(3)}`);
+    }
+    // A larger young generation (fewer scavenges while parsing the 3.7 MiB body), e.g. NODE_OPTIONS=--max-semi-space-size=64.
+    const big = await startChild([join(root, 'src/cli/main.ts'), 'serve', '--port', '0', '--judge', 'none'], ['--max-semi-space-size=64']);
+    try {
+      for (const inFlight of [1, 4]) {
+        const m = await measure(`${big.url}/v1/shape`, big.pid, body, inFlight);
+        const d = await measure(shapeUrl, serve.pid, body, inFlight);
+        const tag = `serve/shape-${PROMPTS}x${GROUP}x${TOKENS}@${inFlight} --max-semi-space-size=64`;
+        console.log(`${tag}: ${fmt(m.rps * req.tokens)} tokens/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms, server CPU ${(m.cpu * 1000).toFixed(0)} ms/request (default flags, same moment: ${fmt(d.rps * req.tokens)} tokens/s, ${(d.cpu * 1000).toFixed(0)} ms/request)`);
+      }
+    } finally {
+      await big.stop();
+    }
+    // MRPO_BENCH_BASELINE=<another checkout>: its `mrpo serve` measured the same way, interleaved (before/after a change).
+    const baselineRoot = process.env.MRPO_BENCH_BASELINE;
+    if (baselineRoot !== undefined && baselineRoot !== '') {
+      const base = await startChild([join(baselineRoot, 'src/cli/main.ts'), 'serve', '--port', '0', '--judge', 'none'], [], baselineRoot);
+      try {
+        for (const inFlight of [1, 4]) {
+          const b = await measure(`${base.url}/v1/shape`, base.pid, body, inFlight);
+          const m = await measure(shapeUrl, serve.pid, body, inFlight);
+          console.log(`serve/shape-${PROMPTS}x${GROUP}x${TOKENS}@${inFlight} baseline ${baselineRoot}: ${fmt(b.rps * req.tokens)} tokens/s, p50 ${b.p50.toFixed(1)} ms, p99 ${b.p99.toFixed(1)} ms, server CPU ${(b.cpu * 1000).toFixed(0)} ms/request (this checkout, same moment: ${fmt(m.rps * req.tokens)} tokens/s, p50 ${m.p50.toFixed(1)} ms, ${(m.cpu * 1000).toFixed(0)} ms/request)`);
+        }
+      } finally {
+        await base.stop();
+      }
     }
   } finally {
-    await server.stop();
+    await serve.stop();
+    await ceiling?.stop();
+    await compactCeiling?.stop();
+    await rm(dir, { recursive: true, force: true });
   }
 }

@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MrpoError } from '../errors.js';
+import { stringifyWithRuns } from './json-runs.js';
 
 export class HttpError extends MrpoError {
   override readonly name: string = 'HttpError';
@@ -83,10 +84,14 @@ export function parseJsonBody(text: string): unknown {
   }
 }
 
+/**
+ * Writes `body` as JSON: the bytes of `JSON.stringify(body)`, produced by stringifyWithRuns (per-token advantages
+ * are written run by run) and encoded to UTF-8 once.
+ */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), ...headers });
-  res.end(text);
+  const bytes = Buffer.from(stringifyWithRuns(body), 'utf8');
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(bytes.length), ...headers });
+  res.end(bytes);
 }
 
 export function sendText(res: ServerResponse, status: number, text: string, contentType: string, headers: Readonly<Record<string, string>> = {}): void {

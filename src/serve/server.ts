@@ -3,7 +3,8 @@
  * languages (TRL, verl, OpenRLHF) MRPO shaping and scoring (issue 6), on
  * `node:http`.
  *
- * Routes: `POST /v1/shape` (the `mrpo shape` contract, unchanged),
+ * Routes: `POST /v1/shape` (the `mrpo shape` contract, unchanged; with
+ * `?encoding=compact`, base64 token offsets in and advantages out: compact.ts),
  * `POST /v1/score` (the same with the service running the step judge, see
  * score.ts), `GET /healthz`, `GET /metrics` (Prometheus text).
  *
@@ -29,6 +30,7 @@ import { InputError, RemoteError, UnknownNameError } from '../errors.js';
 import { parseShapeRequest, semanticScoresFor, shape } from '../shape/index.js';
 import type { SemanticScorer } from '../rewards/semantic.js';
 import { createBearerCheck } from './auth.js';
+import { decodeCompactRequest, encodeCompactResponse } from './compact.js';
 import { createGate } from './gate.js';
 import { errorBody, HttpError, parseJsonBody, readBody, sendJson, sendText } from './http.js';
 import { nullLogger, type Logger } from './log.js';
@@ -95,6 +97,17 @@ const ROUTES: Readonly<Record<RouteName, 'GET' | 'POST'>> = { '/v1/shape': 'POST
 function routeOf(url: string | undefined): RouteName | 'other' {
   const path = (url ?? '/').replace(/\?.*$/s, '');
   return Object.hasOwn(ROUTES, path) ? (path as RouteName) : 'other';
+}
+
+/** Whether a request asks for the compact encoding (`?encoding=compact`, /v1/shape only; compact.ts). */
+function encodingOf(url: string | undefined, route: RouteName): boolean {
+  const query = (url ?? '').indexOf('?');
+  if (query < 0) return false;
+  const encoding = new URLSearchParams((url ?? '').slice(query + 1)).get('encoding');
+  if (encoding === null || encoding === 'json') return false;
+  if (encoding !== 'compact') throw new HttpError(400, `unknown encoding "${encoding}"; use json (the default) or compact`, { path: 'encoding' });
+  if (route !== '/v1/shape') throw new HttpError(400, `encoding=compact is supported on /v1/shape only`, { path: 'encoding' });
+  return true;
 }
 
 export function createMrpoServer(options: ServeOptions = {}): MrpoServer {
@@ -183,9 +196,11 @@ export function createMrpoServer(options: ServeOptions = {}): MrpoServer {
         sendText(res, 200, await metrics.render(), metrics.contentType, extraHeaders());
         return;
       }
+      const compact = encodingOf(req.url, route);
       if (route === '/v1/score' && scorer === null) throw new HttpError(503, 'no step judge is configured on this server (start it with --judge offline, or give the LLM judge MRPO_JUDGE_API_KEY or --judge-base-url); /v1/shape is available');
       // The body is read (size limit, deadline) before a slot is taken, so slow uploads cannot hold the slots.
-      const json = parseJsonBody(await readBody(req, maxBodyBytes, bodyTimeoutMs));
+      const parsed = parseJsonBody(await readBody(req, maxBodyBytes, bodyTimeoutMs));
+      const json = compact ? decodeCompactRequest(parsed) : parsed;
       const entered = gate.tryEnter();
       if (entered === null) throw new HttpError(429, 'server is busy; retry after the Retry-After delay', { headers: { 'retry-after': retryAfter } });
       const release = await entered;
@@ -194,7 +209,7 @@ export function createMrpoServer(options: ServeOptions = {}): MrpoServer {
           const request = parseShapeRequest(json, 'request body');
           const response = shape(request, semantic == null ? {} : await semanticScoresFor(request, semantic));
           metrics.countCompletions(route, response.groups.reduce((n, g) => n + g.completions.length, 0));
-          sendJson(res, 200, response, extraHeaders());
+          sendJson(res, 200, compact ? encodeCompactResponse(response) : response, extraHeaders());
         } else {
           const result = await scorer!.score(json);
           metrics.countCompletions(route, result.completions);

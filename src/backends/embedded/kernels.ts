@@ -1,0 +1,149 @@
+/**
+ * Two kernel replacements for the tfjs wasm backend (pinned at 4.22.0), both
+ * installed by `initEngine` and checked against the stock kernels in
+ * kernels.test.ts.
+ *
+ * **Identity without a copy.** While a gradient is being recorded, tfjs keeps
+ * the inputs of nearly every op through `clone` (the Identity kernel), and the
+ * wasm backend's Identity copies the data (≈200 copies per training step). The
+ * replacement shares the data and counts a reference instead, as the wasm
+ * backend's own Reshape does and as tfjs's cpu backend does for Identity;
+ * tensors are immutable, so sharing is safe. Measured: 15–20% less CPU per
+ * training step at the demo size.
+ *
+ * **BatchMatMul through the 2-D path.**
+ * The stock wasm kernel uses XNNPACK only when both operands have batch size 1
+ * and no transpose flag; every other product, attention's [B·H, L, d_h] ×
+ * [B·H, d_h, L] among them, goes through a scalar blocked loop at ≈1–1.5
+ * GFLOP/s, against 15–20 for the 2-D path (docs: findings/perf.md §3). This
+ * kernel runs each batch element of a plain batched float32 product through the
+ * backend's own 2-D path: for element i it registers three views with the wasm
+ * runtime (tensor ids pointing at offsets into A, B and the output; no copies),
+ * calls the backend's `BatchMatMul` export on [1, m, k] × [1, k, n], and
+ * disposes the views again. Disposing matters: the backend caches one XNNPACK
+ * operator (the packed right-hand matrix) per B tensor id and drops it when
+ * that id is disposed, so each view gets a fresh id and is released at once.
+ *
+ * Anything else (a transpose flag, broadcast batch dimensions, batch size 1,
+ * fewer than MIN_ROWS rows per element, an empty dimension, a non-float32
+ * dtype) goes to the stock kernel unchanged. The row limit is for sampling:
+ * a decode step multiplies one query row per element, and packing each
+ * element's right-hand matrix then costs more than the scalar loop (measured
+ * at [256, m, 16] × [256, 16, 80]: m = 1 7× slower, 2 2× slower, 4 about even,
+ * 8 2× faster).
+ *
+ * Both touch backend internals (`dataIdMap`, `incRef`,
+ * `wasm.tfjs.registerTensor`, `disposeData`, the `BatchMatMul` export), which
+ * is why the tfjs packages are pinned to exact versions in package.json and the
+ * replacements are installed only on that version.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
+
+/** The tfjs-backend-wasm version whose internals this kernel was written and tested against; on any other the stock kernel stays. */
+export const TESTED_WASM_VERSION = '4.22.0';
+
+/** The parts of BackendWasm this kernel uses (the class itself is not exported with these members typed). */
+interface WasmBackendInternals {
+  dataIdNextNumber: number;
+  incRef(dataId: object): void;
+  dataIdMap: { get(dataId: object): { id: number; memoryOffset: number } };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  wasm: {
+    cwrap(name: string, ret: null, args: string[]): (...args: unknown[]) => void;
+    tfjs: { registerTensor(id: number, size: number, memoryOffset: number): void; disposeData(id: number): void };
+  };
+}
+
+type WasmBatchMatMul = (aId: number, aShape: Uint8Array, aRank: number, bId: number, bShape: Uint8Array, bRank: number, transposeA: boolean, transposeB: boolean, outId: number) => void;
+
+/** Fewer rows per batch element than this go to the stock kernel (see above). */
+export const MIN_ROWS = 8;
+
+let stock: tf.KernelConfig | null = null;
+let fast: tf.KernelConfig | null = null;
+let stockIdentity: tf.KernelConfig | null = null;
+let sharedIdentity: tf.KernelConfig | null = null;
+let wasmBatchMatMul: WasmBatchMatMul | null = null;
+let wasmOwner: unknown = null;
+
+const shapeBytes = (shape: number[]): Uint8Array => new Uint8Array(new Int32Array(shape).buffer);
+const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+function viewKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const attrs = (args.attrs ?? {}) as { transposeA?: boolean; transposeB?: boolean };
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const batchA = a.shape.slice(0, -2);
+  const sameBatch = ra === rb && batchA.every((x, i) => x === b.shape[i]);
+  const N = size(batchA);
+  const [m, k] = [a.shape[ra - 2], a.shape[ra - 1]];
+  const n = b.shape[rb - 1];
+  if (stock === null) throw new Error('fast BatchMatMul used before installation');
+  if (attrs.transposeA || attrs.transposeB || !sameBatch || ra < 3 || N < 2 || m < MIN_ROWS || k * n === 0 || a.dtype !== 'float32' || b.dtype !== 'float32' || b.shape[rb - 2] !== k)
+    return stock.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  const backend = args.backend as WasmBackendInternals;
+  if (wasmBatchMatMul === null || wasmOwner !== backend.wasm) {
+    wasmBatchMatMul = backend.wasm.cwrap('BatchMatMul', null, ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number']) as WasmBatchMatMul;
+    wasmOwner = backend.wasm;
+  }
+  const out = backend.makeOutput([...batchA, m, n], 'float32');
+  const aOff = backend.dataIdMap.get(a.dataId).memoryOffset;
+  const bOff = backend.dataIdMap.get(b.dataId).memoryOffset;
+  const oOff = backend.dataIdMap.get(out.dataId).memoryOffset;
+  const aShape = shapeBytes([1, m, k]);
+  const bShape = shapeBytes([1, k, n]);
+  const { tfjs } = backend.wasm;
+  for (let i = 0; i < N; i++) {
+    // Fresh ids every time (never reused: the backend keys cached XNNPACK operators on the B id).
+    const ia = backend.dataIdNextNumber++;
+    const ib = backend.dataIdNextNumber++;
+    const io = backend.dataIdNextNumber++;
+    tfjs.registerTensor(ia, m * k, aOff + 4 * i * m * k);
+    tfjs.registerTensor(ib, k * n, bOff + 4 * i * k * n);
+    tfjs.registerTensor(io, m * n, oOff + 4 * i * m * n);
+    wasmBatchMatMul(ia, aShape, 3, ib, bShape, 3, false, false, io);
+    tfjs.disposeData(ia);
+    tfjs.disposeData(ib);
+    tfjs.disposeData(io);
+  }
+  return out;
+}
+
+/** Identity that shares the input's data (one more reference) instead of copying it. */
+function sharingIdentity(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }): tf.TensorInfo {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  if (x.dtype === 'string' && stockIdentity !== null) return stockIdentity.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  (args.backend as WasmBackendInternals).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+function swap(name: string, want: tf.KernelConfig): void {
+  if (tf.getKernel(name, 'wasm') === want) return;
+  tf.unregisterKernel(name, 'wasm');
+  tf.registerKernel(want);
+}
+
+/**
+ * Selects the wasm backend's BatchMatMul and Identity kernels: the
+ * replacements above (`true`) or the stock ones (`false`). Call after the wasm
+ * backend is initialised (`initEngine` does, with `true`); safe to call
+ * repeatedly. Returns whether the replacements are now installed (never on a
+ * tfjs-backend-wasm other than TESTED_WASM_VERSION).
+ */
+export function useFastKernels(on: boolean): boolean {
+  if (stock === null || stockIdentity === null) {
+    const bmm = tf.getKernel('BatchMatMul', 'wasm');
+    const identity = tf.getKernel('Identity', 'wasm');
+    if (bmm === undefined || identity === undefined) throw new Error('the tfjs wasm backend has no BatchMatMul or Identity kernel registered');
+    stock = bmm;
+    stockIdentity = identity;
+    fast = { kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc: viewKernel as unknown as tf.KernelFunc };
+    sharedIdentity = { kernelName: 'Identity', backendName: 'wasm', kernelFunc: sharingIdentity as unknown as tf.KernelFunc };
+  }
+  const active = on && version_wasm === TESTED_WASM_VERSION;
+  swap('BatchMatMul', active ? fast! : stock);
+  swap('Identity', active ? sharedIdentity! : stockIdentity);
+  return active;
+}

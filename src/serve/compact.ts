@@ -1,0 +1,69 @@
+/**
+ * The opt-in compact encoding of `POST /v1/shape?encoding=compact`, for
+ * trainers that send large batches: parsing 272k nested `[start, end]` pairs
+ * was a third of a request, and writing 272k per-token numbers another
+ * (docs: findings/perf.md §2). The request and response are the JSON of the
+ * shape contract with two fields encoded as base64 of little-endian binary:
+ *
+ * - in: a completion's `tokenOffsets` may be a base64 string of int32 values
+ *   `start₀, end₀, start₁, end₁, …` (8 bytes per token) instead of the array of
+ *   pairs (both forms may be mixed in one request);
+ * - out: every `tokenAdvantages` is a base64 string of float64 values, one per
+ *   token: exactly the numbers of the JSON response, not rounded.
+ *
+ * Everything else, validation and errors included, is the JSON route's.
+ */
+import { HttpError } from './http.js';
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** The pairs of a base64 int32 string; `path` names the field in errors. */
+export function decodeOffsets(encoded: string, path: string): Array<[number, number]> {
+  if (encoded.length % 4 !== 0 || !BASE64.test(encoded))
+    throw new HttpError(400, 'expected base64 (RFC 4648, with padding) of little-endian int32 start, end values', { path });
+  const bytes = Buffer.from(encoded, 'base64');
+  if (bytes.length % 8 !== 0) throw new HttpError(400, `expected 8 bytes (int32 start, int32 end) per token, got ${bytes.length} bytes`, { path });
+  const out = new Array<[number, number]>(bytes.length / 8);
+  for (let i = 0; i < out.length; i++) out[i] = [bytes.readInt32LE(8 * i), bytes.readInt32LE(8 * i + 4)];
+  return out;
+}
+
+/** Base64 of the little-endian float64 values of xs. */
+export function encodeFloat64(xs: readonly number[]): string {
+  const bytes = Buffer.allocUnsafe(8 * xs.length);
+  for (let i = 0; i < xs.length; i++) bytes.writeDoubleLE(xs[i], 8 * i);
+  return bytes.toString('base64');
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Replaces (in place) every base64 `tokenOffsets` of a parsed compact request by its pairs; anything that is not
+ * the shape of a shape request is left for the schema to reject.
+ */
+export function decodeCompactRequest(body: unknown): unknown {
+  if (!isRecord(body) || !Array.isArray(body.groups)) return body;
+  body.groups.forEach((group: unknown, g) => {
+    if (!isRecord(group) || !Array.isArray(group.completions)) return;
+    group.completions.forEach((completion: unknown, c) => {
+      if (isRecord(completion) && typeof completion.tokenOffsets === 'string')
+        completion.tokenOffsets = decodeOffsets(completion.tokenOffsets, `$.groups[${g}].completions[${c}].tokenOffsets`);
+    });
+  });
+  return body;
+}
+
+interface WithGroups {
+  readonly groups: ReadonlyArray<{ readonly completions: ReadonlyArray<{ readonly tokenAdvantages?: readonly number[] }> }>;
+}
+
+/** A copy of a shape response with every `tokenAdvantages` as base64 float64 (key order kept). */
+export function encodeCompactResponse<T extends WithGroups>(response: T): unknown {
+  return {
+    ...response,
+    groups: response.groups.map((group) => ({
+      ...group,
+      completions: group.completions.map((c) => (c.tokenAdvantages === undefined ? c : { ...c, tokenAdvantages: encodeFloat64(c.tokenAdvantages) })),
+    })),
+  };
+}
