@@ -19,6 +19,8 @@ Run ``python3 python/mrpo_trl/client.py --url http://127.0.0.1:8321 --demo`` aga
 running ``mrpo serve`` to see a small batch go through.
 """
 import argparse
+import array
+import base64
 import http.client
 import json
 import re
@@ -66,9 +68,15 @@ class MrpoClient:
         self.timeout = timeout
         self.max_retries = max_retries
 
-    def shape(self, request):
-        """The ``mrpo shape`` contract: rewards/labels you computed → rewards, advantages, per-token advantages."""
-        return self._post("/v1/shape", request)
+    def shape(self, request, compact=False):
+        """The ``mrpo shape`` contract: rewards/labels you computed → rewards, advantages, per-token advantages.
+
+        ``compact=True`` sends every completion's ``tokenOffsets`` as base64 little-endian int32 and receives every
+        ``tokenAdvantages`` as base64 float64 (``/v1/shape?encoding=compact``): the same numbers, far less JSON for
+        large batches. The returned dict has plain lists either way."""
+        if not compact:
+            return self._post("/v1/shape", request)
+        return decode_compact_response(self._post("/v1/shape?encoding=compact", encode_compact_request(request)))
 
     def score(self, request):
         """Like ``shape`` with ``item`` per group; the service judges the steps and returns ``stepVerdicts`` too."""
@@ -117,6 +125,53 @@ class MrpoClient:
             if attempt < self.max_retries:
                 time.sleep(delay)
         raise MrpoUnreachableError("%s dropped the connection %d times (%s)" % (self.url, self.max_retries + 1, last))
+
+
+# ---------------------------------------------------------------------------
+# The compact encoding of /v1/shape (base64 of little-endian binary).
+# ---------------------------------------------------------------------------
+
+
+def encode_offsets(pairs):
+    """``[[start, end], ...]`` as base64 of little-endian int32 ``start0, end0, start1, ...``."""
+    flat = array.array("i", [v for pair in pairs for v in pair])
+    if sys.byteorder != "little":
+        flat.byteswap()
+    return base64.b64encode(flat.tobytes()).decode("ascii")
+
+
+def decode_float64(encoded):
+    """The float64 values of a base64 little-endian block."""
+    values = array.array("d")
+    values.frombytes(base64.b64decode(encoded, validate=True))
+    if sys.byteorder != "little":
+        values.byteswap()
+    return values.tolist()
+
+
+def encode_compact_request(request):
+    """A copy of a shape request whose list-form ``tokenOffsets`` are base64 int32 (other fields unchanged)."""
+    out = dict(request)
+    out["groups"] = []
+    for group in request["groups"]:
+        g = dict(group)
+        g["completions"] = []
+        for completion in group["completions"]:
+            c = dict(completion)
+            if isinstance(c.get("tokenOffsets"), list):
+                c["tokenOffsets"] = encode_offsets(c["tokenOffsets"])
+            g["completions"].append(c)
+        out["groups"].append(g)
+    return out
+
+
+def decode_compact_response(response):
+    """The response with every base64 ``tokenAdvantages`` turned back into a list of floats (in place)."""
+    for group in response.get("groups", []):
+        for completion in group.get("completions", []):
+            if isinstance(completion.get("tokenAdvantages"), str):
+                completion["tokenAdvantages"] = decode_float64(completion["tokenAdvantages"])
+    return response
 
 
 # ---------------------------------------------------------------------------
