@@ -40,11 +40,13 @@ function responder(record: ChatRequestRecord): ChatReply {
     return { kind: 'content', content: question ? COMPLETIONS[question] : '<think>?</think><answer>?</answer>' };
   }
   const k = countPromptSteps(record.body);
-  if (k > 0) return { kind: 'content', content: stepVerdictsContent(Array.from({ length: k }, (_, i) => (i === 0 ? [1, 0] : [0, 0]) as [0 | 1, 0 | 1])) };
+  // The judge replies report fixed token counts, so the cost written per line can be checked by hand.
+  if (k > 0)
+    return { kind: 'content', content: stepVerdictsContent(Array.from({ length: k }, (_, i) => (i === 0 ? [1, 0] : [0, 0]) as [0 | 1, 0 | 1])), usage: { prompt_tokens: 900, completion_tokens: 60 } };
   // Answer judge: correct when the spelled-out answers are equal.
   const gold = /Gold answer: (.*)/.exec(text)?.[1]?.trim();
   const given = /Model's answer: (.*)/.exec(text)?.[1]?.trim();
-  return { kind: 'content', content: JSON.stringify({ verdict: gold === given ? 'O' : 'X' }) };
+  return { kind: 'content', content: JSON.stringify({ verdict: gold === given ? 'O' : 'X' }), usage: { prompt_tokens: 400, completion_tokens: 20 } };
 }
 
 async function writeImage(name: string, shade: number): Promise<void> {
@@ -250,7 +252,9 @@ describe('mrpo judge', () => {
     expect(answers['a#0'].correct).toBe(true);
     expect(answers['b#0'].correct).toBe(false); // "three" vs "two"
     expect(answers['c#0'].correct).toBe(true);
-    expect(answers['a#0'].answerJudge).toEqual({ name: 'openai:gpt-5-mini@answer-v1' });
+    // Cost per line at the assumed gpt-5-mini prices ($0.25 / $2.00 per 1M): 400 × 0.25e-6 + 20 × 2e-6 = $0.00014.
+    expect(answers['a#0'].answerJudge).toMatchObject({ name: 'openai:gpt-5-mini@answer-v1', promptTokens: 400, completionTokens: 20, cached: false });
+    expect((answers['a#0'].answerJudge as { costUsd: number }).costUsd).toBeCloseTo(0.00014, 12);
     expect(ans.err).toMatch(/judged 3 \(cached 0\), unjudged 0, requests 3, retries 0/);
 
     const st = await judge('steps', 'out/answers.jsonl', 'out/judged.jsonl');
@@ -264,10 +268,13 @@ describe('mrpo judge', () => {
         { alignment: 0, contribution: 0 },
       ],
       stepLabels: [1, 0, 0],
-      stepJudge: { name: 'openai:gpt-5-mini@step-v1', missing: 0, extra: 0 },
+      stepJudge: { name: 'openai:gpt-5-mini@step-v1', missing: 0, extra: 0, promptTokens: 900, completionTokens: 60, cached: false },
     });
+    // 900 × 0.25e-6 + 60 × 2e-6 = $0.000345
+    expect((judged['a#0'].stepJudge as { costUsd: number }).costUsd).toBeCloseTo(0.000345, 12);
     expect(judged['a#0'].unjudged).toBeUndefined();
-    expect(judged['c#0']).toMatchObject({ stepLabels: null, unjudged: 'no gold reasoning' });
+    // No call for a line without gold reasoning: nothing paid.
+    expect(judged['c#0']).toMatchObject({ stepLabels: null, unjudged: 'no gold reasoning', stepJudge: { promptTokens: 0, completionTokens: 0, costUsd: 0 } });
     expect(st.err).toContain('unjudged 1 (no gold reasoning: 1)');
     expect(server.requests.length - inferRequests).toBe(5);
 
@@ -282,7 +289,13 @@ describe('mrpo judge', () => {
     expect(server.requests.length).toBe(before);
     expect(again.err).toMatch(/judged 3 \(cached 3\).*requests 0/);
     expect(again2.err).toMatch(/judged 2 \(cached 2\).*requests 0/);
-    expect(byId('out/judged2.jsonl')).toEqual(judged);
+    // The same verdicts; the cost fields say the cache served them for nothing.
+    const judged2 = byId('out/judged2.jsonl');
+    const verdictsOnly = (lines: Record<string, Record<string, unknown>>) =>
+      Object.fromEntries(Object.entries(lines).map(([k, { stepJudge: _s, answerJudge: _a, ...rest }]) => [k, rest]));
+    expect(verdictsOnly(judged2)).toEqual(verdictsOnly(judged));
+    expect(judged2['a#0'].stepJudge).toMatchObject({ promptTokens: 0, completionTokens: 0, cached: true, costUsd: 0 });
+    expect(judged2['a#0'].answerJudge).toMatchObject({ cached: true, costUsd: 0 });
   });
 
   it('a judge failure is an unjudged line (never a silent 0), counted, and --retry-unjudged fixes it in place', async () => {
@@ -347,7 +360,7 @@ describe('mrpo judge', () => {
     expect(r.code).toBe(0);
     expect(server.requests.length).toBe(before);
     const out = byId('o/s.jsonl');
-    expect(out['a#0']).toMatchObject({ correct: true, stepJudge: { name: 'offline-lexical@v1(align≥0.5)' } });
+    expect(out['a#0']).toMatchObject({ correct: true, stepJudge: { name: 'offline-lexical@v1(align≥0.5)', promptTokens: 0, completionTokens: 0, costUsd: 0 } });
     expect(out['a#0'].stepLabels).toHaveLength(3);
     expect(out['b#0'].correct).toBe(false);
   });

@@ -31,7 +31,8 @@ Reports per criterion (step label, alignment, contribution, answer): agreement a
   (Fleiss' κ over all judges when more than two) with cluster-bootstrap 95% intervals, the
   confusion matrix, the same by step position (FFP stage) and by FFP bin; per judge: invalid
   rate by stage against the labels, FFP stage shares and FAR against the baseline, unjudged
-  counts, missing/extra verdicts and cost (when the files record stepJudge.costUsd).
+  counts, missing/extra verdicts, and tokens and cost (the answerJudge and stepJudge cost
+  fields \`mrpo judge answers|steps\` write per line).
 
 Flags:
   --labels FILE      hand labels (the reference)
@@ -60,7 +61,32 @@ interface ParsedLine {
   readonly judgeName?: string;
   readonly missing: number;
   readonly extra: number;
+  readonly cost: LineCost | null;
+}
+
+/** What judging one line cost (answer and step judgements together), when the line records it. */
+interface LineCost {
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  /** null: tokens were used at unknown prices. */
   readonly costUsd: number | null;
+}
+
+/** The cost fields `mrpo judge answers|steps` write in answerJudge / stepJudge; null when the line has none. */
+function costOfLine(...judges: unknown[]): LineCost | null {
+  let recorded = false;
+  let promptTokens = 0;
+  let completionTokens = 0;
+  let costUsd: number | null = 0;
+  for (const j of judges) {
+    const o = (j ?? {}) as { promptTokens?: unknown; completionTokens?: unknown; costUsd?: unknown };
+    if (typeof o.promptTokens !== 'number' || typeof o.completionTokens !== 'number') continue;
+    recorded = true;
+    promptTokens += o.promptTokens;
+    completionTokens += o.completionTokens;
+    costUsd = typeof o.costUsd === 'number' && costUsd !== null ? costUsd + o.costUsd : null;
+  }
+  return recorded ? { promptTokens, completionTokens, costUsd } : null;
 }
 
 interface ParsedFile {
@@ -106,7 +132,7 @@ function parseLine(text: string, where: string, lineNo: number, isLabels: boolea
   if (stepLabels !== null && verdicts !== null && stepLabels.length !== verdicts.length)
     throw new InputError(where, `"stepLabels" has ${stepLabels.length} labels but "stepVerdicts" ${verdicts.length}`);
   if (isLabels && stepLabels === null && verdicts === null) throw new InputError(where, 'a hand label needs "stepLabels" or "stepVerdicts"');
-  const sj = (r.stepJudge ?? {}) as { name?: unknown; missing?: unknown; extra?: unknown; costUsd?: unknown };
+  const sj = (r.stepJudge ?? {}) as { name?: unknown; missing?: unknown; extra?: unknown };
   return {
     key: JSON.stringify([String(r.id), sample]),
     line: lineNo,
@@ -116,7 +142,7 @@ function parseLine(text: string, where: string, lineNo: number, isLabels: boolea
     ...(typeof sj.name === 'string' ? { judgeName: sj.name } : {}),
     missing: typeof sj.missing === 'number' ? sj.missing : 0,
     extra: typeof sj.extra === 'number' ? sj.extra : 0,
-    costUsd: typeof sj.costUsd === 'number' ? sj.costUsd : null,
+    cost: costOfLine(r.answerJudge, r.stepJudge),
   };
 }
 
@@ -156,13 +182,21 @@ function checkAligned(first: ParsedFile, other: ParsedFile): void {
 
 function raterOf(file: ParsedFile, name: string, order: readonly string[]): AuditRater {
   const lines = order.map((k) => file.byKey.get(k) as ParsedLine);
-  const costs = lines.map((l) => l.costUsd);
+  const costs = lines.flatMap((l) => (l.cost === null ? [] : [l.cost]));
   return {
     name,
     completions: lines.map((l) => l.completion),
     missing: lines.reduce((s, l) => s + l.missing, 0),
     extra: lines.reduce((s, l) => s + l.extra, 0),
-    costUsd: costs.every((c) => c === null) ? null : costs.reduce<number>((s, c) => s + (c ?? 0), 0),
+    cost:
+      costs.length === 0
+        ? null
+        : {
+            lines: costs.length,
+            promptTokens: costs.reduce((s, c) => s + c.promptTokens, 0),
+            completionTokens: costs.reduce((s, c) => s + c.completionTokens, 0),
+            costUsd: costs.some((c) => c.costUsd === null) ? null : costs.reduce((s, c) => s + (c.costUsd as number), 0),
+          },
   };
 }
 

@@ -25,7 +25,7 @@ import type { ImageSource } from '../../types.js';
 import { createRng } from '../../utils/rng.js';
 import { DEFAULT_BACKOFF, backoffDelay, classifyRemoteError, sleep as realSleep, type BackoffOptions } from '../../utils/retry.js';
 import { redactSecrets } from '../../utils/redact.js';
-import type { Unjudged } from '../judge.js';
+import type { JudgeUsage, Unjudged } from '../judge.js';
 import { hashInputs, type VerdictCache } from '../cache.js';
 import { createJudgeMeter, defaultPrices, type JudgeMeter, type Prices } from '../meter.js';
 import type { JsonSchemaSpec, PromptText } from '../prompts.js';
@@ -89,7 +89,10 @@ export interface JudgeCall<T> {
   readonly revive: (cached: unknown) => T | null;
 }
 
-export type JudgeCallResult<T> = { readonly kind: 'ok'; readonly value: T; readonly cached: boolean } | Unjudged;
+/** `usage`: the tokens this call paid for, summed over its attempts (0 with `cached`). */
+export type JudgeCallResult<T> = { readonly kind: 'ok'; readonly value: T; readonly cached: boolean; readonly usage: JudgeUsage } | Unjudged;
+
+const NO_USAGE: JudgeUsage = { promptTokens: 0, completionTokens: 0, cached: true };
 
 export interface JudgeEndpoint {
   readonly model: string;
@@ -169,12 +172,16 @@ export function createJudgeEndpoint(options: JudgeEndpointOptions): JudgeEndpoin
     return {};
   }
 
-  async function attemptLoop<T>(request: JudgeCall<T>, imageUrl: string, signal: AbortSignal | undefined): Promise<{ kind: 'ok'; value: T } | Unjudged> {
+  async function attemptLoop<T>(request: JudgeCall<T>, imageUrl: string, signal: AbortSignal | undefined): Promise<{ kind: 'ok'; value: T; usage: JudgeUsage } | Unjudged> {
+    let promptTokens = 0;
+    let completionTokens = 0;
+    const used = (): { usage?: JudgeUsage } => (promptTokens + completionTokens > 0 ? { usage: { promptTokens, completionTokens, cached: false } } : {});
+    const failed = (category: string, detail?: string): Unjudged => ({ ...unjudged(category, detail), ...used() });
     let retries = 0;
     let parseFailures = 0;
     let attempts = 0;
     for (;;) {
-      if (signal?.aborted) return unjudged('aborted');
+      if (signal?.aborted) return failed('aborted');
       const mode = format;
       const body = {
         model,
@@ -198,11 +205,15 @@ export function createJudgeEndpoint(options: JudgeEndpointOptions): JudgeEndpoin
       let content: string;
       try {
         const response = await client.chat.completions.create(body, { signal, timeout: timeoutMs, maxRetries: 0 });
-        meter.usage(response.usage?.prompt_tokens ?? 0, response.usage?.completion_tokens ?? 0);
+        const p = response.usage?.prompt_tokens ?? 0;
+        const c = response.usage?.completion_tokens ?? 0;
+        meter.usage(p, c);
+        promptTokens += p;
+        completionTokens += c;
         content = response.choices?.[0]?.message?.content ?? '';
       } catch (error) {
         const failure = classifyRemoteError(error, now());
-        if (signal?.aborted || failure.category === 'aborted') return unjudged('aborted');
+        if (signal?.aborted || failure.category === 'aborted') return failed('aborted');
         const next = NEXT_FORMAT[mode];
         if ((failure.status === 400 || failure.status === 422) && next !== null && FORMAT_COMPLAINT.test(failure.message)) {
           // The server may not support this response format: step down once per endpoint, then retry at once.
@@ -214,7 +225,7 @@ export function createJudgeEndpoint(options: JudgeEndpointOptions): JudgeEndpoin
         }
         if (!failure.retryable || retries >= maxRetries) {
           const detail = `after ${attempts} attempt${attempts === 1 ? '' : 's'}${failure.retryable ? '' : `: ${redactSecrets(failure.message, secrets, 200)}`}`;
-          return unjudged(failure.category, detail);
+          return failed(failure.category, detail);
         }
         const delay = failure.retryAfterMs !== null ? Math.min(failure.retryAfterMs, backoff.maxRetryAfterMs) : backoffDelay(retries, backoff, rng);
         retries += 1;
@@ -222,14 +233,14 @@ export function createJudgeEndpoint(options: JudgeEndpointOptions): JudgeEndpoin
         try {
           await wait(delay, signal);
         } catch {
-          return unjudged('aborted');
+          return failed('aborted');
         }
         continue;
       }
       const value = request.parse(content);
-      if (value !== null) return { kind: 'ok', value };
+      if (value !== null) return { kind: 'ok', value, usage: { promptTokens, completionTokens, cached: false } };
       parseFailures += 1;
-      if (parseFailures > parseRetries) return unjudged('unparseable output', `after ${attempts} attempt${attempts === 1 ? '' : 's'}`);
+      if (parseFailures > parseRetries) return failed('unparseable output', `after ${attempts} attempt${attempts === 1 ? '' : 's'}`);
       meter.retry();
     }
   }
@@ -250,18 +261,19 @@ export function createJudgeEndpoint(options: JudgeEndpointOptions): JudgeEndpoin
       const hit = cache?.get(model, request.promptVersion, key);
       if (hit !== undefined) {
         const value = request.revive(hit);
-        if (value !== null) return { kind: 'ok', value, cached: true };
+        if (value !== null) return { kind: 'ok', value, cached: true, usage: NO_USAGE };
       }
       // Identical calls in flight at once (e.g. n samples with the same answer) share one request.
       const flightKey = `${request.promptVersion}\u0000${key}`;
       const shared = inFlight.get(flightKey) as Promise<{ kind: 'ok'; value: T } | Unjudged> | undefined;
       if (shared !== undefined) {
+        // The tokens were paid (and are recorded) by the caller that made the request.
         const result = await shared;
-        return result.kind === 'unjudged' ? result : { kind: 'ok', value: result.value, cached: true };
+        return result.kind === 'unjudged' ? { kind: 'unjudged', reason: result.reason } : { kind: 'ok', value: result.value, cached: true, usage: NO_USAGE };
       }
       const pending = limit(() => attemptLoop(request, image.url, signal));
       inFlight.set(flightKey, pending);
-      let result: { kind: 'ok'; value: T } | Unjudged;
+      let result: { kind: 'ok'; value: T; usage: JudgeUsage } | Unjudged;
       try {
         result = await pending;
       } finally {
@@ -269,7 +281,7 @@ export function createJudgeEndpoint(options: JudgeEndpointOptions): JudgeEndpoin
       }
       if (result.kind === 'unjudged') return result;
       cache?.set(model, request.promptVersion, key, result.value);
-      return { kind: 'ok', value: result.value, cached: false };
+      return { kind: 'ok', value: result.value, cached: false, usage: result.usage };
     },
   };
 }

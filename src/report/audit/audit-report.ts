@@ -7,7 +7,7 @@ import { barChartSvg, type ChartRow } from '../charts.js';
 import type { Table } from '../html.js';
 import { renderReport } from '../report.js';
 import type { ReportSection } from '../report-types.js';
-import { CRITERIA, type AgreementStats, type AuditResult, type Comparison, type Criterion } from './audit.js';
+import { CRITERIA, type AgreementStats, type AuditResult, type Comparison, type Criterion, type JudgeCost } from './audit.js';
 
 const CRITERION_TITLE: Readonly<Record<Criterion, string>> = {
   label: 'step label (alignment ∨ contribution)',
@@ -27,6 +27,13 @@ function comparisonLine(c: Comparison, retest: boolean): string {
   return `  ${c.raters.join(' vs ')}: ${c.units} units, agreement ${num(c.agreement)}, ${kappaName(c, retest)} ${num(c.kappa)}${ci(c)}${m}${stages}\n`;
 }
 
+/** "tokens 1200 in / 80 out, cost $0.0005" (with "over N of M lines" when not every line records it). */
+function costText(cost: JudgeCost | null, completions: number): string {
+  if (cost === null) return 'cost not recorded';
+  const over = cost.lines === completions ? '' : ` (recorded on ${cost.lines} of ${completions} lines)`;
+  return `tokens ${cost.promptTokens} in / ${cost.completionTokens} out, cost ${cost.costUsd === null ? 'unknown (no prices for the model)' : `$${cost.costUsd.toFixed(4)}`}${over}`;
+}
+
 export function auditText(r: AuditResult): string {
   const parts: string[] = [`judge audit: ${r.judges.join(', ')}${r.reference === null ? '' : ` against ${r.reference}`}; ${r.completions} completions; ${r.resamples} bootstrap resamples (seed ${r.seed}), 95% intervals\n`];
   for (const k of CRITERIA) {
@@ -41,7 +48,7 @@ export function auditText(r: AuditResult): string {
   for (const f of r.failureImpact)
     parts.push(`FFP/FAR ${f.rater}: ${f.traces} traces, failed ${num(f.failedShare, 2)}, early/mid/late ${num(f.stageShare.early, 2)}/${num(f.stageShare.mid, 2)}/${num(f.stageShare.late, 2)}, FAR ${num(f.far, 2)}\n`);
   for (const c of r.counts)
-    parts.push(`${c.judge}: unjudged steps ${c.unjudgedSteps}, unjudged answers ${c.unjudgedAnswers}, missing ${c.missing ?? '–'}, extra ${c.extra ?? '–'}, cost ${c.costUsd === null ? 'not recorded' : `$${c.costUsd.toFixed(4)}`}\n`);
+    parts.push(`${c.judge}: unjudged steps ${c.unjudgedSteps}, unjudged answers ${c.unjudgedAnswers}, missing ${c.missing ?? '–'}, extra ${c.extra ?? '–'}, ${costText(c.cost, c.completions)}\n`);
   return parts.join('');
 }
 
@@ -83,9 +90,31 @@ export async function auditSection(r: AuditResult): Promise<ReportSection> {
     rows: r.failureImpact.map((f) => [f.rater, f.traces, f.failedShare, f.stageShare.early, f.stageShare.mid, f.stageShare.late, f.far, f.delta.early, f.delta.far]),
   };
   const counts: Table = {
-    caption: 'Unjudged and cost per judge',
-    columns: [{ title: 'judge' }, { title: 'completions', format: 'integer' }, { title: 'unjudged steps', format: 'integer' }, { title: 'unjudged answers', format: 'integer' }, { title: 'missing', format: 'integer' }, { title: 'extra', format: 'integer' }, { title: 'cost USD' }],
-    rows: r.counts.map((c) => [c.judge, c.completions, c.unjudgedSteps, c.unjudgedAnswers, c.missing, c.extra, c.costUsd === null ? 'not recorded' : c.costUsd.toFixed(4)]),
+    caption: 'Unjudged and cost per judge (answer and step judgements; tokens as the endpoint reported them, 0 for cache hits and offline judges)',
+    columns: [
+      { title: 'judge' },
+      { title: 'completions', format: 'integer' },
+      { title: 'unjudged steps', format: 'integer' },
+      { title: 'unjudged answers', format: 'integer' },
+      { title: 'missing', format: 'integer' },
+      { title: 'extra', format: 'integer' },
+      { title: 'lines with cost', format: 'integer' },
+      { title: 'tokens in', format: 'integer' },
+      { title: 'tokens out', format: 'integer' },
+      { title: 'cost USD' },
+    ],
+    rows: r.counts.map((c) => [
+      c.judge,
+      c.completions,
+      c.unjudgedSteps,
+      c.unjudgedAnswers,
+      c.missing,
+      c.extra,
+      c.cost?.lines ?? 0,
+      c.cost?.promptTokens ?? null,
+      c.cost?.completionTokens ?? null,
+      c.cost === null ? 'not recorded' : c.cost.costUsd === null ? 'unknown prices' : c.cost.costUsd.toFixed(4),
+    ]),
   };
   return {
     title: r.mode === 'retest' ? 'Judge audit: test–retest' : 'Judge audit',
