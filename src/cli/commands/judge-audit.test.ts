@@ -63,6 +63,19 @@ describe('mrpo judge audit', () => {
     expect(vs.kappa).toBeCloseTo(kappa(a, b), 12);
     expect(vs.kappaCI.lo).toBeLessThan(vs.kappa);
     expect(vs.kappaCI.hi).toBeGreaterThan(vs.kappa);
+    // Per criterion: the shipped labels carry alignment and contribution, so both are audited against them too.
+    for (const criterion of ['alignment', 'contribution'] as const) {
+      const c = audit.criteria[criterion].vsReference[0];
+      expect(c.units).toBe(162);
+      const mine = judged.flatMap((j) => (j.stepVerdicts as Array<Record<string, number>>).map((v) => v[criterion]));
+      const theirs = judged.flatMap((j) => (hand.get(j.id).stepVerdicts as Array<Record<string, number>>).map((v) => v[criterion]));
+      expect(c.kappa).toBeCloseTo(kappa(mine, theirs), 12);
+    }
+    // The labelling guide's counts: 41 of 162 steps aligned, 13 of them contributing.
+    const handVerdicts = [...hand.values()].flatMap((h) => h.stepVerdicts as Array<{ alignment: number; contribution: number }>);
+    expect(handVerdicts.filter((v) => v.alignment === 1)).toHaveLength(41);
+    expect(handVerdicts.filter((v) => v.contribution === 1)).toHaveLength(13);
+    expect(r.out).toMatch(/contribution:\n {2}offline vs offline-0\.8: 162 units[^\n]*\n {2}offline vs hand labels: 162 units/);
     const answers = audit.criteria.answer.vsReference[0];
     expect(answers.kappa).toBeCloseTo(kappa(judged.map((j) => (j.correct ? 1 : 0)), judged.map((j) => (hand.get(j.id).correct ? 1 : 0))), 12);
     expect(audit.positionBias.map((p: { judge: string }) => p.judge)).toEqual(['offline', 'offline-0.8']);
@@ -124,6 +137,14 @@ describe('mrpo judge audit', () => {
     const b = await run(['judge', 'audit', join(dir, 'offline.jsonl'), join(dir, 'bad-steps.jsonl'), '--out', out]);
     expect(b.code).toBe(2);
     expect(b.err).toContain(`${join(dir, 'bad-steps.jsonl')} line 3: id "synthetic-test-0-2" has 5 steps but 6 in ${join(dir, 'offline.jsonl')} line 3`);
+    // Per-criterion labels that contradict the final validity (valid = alignment ∨ contribution).
+    const hand = (await readFile(resolve(repo, 'examples/eval/audit/labels.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    hand[1].stepVerdicts[2] = { alignment: 0, contribution: 0 }; // its stepLabels[2] is 1
+    await writeFile(join(dir, 'bad-labels.jsonl'), hand.map((o) => JSON.stringify(o)).join('\n'));
+    const d = await run(['judge', 'audit', join(dir, 'offline.jsonl'), '--labels', join(dir, 'bad-labels.jsonl'), '--out', out]);
+    expect(d.code).toBe(2);
+    expect(d.err.trim().split('\n')).toHaveLength(1);
+    expect(d.err).toContain(`${join(dir, 'bad-labels.jsonl')} line 2: "stepLabels[2]" is 1 but "stepVerdicts[2]" is {"alignment":0,"contribution":0}`);
     const c = await run(['judge', 'audit', join(dir, 'offline.jsonl')]);
     expect(c.code).toBe(2);
     expect(c.err).toContain('give two or more judged files');

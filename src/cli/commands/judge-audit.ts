@@ -24,9 +24,10 @@ Usage: mrpo judge audit JUDGED.jsonl JUDGED.jsonl [...] [--labels FILE] [flags]
 
 Inputs: judged files from \`mrpo judge steps\` over the same completions (same (id, sample)
   pairs, same steps); \`correct\` (from \`mrpo judge answers\`) is audited when present.
-  --labels FILE: hand labels, JSONL {id, sample?, stepLabels: [0|1,...]} or
-  {id, stepVerdicts: [{alignment, contribution}]}, optionally with "correct"; then every judge
-  is also compared with them, with position bias and FFP/FAR shifts against them.
+  --labels FILE: hand labels, JSONL {id, sample?, stepLabels: [0|1,...]} (final validity only)
+  and/or {stepVerdicts: [{alignment, contribution}]} (per criterion; stepLabels must then be
+  alignment ∨ contribution), optionally with "correct"; every judge is then also compared with
+  them on each labelled criterion, with position bias and FFP/FAR shifts against them.
 Reports per criterion (step label, alignment, contribution, answer): agreement and Cohen's κ
   (Fleiss' κ over all judges when more than two) with cluster-bootstrap 95% intervals, the
   confusion matrix, the same by step position (FFP stage) and by FFP bin; per judge: invalid
@@ -129,8 +130,13 @@ function parseLine(text: string, where: string, lineNo: number, isLabels: boolea
     stepLabels = r.stepLabels as StepLabel[];
   }
   const verdicts = parseVerdicts(r.stepVerdicts, where);
-  if (stepLabels !== null && verdicts !== null && stepLabels.length !== verdicts.length)
-    throw new InputError(where, `"stepLabels" has ${stepLabels.length} labels but "stepVerdicts" ${verdicts.length}`);
+  if (stepLabels !== null && verdicts !== null) {
+    if (stepLabels.length !== verdicts.length) throw new InputError(where, `"stepLabels" has ${stepLabels.length} labels but "stepVerdicts" ${verdicts.length}`);
+    // Final validity is Alignment ∨ Contribution (docs/method.md §3): a file that says otherwise was edited by hand and is ambiguous.
+    const bad = verdicts.findIndex((v, i) => stepLabels[i] !== (v.alignment === 1 || v.contribution === 1 ? 1 : 0));
+    if (bad >= 0)
+      throw new InputError(where, `"stepLabels[${bad}]" is ${stepLabels[bad]} but "stepVerdicts[${bad}]" is ${JSON.stringify(verdicts[bad])} (a step is valid when alignment or contribution is 1)`);
+  }
   if (isLabels && stepLabels === null && verdicts === null) throw new InputError(where, 'a hand label needs "stepLabels" or "stepVerdicts"');
   const sj = (r.stepJudge ?? {}) as { name?: unknown; missing?: unknown; extra?: unknown };
   return {

@@ -10,7 +10,7 @@ import type { ReportSection } from '../report-types.js';
 import { CRITERIA, type AgreementStats, type AuditResult, type Comparison, type Criterion, type JudgeCost } from './audit.js';
 
 const CRITERION_TITLE: Readonly<Record<Criterion, string>> = {
-  label: 'step label (alignment ∨ contribution)',
+  label: 'final validity (alignment ∨ contribution)',
   alignment: 'alignment',
   contribution: 'contribution',
   answer: 'answer (correct)',
