@@ -13,6 +13,7 @@ import { InputError, UsageError } from '../../errors.js';
 import { auditJudges, type AuditCompletion, type AuditRater, type AuditVerdict } from '../../report/audit/audit.js';
 import { auditHtml, auditText } from '../../report/audit/audit-report.js';
 import type { StepLabel } from '../../types.js';
+import { jsonlLines, type JsonRecord } from '../../utils/jsonl.js';
 import { boolFlag, numberFlag, parseFlags, stringFlag } from '../args.js';
 import type { CliIo } from '../command.js';
 import { checkPathKind, writeFileAtomic } from '../io.js';
@@ -110,15 +111,7 @@ function parseVerdicts(v: unknown, where: string): AuditVerdict[] | null {
   });
 }
 
-function parseLine(text: string, where: string, lineNo: number, isLabels: boolean): ParsedLine {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new InputError(where, `not valid JSON (${(error as Error).message})`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InputError(where, `expected a JSON object, got ${show(value)}`);
-  const r = value as Record<string, unknown>;
+function parseLine(r: JsonRecord, where: string, lineNo: number, isLabels: boolean): ParsedLine {
   if (typeof r.id !== 'string' && typeof r.id !== 'number') throw new InputError(where, `field "id" must be a string, got ${show(r.id)}`);
   const sample = r.sample ?? 0;
   if (typeof sample !== 'number') throw new InputError(where, `field "sample" must be a number, got ${show(sample)}`);
@@ -161,15 +154,14 @@ async function readAuditFile(path: string, name: string, io: CliIo, isLabels: bo
   }
   const lines: ParsedLine[] = [];
   const byKey = new Map<string, ParsedLine>();
-  text.split('\n').forEach((raw, i) => {
-    if (raw.trim() === '') return;
-    const where = `${name} line ${i + 1}`;
-    const p = parseLine(raw, where, i + 1, isLabels);
+  for (const { value, line } of jsonlLines(text, { name, objects: true })) {
+    const where = `${name} line ${line}`;
+    const p = parseLine(value, where, line, isLabels);
     const earlier = byKey.get(p.key);
     if (earlier !== undefined) throw new InputError(where, `${p.label} is already on line ${earlier.line} (each (id, sample) must be unique)`);
     byKey.set(p.key, p);
     lines.push(p);
-  });
+  }
   if (lines.length === 0) throw new InputError(name, 'no records (expected judged JSONL lines from `mrpo judge steps`)');
   return { name, lines, byKey };
 }

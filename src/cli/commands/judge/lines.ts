@@ -9,7 +9,7 @@ import { InputError } from '../../../errors.js';
 import { stepLabelsOf, type AnswerJudgement, type JudgeUsage, type StepJudgement } from '../../../judges/judge.js';
 import { costOf, type Prices } from '../../../judges/meter.js';
 import type { Item } from '../../../types.js';
-import type { JsonRecord } from '../../resumable-jsonl.js';
+import type { JsonRecord } from '../../../utils/jsonl.js';
 
 function describe(value: unknown): string {
   return value === undefined ? 'nothing' : value === null ? 'null' : Array.isArray(value) ? 'an array' : `${typeof value} ${JSON.stringify(value).slice(0, 40)}`;

@@ -15,7 +15,8 @@ import { pathExists } from '../../../utils/fs.js';
 import type { Item } from '../../../types.js';
 import type { CliIo } from '../../command.js';
 import { startJobProgress, withInterrupt } from '../../job-progress.js';
-import { openResumableJsonl, readJsonlRecords, type JsonRecord, type ResumableJsonl } from '../../resumable-jsonl.js';
+import { readJsonl, type JsonRecord } from '../../../utils/jsonl.js';
+import { openResumableJsonl, type ResumableJsonl } from '../../resumable-jsonl.js';
 import { sampleKey } from '../infer.js';
 import { answerLine, itemOfLine, predictionOf, stepsLine, stepsOf } from './lines.js';
 import type { Judges } from './setup.js';
@@ -69,7 +70,7 @@ async function readTodo(job: JudgeJob, io: CliIo, done: ReadonlySet<string>): Pr
   const todo: Todo[] = [];
   let total = 0;
   const firstLine = new Map<string, number>();
-  for await (const { record, line } of readJsonlRecords(job.input === undefined || job.input === '-' ? io.stdin : resolve(io.cwd, job.input), inName)) {
+  for await (const { value: record, line } of readJsonl(job.input === undefined || job.input === '-' ? io.stdin : resolve(io.cwd, job.input), { name: inName, objects: true })) {
     total += 1;
     const where = `${inName} line ${line}`;
     if (record.id === undefined) throw new InputError(where, 'field "id" is required');
