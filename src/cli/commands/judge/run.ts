@@ -17,7 +17,7 @@ import type { CliIo } from '../../command.js';
 import { startJobProgress, withInterrupt } from '../../job-progress.js';
 import { readJsonl, type JsonRecord } from '../../../utils/jsonl.js';
 import { openResumableJsonl, type ResumableJsonl } from '../../resumable-jsonl.js';
-import { sampleKey } from '../infer.js';
+import { sampleKey } from '../infer/record.js';
 import { answerLine, itemOfLine, predictionOf, stepsLine, stepsOf } from './lines.js';
 import type { Judges } from './setup.js';
 
