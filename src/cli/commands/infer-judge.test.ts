@@ -298,6 +298,30 @@ describe('mrpo judge', () => {
     expect(judged2['a#0'].answerJudge).toMatchObject({ cached: true, costUsd: 0 });
   });
 
+  it('test–retest: --seed is sent and keys the cache, so a second run is judged afresh; a cached rerun is flagged by the audit', async () => {
+    expect((await infer()).code).toBe(0);
+    expect((await judge('answers', 'out/completions.jsonl', 'out/answers.jsonl')).code).toBe(0);
+    const before = server.requests.length;
+    expect((await judge('steps', 'out/answers.jsonl', 'rt/seed1.jsonl', ['--seed', '1'])).code).toBe(0);
+    const afterFirst = server.requests.length;
+    expect(afterFirst - before).toBe(2); // a and b have gold reasoning; c does not
+    expect(server.requests.slice(before).every((r) => r.body.seed === 1)).toBe(true);
+    // Another seed: not in the cache, judged again.
+    expect((await judge('steps', 'out/answers.jsonl', 'rt/seed2.jsonl', ['--seed', '2'])).code).toBe(0);
+    expect(server.requests.length - afterFirst).toBe(2);
+    expect(server.requests.slice(afterFirst).every((r) => r.body.seed === 2)).toBe(true);
+    const fresh = await run(['judge', 'audit', '--retest', join(dir, 'rt/seed1.jsonl'), join(dir, 'rt/seed2.jsonl'), '--resamples', '20']);
+    expect(fresh.code, fresh.err).toBe(0);
+    expect(fresh.err).not.toContain('came from the verdict cache');
+    // The same seed again: every verdict from the cache, which the audit says.
+    const beforeCached = server.requests.length;
+    expect((await judge('steps', 'out/answers.jsonl', 'rt/again.jsonl', ['--seed', '1'])).code).toBe(0);
+    expect(server.requests.length).toBe(beforeCached);
+    const cached = await run(['judge', 'audit', '--retest', join(dir, 'rt/seed1.jsonl'), join(dir, 'rt/again.jsonl'), '--resamples', '20']);
+    expect(cached.code).toBe(0);
+    expect(cached.err).toContain(`every step verdict in ${join(dir, 'rt/again.jsonl')} came from the verdict cache`);
+  });
+
   it('a judge failure is an unjudged line (never a silent 0), counted, and --retry-unjudged fixes it in place', async () => {
     expect((await infer()).code).toBe(0);
     server.setResponder((rec) => (requestText(rec.body).includes('How many nodules') ? { kind: 'status', status: 500 } : responder(rec)));

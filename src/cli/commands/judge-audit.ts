@@ -23,6 +23,10 @@ export const AUDIT_HELP = `mrpo judge audit — how far to trust a judge (docs/j
 Usage: mrpo judge audit JUDGED.jsonl JUDGED.jsonl [...] [--labels FILE] [flags]
        mrpo judge audit --retest RUN1.jsonl RUN2.jsonl   (one judge twice: test–retest κ)
 
+Test–retest: judge the same answers twice with \`mrpo judge steps --seed 1\` and \`--seed 2\`
+  (or another --temperature): the seed is part of the verdict cache key, so the second run is
+  judged afresh (the audit warns when the second file came from the cache).
+
 Inputs: judged files from \`mrpo judge steps\` over the same completions (same (id, sample)
   pairs, same steps); \`correct\` (from \`mrpo judge answers\`) is audited when present.
   --labels FILE: hand labels, JSONL {id, sample?, stepLabels: [0|1,...]} (final validity only)
@@ -64,6 +68,8 @@ interface ParsedLine {
   readonly missing: number;
   readonly extra: number;
   readonly cost: LineCost | null;
+  /** stepJudge.cached: the step verdicts came from the verdict cache (null: not recorded). */
+  readonly stepCached: boolean | null;
 }
 
 /** What judging one line cost (answer and step judgements together), when the line records it. */
@@ -131,7 +137,7 @@ function parseLine(r: JsonRecord, where: string, lineNo: number, isLabels: boole
       throw new InputError(where, `"stepLabels[${bad}]" is ${stepLabels[bad]} but "stepVerdicts[${bad}]" is ${JSON.stringify(verdicts[bad])} (a step is valid when alignment or contribution is 1)`);
   }
   if (isLabels && stepLabels === null && verdicts === null) throw new InputError(where, 'a hand label needs "stepLabels" or "stepVerdicts"');
-  const sj = (r.stepJudge ?? {}) as { name?: unknown; missing?: unknown; extra?: unknown };
+  const sj = (r.stepJudge ?? {}) as { name?: unknown; missing?: unknown; extra?: unknown; cached?: unknown };
   return {
     key: JSON.stringify([String(r.id), sample]),
     line: lineNo,
@@ -142,6 +148,7 @@ function parseLine(r: JsonRecord, where: string, lineNo: number, isLabels: boole
     missing: typeof sj.missing === 'number' ? sj.missing : 0,
     extra: typeof sj.extra === 'number' ? sj.extra : 0,
     cost: costOfLine(r.answerJudge, r.stepJudge),
+    stepCached: typeof sj.cached === 'boolean' ? sj.cached : null,
   };
 }
 
@@ -240,6 +247,12 @@ export async function runJudgeAudit(args: readonly string[], io: CliIo): Promise
   if (new Set(finalNames).size !== finalNames.length) throw new UsageError('two judged files have the same judge name and file name; give --names');
   if (retest && names === undefined && defaultNames[0] !== defaultNames[1])
     io.stderr.write(`mrpo judge audit: --retest, but the files name different judges (${defaultNames.join(', ')})\n`);
+  // A rerun with the same settings is served from the verdict cache: the "retest" would agree with itself by construction.
+  const judgedLines = judged[1]?.lines.filter((l) => l.completion.verdicts !== null || l.completion.stepLabels !== null) ?? [];
+  if (retest && judgedLines.length > 0 && judgedLines.every((l) => l.stepCached === true))
+    io.stderr.write(
+      `mrpo judge audit: --retest: every step verdict in ${judged[1].name} came from the verdict cache, so it repeats the first run by construction; judge again with another --seed (or --temperature, or --no-cache)\n`,
+    );
   const result = auditJudges(
     judged.map((f, i) => raterOf(f, finalNames[i], order)),
     labels === null ? null : raterOf(labels, 'hand labels', order),

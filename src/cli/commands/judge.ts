@@ -48,7 +48,7 @@ Flags:
   --judge NAME           openai (default) or offline (deterministic lexical approximation)
   --config FILE          YAML/JSON with any of: baseUrl, model, concurrency, timeoutSec,
                          maxRetries, cache, priceIn, priceOut, maxPixels, reasoningEffort,
-                         rougeThreshold, alignThreshold (flags override the file)
+                         temperature, seed, rougeThreshold, alignThreshold (flags override the file)
   --base-url URL         endpoint (default $MRPO_JUDGE_BASE_URL or ${DEFAULT_JUDGE_BASE_URL})
   --model NAME           judge model (default $MRPO_JUDGE_MODEL or ${DEFAULT_JUDGE_MODEL})
   --cache FILE           verdict cache (default .cache/judge.sqlite); --no-cache to disable
@@ -58,6 +58,9 @@ Flags:
   --price-in USD         $ per 1M prompt tokens (default for gpt-5-mini: 0.25, an assumption)
   --price-out USD        $ per 1M completion tokens (default for gpt-5-mini: 2.00, an assumption)
   --reasoning-effort E   reasoning_effort for reasoning models (minimal, low, medium, high)
+  --temperature T        sampling temperature sent to the judge (default: the endpoint's own)
+  --seed N               seed sent with each request (default none); both are part of the cache
+                         key, so a second run with another seed is judged afresh (test–retest)
   --max-pixels N         downscale images above this many pixels (default 802816)
   --retry-unjudged       judge again the lines of --out that are unjudged after a failure
   --splitter NAME        for lines without "steps": regex (default) or improved

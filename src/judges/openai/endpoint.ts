@@ -66,6 +66,11 @@ export interface JudgeEndpointOptions {
   readonly maxCompletionTokens?: number;
   /** `temperature` (unset by default: gpt-5 models accept only their default). */
   readonly temperature?: number;
+  /**
+   * `seed` sent with each request (unset by default). Part of the cache key, so
+   * a second run with another seed is judged afresh (test–retest, docs/judge-audit.md).
+   */
+  readonly requestSeed?: number;
   /** `reasoning_effort` for reasoning models (`minimal`, `low`, `medium`, `high`); unset by default. */
   readonly reasoningEffort?: string;
   /** Injected for tests: how to wait between retries. */
@@ -134,7 +139,12 @@ export function createJudgeEndpoint(options: JudgeEndpointOptions): JudgeEndpoin
   const limit = pLimit(Math.max(1, options.concurrency ?? 8));
   const secrets = [options.apiKey];
   // Request settings that change verdicts are part of the cache key (the model and prompt version are key columns).
-  const verdictSettings = { temperature: options.temperature ?? null, reasoningEffort: options.reasoningEffort ?? null };
+  // (The seed enters the key only when set, so caches from before it existed stay valid.)
+  const verdictSettings = {
+    temperature: options.temperature ?? null,
+    reasoningEffort: options.reasoningEffort ?? null,
+    ...(options.requestSeed !== undefined ? { seed: options.requestSeed } : {}),
+  };
   let format: ResponseFormatMode = 'json_schema';
   const toUrl = options.imageUrl ?? ((image: ImageSource) => imageToDataUrl(image));
 
@@ -198,6 +208,7 @@ export function createJudgeEndpoint(options: JudgeEndpointOptions): JudgeEndpoin
         ...responseFormatParam(mode, request.schema),
         ...(options.maxCompletionTokens !== undefined ? { max_completion_tokens: options.maxCompletionTokens } : {}),
         ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
+        ...(options.requestSeed !== undefined ? { seed: options.requestSeed } : {}),
         ...(options.reasoningEffort !== undefined ? { reasoning_effort: options.reasoningEffort } : {}),
       } as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming;
       attempts += 1;

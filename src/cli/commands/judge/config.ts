@@ -24,6 +24,8 @@ export const JUDGE_FLAGS = {
   'price-in': { type: 'string' },
   'price-out': { type: 'string' },
   'reasoning-effort': { type: 'string' },
+  temperature: { type: 'string' },
+  seed: { type: 'string' },
   'max-pixels': { type: 'string' },
   'retry-unjudged': { type: 'boolean' },
   splitter: { type: 'string' },
@@ -44,6 +46,8 @@ const configSchema = z
     priceOut: z.number().min(0),
     maxPixels: z.number().int().min(1),
     reasoningEffort: z.string().min(1),
+    temperature: z.number().min(0),
+    seed: z.number().int(),
     rougeThreshold: z.number().min(0).max(1),
     alignThreshold: z.number().min(0).max(1),
   })
@@ -52,7 +56,7 @@ const configSchema = z
 type JudgeConfigFile = z.infer<typeof configSchema>;
 
 /** The resolved settings: every key with a default is set. */
-export type JudgeConfig = Required<Omit<JudgeConfigFile, 'priceIn' | 'priceOut' | 'maxPixels' | 'reasoningEffort'>> & JudgeConfigFile;
+export type JudgeConfig = Required<Omit<JudgeConfigFile, 'priceIn' | 'priceOut' | 'maxPixels' | 'reasoningEffort' | 'temperature' | 'seed'>> & JudgeConfigFile;
 
 export async function loadJudgeConfigFile(path: string | undefined, cwd: string): Promise<JudgeConfigFile> {
   if (path === undefined) return {};
@@ -78,6 +82,8 @@ export function flagsOverConfig(parsed: ParsedArgs, config: JudgeConfigFile, env
     priceOut: num('price-out', { min: 0 }) ?? config.priceOut,
     maxPixels: num('max-pixels', { integer: true, min: 1 }) ?? config.maxPixels,
     reasoningEffort: stringFlag(parsed, 'reasoning-effort') ?? config.reasoningEffort,
+    temperature: num('temperature', { min: 0 }) ?? config.temperature,
+    seed: num('seed', { integer: true }) ?? config.seed,
     rougeThreshold: num('rouge-threshold', { min: 0, max: 1 }) ?? config.rougeThreshold ?? 0.6,
     alignThreshold: num('align-threshold', { min: 0, max: 1 }) ?? config.alignThreshold ?? 0.5,
   };

@@ -61,6 +61,8 @@ export function createJudges(kind: JudgeKind, config: JudgeConfig, io: CliIo): J
     cache,
     meter,
     ...(config.reasoningEffort !== undefined ? { reasoningEffort: config.reasoningEffort } : {}),
+    ...(config.temperature !== undefined ? { temperature: config.temperature } : {}),
+    ...(config.seed !== undefined ? { requestSeed: config.seed } : {}),
   });
   return { stepJudge: createOpenAIStepJudge(endpoint), answerJudge: createOpenAIAnswerJudge(endpoint), meter, prices, cache };
 }
