@@ -41,6 +41,35 @@ async function readUniqueItems(input: string, inPath: string, limit: number): Pr
 /** Failures by category, with the first one's item and full reason (the category alone says too little). */
 type Failures = Record<string, { count: number; example: string }>;
 
+/** The summary on stderr, and the exit code (or the error) the run ends with. */
+function finish(
+  o: InferOptions,
+  io: CliIo,
+  end: { written: number; skipped: number; interrupted: number; failures: Failures; authFailure: string | null; aborted: boolean; stats: { requests: number; retries: number; promptTokens: number; completionTokens: number } },
+): number {
+  const { written, skipped, interrupted, failures, authFailure, stats } = end;
+  const failed = Object.values(failures).reduce((a, b) => a + b.count, 0);
+  const reasons = Object.entries(failures)
+    .map(([r, c]) => `${r}: ${c.count}`)
+    .join(', ');
+  io.stderr.write(
+    `mrpo infer: wrote ${written} samples (${skipped} already done), failed ${failed}${reasons ? ` (${reasons})` : ''}, ` +
+      `${interrupted > 0 ? `not done ${interrupted} (${authFailure !== null ? 'stopped' : 'interrupted'}), ` : ''}` +
+      `requests ${stats.requests}, retries ${stats.retries}, tokens ${stats.promptTokens} in / ${stats.completionTokens} out\n`,
+  );
+  for (const [category, { example }] of Object.entries(failures)) io.stderr.write(`mrpo infer: ${category}: e.g. ${example}\n`);
+  if (authFailure !== null)
+    throw new RemoteError(
+      `the endpoint ${redactSecrets(o.baseUrl, [o.apiKey])} refused the request (${authFailure}): check MRPO_INFER_API_KEY / OPENAI_API_KEY, --model and --base-url; rerun to resume`,
+    );
+  if (failed > 0) throw new RemoteError(`${failed} samples failed (${reasons}); rerun the same command to retry them`);
+  if (end.aborted) {
+    io.stderr.write(`mrpo infer: interrupted: ${interrupted} samples not done; rerun the same command to resume\n`);
+    return 130;
+  }
+  return 0;
+}
+
 export async function runInfer(o: InferOptions, io: CliIo): Promise<number> {
   const inPath = resolve(io.cwd, o.input);
   const items = await readUniqueItems(o.input, inPath, o.limit);
@@ -105,25 +134,5 @@ export async function runInfer(o: InferOptions, io: CliIo): Promise<number> {
     progress.stop();
     await sink?.close();
   }
-  const stats = sampler.stats();
-  const failed = Object.values(failures).reduce((a, b) => a + b.count, 0);
-  const reasons = Object.entries(failures)
-    .map(([r, c]) => `${r}: ${c.count}`)
-    .join(', ');
-  io.stderr.write(
-    `mrpo infer: wrote ${written} samples (${skipped} already done), failed ${failed}${reasons ? ` (${reasons})` : ''}, ` +
-      `${interrupted > 0 ? `not done ${interrupted} (${authFailure !== null ? 'stopped' : 'interrupted'}), ` : ''}` +
-      `requests ${stats.requests}, retries ${stats.retries}, tokens ${stats.promptTokens} in / ${stats.completionTokens} out\n`,
-  );
-  for (const [category, { example }] of Object.entries(failures)) io.stderr.write(`mrpo infer: ${category}: e.g. ${example}\n`);
-  if (authFailure !== null)
-    throw new RemoteError(
-      `the endpoint ${redactSecrets(o.baseUrl, [o.apiKey])} refused the request (${authFailure}): check MRPO_INFER_API_KEY / OPENAI_API_KEY, --model and --base-url; rerun to resume`,
-    );
-  if (failed > 0) throw new RemoteError(`${failed} samples failed (${reasons}); rerun the same command to retry them`);
-  if (controller.signal.aborted) {
-    io.stderr.write(`mrpo infer: interrupted: ${interrupted} samples not done; rerun the same command to resume\n`);
-    return 130;
-  }
-  return 0;
+  return finish(o, io, { written, skipped, interrupted, failures, authFailure, aborted: controller.signal.aborted, stats: sampler.stats() });
 }

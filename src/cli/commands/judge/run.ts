@@ -97,21 +97,51 @@ function countFailure(failures: Failures, record: JsonRecord, unjudged: string |
   else failures[category] = { count: 1, example: `${String(record.id)}${record.sample === undefined ? '' : ` (sample ${String(record.sample)})`}: ${unjudged}` };
 }
 
+/** A line to judge: the record, its item and what is judged (the prediction, or the steps). */
+interface Prepared {
+  readonly record: JsonRecord;
+  readonly item: Item;
+  readonly payload: string | string[];
+}
+
+/** The lines still to judge, every one validated before the first request, so bad input fails fast and costs nothing. */
+async function prepareLines(job: JudgeJob, io: CliIo, sink: ResumableJsonl | null): Promise<Prepared[]> {
+  const { todo, total } = await readTodo(job, io, sink?.done ?? new Set());
+  if (sink && total > todo.length) io.stderr.write(`mrpo judge ${job.mode}: resuming: ${total - todo.length} of ${total} lines already in ${job.out}, ${todo.length} to go\n`);
+  return todo.map(({ record, where }) => ({
+    record,
+    item: itemOfLine(record, where, job.baseDir),
+    payload: job.mode === 'answers' ? predictionOf(record, where) : stepsOf(record, where, job.splitter),
+  }));
+}
+
+/** The summary on stderr, and the exit code (or the error) the run ends with. */
+function finish(job: JudgeJob, judges: Judges, io: CliIo, end: { failures: Failures; resumable: boolean; authFailure: string | null; aborted: boolean }): number {
+  const { mode } = job;
+  io.stderr.write(`mrpo judge ${mode}: ${formatJudgeStats(judges.meter.snapshot())}\n`);
+  for (const [category, { example }] of Object.entries(end.failures)) io.stderr.write(`mrpo judge ${mode}: ${category}: e.g. ${example}\n`);
+  // Only lines written unjudged need --retry-unjudged; aborted and refused ones were not written, a plain rerun does them.
+  const failed = Object.values(end.failures).reduce((a, f) => a + f.count, 0);
+  if (failed > 0 && end.resumable) io.stderr.write(`mrpo judge ${mode}: ${failed} lines unjudged after failures; rerun with --retry-unjudged to try them again\n`);
+  if (end.authFailure !== null)
+    throw new RemoteError(
+      `the judge endpoint ${redactSecrets(job.baseUrl, [])} refused the request (${end.authFailure}): check MRPO_JUDGE_API_KEY / OPENAI_API_KEY, --model and --base-url; nothing was written for the refused lines, rerun to resume`,
+    );
+  if (end.aborted) {
+    io.stderr.write(`mrpo judge ${mode}: interrupted; rerun the same command to resume\n`);
+    return 130;
+  }
+  return 0;
+}
+
 export async function runJudgeJob(job: JudgeJob, judges: Judges, io: CliIo): Promise<number> {
   const { mode } = job;
   const outExisted = job.out !== undefined && job.out !== '-' && (await pathExists(resolve(io.cwd, job.out)));
   let sink: ResumableJsonl | null = await openSink(job, io);
   try {
-    let prepared: Array<{ record: JsonRecord; item: Item; payload: string | string[] }>;
+    let prepared: Prepared[];
     try {
-      const { todo, total } = await readTodo(job, io, sink?.done ?? new Set());
-      if (sink && total > todo.length) io.stderr.write(`mrpo judge ${mode}: resuming: ${total - todo.length} of ${total} lines already in ${job.out}, ${todo.length} to go\n`);
-      // Validate every line before the first request, so bad input fails fast and costs nothing.
-      prepared = todo.map(({ record, where }) => ({
-        record,
-        item: itemOfLine(record, where, job.baseDir),
-        payload: mode === 'answers' ? predictionOf(record, where) : stepsOf(record, where, job.splitter),
-      }));
+      prepared = await prepareLines(job, io, sink);
     } catch (error) {
       // The same rule as infer and analyze: bad or empty input leaves no new empty --out behind.
       if (sink !== null && !outExisted) {
@@ -139,7 +169,7 @@ export async function runJudgeJob(job: JudgeJob, judges: Judges, io: CliIo): Pro
       countFailure(failures, record, unjudged);
     };
     const progress = startJobProgress(io, `judge ${mode}`, prepared.length);
-    const judgeOne = async ({ record, item, payload }: (typeof prepared)[number]): Promise<void> => {
+    const judgeOne = async ({ record, item, payload }: Prepared): Promise<void> => {
       if (mode === 'answers') {
         const result = await judges.answerJudge.judgeAnswer({ item, answer: payload as string }, controller.signal);
         progress.increment();
@@ -158,20 +188,7 @@ export async function runJudgeJob(job: JudgeJob, judges: Judges, io: CliIo): Pro
     } finally {
       progress.stop();
     }
-    io.stderr.write(`mrpo judge ${mode}: ${formatJudgeStats(judges.meter.snapshot())}\n`);
-    for (const [category, { example }] of Object.entries(failures)) io.stderr.write(`mrpo judge ${mode}: ${category}: e.g. ${example}\n`);
-    // Only lines written unjudged need --retry-unjudged; aborted and refused ones were not written, a plain rerun does them.
-    const failed = Object.values(failures).reduce((a, f) => a + f.count, 0);
-    if (failed > 0 && sink) io.stderr.write(`mrpo judge ${mode}: ${failed} lines unjudged after failures; rerun with --retry-unjudged to try them again\n`);
-    if (authFailure !== null)
-      throw new RemoteError(
-        `the judge endpoint ${redactSecrets(job.baseUrl, [])} refused the request (${authFailure}): check MRPO_JUDGE_API_KEY / OPENAI_API_KEY, --model and --base-url; nothing was written for the refused lines, rerun to resume`,
-      );
-    if (controller.signal.aborted) {
-      io.stderr.write(`mrpo judge ${mode}: interrupted; rerun the same command to resume\n`);
-      return 130;
-    }
-    return 0;
+    return finish(job, judges, io, { failures, resumable: sink !== null, authFailure, aborted: controller.signal.aborted });
   } finally {
     await sink?.close();
     judges.cache?.close();
