@@ -1,5 +1,5 @@
 /**
- * Resumable JSONL output for long CLI jobs (cli.md "Long-running commands are
+ * Resumable JSONL output for long CLI jobs (docs/cli.md "Long-running commands are
  * resumable"): on start, the existing output is read and the keys already
  * done are collected; a last line cut short by a crash is removed (and
  * reported); new records are appended one whole line per write, in order of
