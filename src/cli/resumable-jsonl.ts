@@ -24,7 +24,6 @@ export interface ResumableJsonl {
   close(): Promise<void>;
 }
 
-export type { JsonRecord };
 
 /**
  * Opens `path` for appending. `keyOf` names a record (null = no key);
