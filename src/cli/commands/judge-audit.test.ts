@@ -86,6 +86,8 @@ describe('mrpo judge audit', () => {
     const html = await readFile(join(dir, 'audit.html'), 'utf8');
     expect(html).toContain('Judge audit');
     expect(html).toContain('<svg');
+    // κ by step position, one figure per step criterion.
+    for (const c of ['final validity (alignment ∨ contribution)', 'alignment', 'contribution']) expect(html).toContain(`κ of ${c} by step position`);
   });
 
   it('reports test–retest κ for two runs of one judge (identical runs → κ 1)', async () => {

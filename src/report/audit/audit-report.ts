@@ -70,10 +70,11 @@ export async function auditSection(r: AuditResult): Promise<ReportSection> {
     columns: [{ title: 'criterion' }, { title: 'raters' }, { title: 'units', format: 'integer' }, { title: 'agreement', format: 'percent' }, { title: 'κ', format: 'fixed3' }, { title: 'κ low', format: 'fixed3' }, { title: 'κ high', format: 'fixed3' }, { title: 'confusion' }],
     rows: comparisons.map(([k, c]) => kappaRow(k, c)),
   };
-  const labelComparisons = [...r.criteria.label.vsReference, ...r.criteria.label.betweenJudges];
-  const stageRows: ChartRow[] = labelComparisons.flatMap((c) =>
-    c.byStage === null ? [] : (['early', 'mid', 'late'] as const).map((s) => ({ stage: s, κ: c.byStage?.[s].kappa ?? null, comparison: c.raters.join(' vs ') })),
-  );
+  /** κ by step position (FFP stage) for one step criterion, every comparison (against the reference first). */
+  const stageRows = (k: Criterion): ChartRow[] =>
+    [...r.criteria[k].vsReference, ...r.criteria[k].betweenJudges].flatMap((c) =>
+      c.byStage === null ? [] : (['early', 'mid', 'late'] as const).map((s) => ({ stage: s, κ: c.byStage?.[s].kappa ?? null, comparison: c.raters.join(' vs ') })),
+    );
   const biasRows: ChartRow[] = r.positionBias.flatMap((b) =>
     (['early', 'mid', 'late'] as const).flatMap((s) => [
       { stage: s, rate: b.invalidRate[s].judge, rater: b.judge },
@@ -81,7 +82,12 @@ export async function auditSection(r: AuditResult): Promise<ReportSection> {
     ]),
   );
   const charts = [
-    await barChartSvg({ rows: stageRows, x: 'stage', y: 'κ', series: 'comparison', title: 'κ of the step label by step position (FFP stage)', xTitle: 'step position', yDomain: [-1, 1] }),
+    ...(await Promise.all(
+      // A criterion no two raters labelled (e.g. files with step labels only) gets no figure.
+      (['label', 'alignment', 'contribution'] as const).filter((k) => stageRows(k).some((row) => row.κ !== null)).map((k) =>
+        barChartSvg({ rows: stageRows(k), x: 'stage', y: 'κ', series: 'comparison', title: `κ of ${CRITERION_TITLE[k]} by step position (FFP stage)`, xTitle: 'step position', yDomain: [-1, 1] }),
+      ),
+    )),
     ...(biasRows.length === 0 ? [] : [await barChartSvg({ rows: biasRows, x: 'stage', y: 'rate', series: 'rater', title: 'Share of steps labelled invalid, by position', xTitle: 'step position', yFormat: 'percent', yDomain: [0, 1] })]),
   ];
   const impact: Table = {
