@@ -4,7 +4,7 @@
  * files: output formats, resume after an interrupted run, the cache on a
  * rerun, unjudged lines and --retry-unjudged, and no key anywhere.
  */
-import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -320,6 +320,38 @@ describe('mrpo judge', () => {
     const cached = await run(['judge', 'audit', '--retest', join(dir, 'rt/seed1.jsonl'), join(dir, 'rt/again.jsonl'), '--resamples', '20']);
     expect(cached.code).toBe(0);
     expect(cached.err).toContain(`every step verdict in ${join(dir, 'rt/again.jsonl')} came from the verdict cache`);
+  });
+
+  it('judge retest judges the steps twice with seeds 1 and 2 and reports test–retest κ (by hand: a second run calling every step valid gives κ = 0)', async () => {
+    expect((await infer()).code).toBe(0);
+    expect((await judge('answers', 'out/completions.jsonl', 'out/answers.jsonl')).code).toBe(0);
+    // The judge with seed 2 calls every step valid; with seed 1 it answers as before (first step valid, the rest not).
+    server.setResponder((rec) => {
+      const k = countPromptSteps(rec.body);
+      if (k > 0 && rec.body.seed === 2) return { kind: 'content', content: stepVerdictsContent(Array.from({ length: k }, () => [1, 1] as [0 | 1, 0 | 1])) };
+      return responder(rec);
+    });
+    const before = server.requests.length;
+    const r = await run(['judge', 'retest', '--in', 'out/answers.jsonl', '--out-dir', 'rt2', '--base-url', server.baseUrl, '--cache', 'cache/judge.sqlite', '--max-retries', '0', '--resamples', '50']);
+    expect(r.code, r.err).toBe(0);
+    const seeds = server.requests.slice(before).map((q) => q.body.seed);
+    expect(seeds.sort()).toEqual([1, 1, 2, 2]); // a and b each judged once per seed (c has no gold reasoning)
+    const run1 = byId('rt2/steps-seed1.jsonl');
+    const run2 = byId('rt2/steps-seed2.jsonl');
+    expect(run1['a#0'].stepLabels).toEqual([1, 0, 0]);
+    expect((run2['a#0'].stepLabels as number[]).every((l) => l === 1)).toBe(true);
+    // Rater 2 puts every unit in "valid": p_e = P1(valid)·1 + P1(invalid)·0 = p_o, so κ = 0.
+    const audit = JSON.parse(readFileSync(join(dir, 'rt2/retest.json'), 'utf8'));
+    expect(audit.mode).toBe('retest');
+    expect(audit.judges).toEqual(['seed 1', 'seed 2']);
+    expect(audit.criteria.label.betweenJudges[0].kappa).toBeCloseTo(0, 12);
+    expect(r.out).toMatch(/seed 1 vs seed 2: \d+ units, agreement [0-9.]+, test–retest κ 0\.000/);
+    expect(existsSync(join(dir, 'rt2/retest.html'))).toBe(true);
+    // Bad usage: exit 2 before anything is judged.
+    const bad = await run(['judge', 'retest', '--in', 'out/answers.jsonl', '--out-dir', 'rt3', '--seeds', '1,1']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--seeds must be two different integers');
+    expect(existsSync(join(dir, 'rt3'))).toBe(false);
   });
 
   it('a judge failure is an unjudged line (never a silent 0), counted, and --retry-unjudged fixes it in place', async () => {

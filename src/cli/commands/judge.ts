@@ -23,6 +23,7 @@ import type { Command } from '../command.js';
 import { checkEndpointUrl, checkPathKind } from '../io.js';
 import { flagsOverConfig, JUDGE_FLAGS, loadJudgeConfigFile } from './judge/config.js';
 import { runJudgeJob, type Mode } from './judge/run.js';
+import { RETEST_HELP, runJudgeRetest } from './judge/retest.js';
 import { createJudges } from './judge/setup.js';
 import { AUDIT_HELP, runJudgeAudit } from './judge-audit.js';
 
@@ -31,6 +32,7 @@ const HELP = `mrpo judge — LLM-as-judge over completions (docs/method.md §3, 
 Usage: mrpo judge answers --in completions.jsonl --out answers.jsonl [flags]
        mrpo judge steps   --in answers.jsonl     --out judged.jsonl  [flags]
        mrpo judge audit   JUDGED.jsonl JUDGED.jsonl [--labels FILE]  (mrpo judge audit --help)
+       mrpo judge retest  --in answers.jsonl --out-dir DIR [flags]  (one judge twice: test–retest κ)
 
 Input: JSONL lines from \`mrpo infer\` ({id, question, answer, goldReasoning?, image,
   sample?, completion, prediction?, steps?}). judge answers adds {correct: true|false|null,
@@ -85,7 +87,7 @@ With an LLM judge (any OpenAI-compatible endpoint; default OpenAI gpt-5-mini):
 
 export const judgeCommand: Command = {
   name: 'judge',
-  summary: 'LLM-as-judge over completions: `judge answers` (correct?), `judge steps` (step labels), `judge audit` (agreement, κ)',
+  summary: 'LLM-as-judge over completions: `judge answers` (correct?), `judge steps` (step labels), `judge audit` (agreement, κ), `judge retest` (test–retest κ)',
   help: HELP,
   async run(args, io) {
     const [modeArg, ...rest] = args;
@@ -96,8 +98,15 @@ export const judgeCommand: Command = {
       }
       return runJudgeAudit(rest, io);
     }
+    if (modeArg === 'retest') {
+      if (rest.includes('--help') || rest.includes('-h')) {
+        io.stdout.write(RETEST_HELP);
+        return 0;
+      }
+      return runJudgeRetest(rest, io, (a, io2) => judgeCommand.run(a, io2));
+    }
     if (modeArg !== 'answers' && modeArg !== 'steps')
-      throw new UsageError(`expected \`mrpo judge answers\`, \`mrpo judge steps\` or \`mrpo judge audit\`, got ${modeArg === undefined ? 'nothing' : `"${modeArg}"`}`);
+      throw new UsageError(`expected \`mrpo judge answers\`, \`mrpo judge steps\`, \`mrpo judge audit\` or \`mrpo judge retest\`, got ${modeArg === undefined ? 'nothing' : `"${modeArg}"`}`);
     const mode: Mode = modeArg;
     const parsed = parseFlags(`judge ${mode}`, rest, JUDGE_FLAGS);
     const judgeKind = stringFlag(parsed, 'judge') ?? 'openai';
