@@ -26,7 +26,8 @@ Endpoints that ignore the seed still sample anew at a temperature above 0 (--tem
 The offline judge is deterministic: its test–retest κ is 1 by construction.
 
 Flags: --in FILE (required, a file), --out-dir DIR (required), --seeds S1,S2, --resamples N
-  (bootstrap, default 1000), and the judge flags of \`mrpo judge steps\` except --out and --seed.
+  (bootstrap, default 1000), and the judge flags of \`mrpo judge steps\` except --out, --seed
+  and --dry-run.
 
 Example (needs an LLM judge; here a local OpenAI-compatible server):
   npm run -s mrpo -- judge retest --in answers.jsonl --out-dir runs/retest --base-url http://127.0.0.1:8000/v1 --model Qwen/Qwen2.5-VL-72B-Instruct --temperature 0.7
@@ -50,6 +51,7 @@ export async function runJudgeRetest(args: readonly string[], io: CliIo, judge: 
   const parsed = parseFlags('judge retest', args, { ...JUDGE_FLAGS, 'out-dir': { type: 'string' }, seeds: { type: 'string' }, resamples: { type: 'string' } });
   if (stringFlag(parsed, 'out') !== undefined) throw new UsageError('judge retest writes into --out-dir DIR; --out is not used');
   if (stringFlag(parsed, 'seed') !== undefined) throw new UsageError('judge retest sets the seed of each run; give --seeds S1,S2 instead of --seed');
+  if (parsed.values['dry-run'] === true) throw new UsageError('judge retest has no --dry-run; use `mrpo judge steps --dry-run` to see the resolved judge settings');
   const input = stringFlag(parsed, 'in');
   if (input === undefined || input === '-') throw new UsageError('--in FILE is required (a file: it is read twice)');
   const outDir = stringFlag(parsed, 'out-dir');
