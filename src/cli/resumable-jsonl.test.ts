@@ -1,10 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InputError } from '../errors.js';
-import { openResumableJsonl, readJsonlRecords } from './resumable-jsonl.js';
+import { openResumableJsonl } from './resumable-jsonl.js';
 
 let dir: string;
 beforeEach(() => {
@@ -53,28 +51,6 @@ describe('resumable JSONL output', () => {
   it('a broken line in the middle is an error naming it', async () => {
     const path = join(dir, 'out.jsonl');
     writeFileSync(path, '{"id":"x"}\nnot json\n{"id":"z"}\n');
-    await expect(openResumableJsonl(path, key)).rejects.toThrow(/out\.jsonl line 2: existing output is not valid JSON/);
-  });
-});
-
-describe('readJsonlRecords', () => {
-  it('yields objects with line numbers, skipping blank lines', async () => {
-    const got = [];
-    for await (const r of readJsonlRecords(Readable.from(['{"a":1}\n\n{"a":2}\n']), 'in')) got.push(r);
-    expect(got).toEqual([
-      { record: { a: 1 }, line: 1 },
-      { record: { a: 2 }, line: 3 },
-    ]);
-  });
-  it('names the file and line of a bad record, and a missing file', async () => {
-    const bad = async (text: string) => {
-      for await (const _ of readJsonlRecords(Readable.from([text]), 'in.jsonl')) void _;
-    };
-    await expect(bad('{"a":1}\n[1]\n')).rejects.toThrow('in.jsonl line 2: expected a JSON object');
-    await expect(bad('{"a":')).rejects.toThrow(/in\.jsonl line 1: not valid JSON/);
-    const missing = async () => {
-      for await (const _ of readJsonlRecords(join(dir, 'nope.jsonl'), 'nope.jsonl')) void _;
-    };
-    await expect(missing()).rejects.toBeInstanceOf(InputError);
+    await expect(openResumableJsonl(path, key)).rejects.toThrow(/out\.jsonl line 2: not valid JSON \(.*\); this is the existing output: fix or remove the file to resume/);
   });
 });

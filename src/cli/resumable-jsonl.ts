@@ -1,16 +1,14 @@
 /**
- * Resumable JSONL output for long CLI jobs (cli.md "Long-running commands are
+ * Resumable JSONL output for long CLI jobs (docs/cli.md "Long-running commands are
  * resumable"): on start, the existing output is read and the keys already
  * done are collected; a last line cut short by a crash is removed (and
  * reported); new records are appended one whole line per write, in order of
- * completion. Also: reading a JSONL input file or stream line by line with
- * errors that name the line.
+ * completion. The lines are read by the one JSONL reader (src/utils/jsonl.ts).
  */
-import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, truncate, type FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { createInterface } from 'node:readline';
 import { InputError } from '../errors.js';
+import { jsonlLines, type JsonRecord } from '../utils/jsonl.js';
 import { writeFileAtomic } from './io.js';
 
 export interface ResumableJsonl {
@@ -26,7 +24,6 @@ export interface ResumableJsonl {
   close(): Promise<void>;
 }
 
-export type JsonRecord = Record<string, unknown>;
 
 /**
  * Opens `path` for appending. `keyOf` names a record (null = no key);
@@ -56,24 +53,14 @@ export async function openResumableJsonl(
   const done = new Set<string>();
   const kept: string[] = [];
   let dropped = 0;
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    if (line.trim() === '') continue;
-    let record: unknown;
-    try {
-      record = JSON.parse(line);
-    } catch (error) {
-      throw new InputError(`${basename(path)} line ${i + 1}`, `existing output is not valid JSON (${(error as Error).message}); fix or remove the file to resume`);
-    }
-    if (record === null || typeof record !== 'object' || Array.isArray(record))
-      throw new InputError(`${basename(path)} line ${i + 1}`, 'existing output line is not a JSON object');
-    if (!keep(record as JsonRecord)) {
+  // The text now ends in a newline (or is empty), so every line is whole: a bad one is an error.
+  for (const { value, text: line } of jsonlLines(text, { name: basename(path), objects: true, hint: 'this is the existing output: fix or remove the file to resume' })) {
+    if (!keep(value)) {
       dropped += 1;
       continue;
     }
     kept.push(line);
-    const key = keyOf(record as JsonRecord);
+    const key = keyOf(value);
     if (key !== null) done.add(key);
   }
   // Without the dropped records, written to a temporary file and renamed so that a crash loses nothing.
@@ -97,34 +84,4 @@ export async function openResumableJsonl(
       await handle.close();
     },
   };
-}
-
-/** The records of a JSONL file or stream, each with its 1-based line number; a bad line is an InputError naming it. */
-export async function* readJsonlRecords(source: string | NodeJS.ReadableStream, name: string): AsyncGenerator<{ record: JsonRecord; line: number }> {
-  let input: NodeJS.ReadableStream;
-  if (typeof source === 'string') {
-    const stream = createReadStream(source, { encoding: 'utf8' });
-    await new Promise<void>((resolve, reject) => {
-      stream.once('open', () => resolve());
-      stream.once('error', (error: NodeJS.ErrnoException) =>
-        reject(new InputError(source, error.code === 'ENOENT' ? 'file not found' : `cannot read file (${error.code ?? error.message})`)),
-      );
-    });
-    input = stream;
-  } else input = source;
-  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
-  let n = 0;
-  for await (const raw of lines) {
-    n += 1;
-    const text = n === 1 ? raw.replace(/^\uFEFF/, '') : raw;
-    if (text.trim() === '') continue;
-    let record: unknown;
-    try {
-      record = JSON.parse(text);
-    } catch (error) {
-      throw new InputError(`${name} line ${n}`, `not valid JSON (${(error as Error).message})`);
-    }
-    if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new InputError(`${name} line ${n}`, 'expected a JSON object');
-    yield { record: record as JsonRecord, line: n };
-  }
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.js';
 import { TrainConfigSchema } from '../train/config.js';
+import { configFromFlags } from '../train/config-file.js';
 import { createTask, noGoldWarning } from './training-setup.js';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -31,6 +32,27 @@ describe('createTask (the training composition root)', () => {
     const task = await createTask(TrainConfigSchema.parse({ dataset: { trainSize: 3, testSize: 2 } }), root, {});
     expect(task.name).toBe('synthetic');
     expect(task.trainItems).toHaveLength(3);
+  });
+});
+
+describe('createTask with judge noise', () => {
+  it('gives training a noisy step judge and keeps the clean one for evaluation; target criteria flips each criterion (rate 1: every bit)', async () => {
+    const task = await createTask(TrainConfigSchema.parse({ dataset: { trainSize: 2, testSize: 1 }, judgeNoise: { rate: 1, target: 'criteria' } }), root, {});
+    const noisy = task.trainStepJudge;
+    if (noisy === undefined) throw new Error('expected a training step judge');
+    const item = task.trainItems[0];
+    const steps = (item.goldReasoning ?? '').split(/(?<=\.)\s+/);
+    const clean = await task.stepJudge.judgeSteps({ item, steps });
+    const flipped = await noisy.judgeSteps({ item, steps });
+    if (clean.kind !== 'judged' || flipped.kind !== 'judged') throw new Error('expected judged');
+    expect(flipped.verdicts).toEqual(clean.verdicts.map((v) => ({ alignment: 1 - v.alignment, contribution: 1 - v.contribution })));
+    expect(noisy.name).toContain('+noise(criteria,uniform:1)');
+  });
+
+  it('is read from the flag --judge-noise.target, which takes label or criteria', () => {
+    expect(configFromFlags({ 'judge-noise.target': 'criteria', 'judge-noise.rate': '0.2' })).toEqual({ judgeNoise: { target: 'criteria', rate: 0.2 } });
+    expect(() => configFromFlags({ 'judge-noise.target': 'steps' })).toThrow(/--judge-noise\.target: expected one of label, criteria/);
+    expect(TrainConfigSchema.parse({}).judgeNoise).toEqual({ mode: 'uniform', rate: 0, target: 'label' });
   });
 });
 

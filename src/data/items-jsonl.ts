@@ -20,12 +20,11 @@
  * The writer emits our JSONL: local image paths become relative to the output
  * file; in-memory images (bytes, raw pixels) are written to an images folder.
  */
-import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { createInterface } from 'node:readline';
 import { InputError } from '../errors.js';
 import type { ImageSource, Item } from '../types.js';
+import { readJsonl } from '../utils/jsonl.js';
 import type { Dataset } from './dataset.js';
 import { extensionForMime, isDataUrl, loadImageBytes } from './images.js';
 import { describeValue, IdAllocator, pythonStr, stableId } from './normalize.js';
@@ -143,28 +142,8 @@ function contextFor(path: string): RecordContext {
   return { file: name, fileDir: dirname(resolve(path)), fileStem: ext ? name.slice(0, -ext.length) : name, ids: new IdAllocator() };
 }
 
-async function* readJsonl(path: string, context: RecordContext): AsyncGenerator<Item> {
-  const stream = createReadStream(path, { encoding: 'utf8' });
-  const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
-  let lineNo = 0;
-  try {
-    for await (const line of lines) {
-      lineNo += 1;
-      const text = lineNo === 1 ? line.replace(/^\uFEFF/, '') : line;
-      if (text.trim().length === 0) continue;
-      const where = `${context.file} line ${lineNo}`;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch (error) {
-        throw new InputError(where, `not valid JSON (${(error as Error).message})`);
-      }
-      yield recordToItem(parsed, where, context);
-    }
-  } finally {
-    lines.close();
-    stream.destroy();
-  }
+async function* readItemLines(path: string, context: RecordContext): AsyncGenerator<Item> {
+  for await (const { value, line } of readJsonl(path, { name: context.file })) yield recordToItem(value, `${context.file} line ${line}`, context);
 }
 
 function* readJsonDocument(parsed: unknown, context: RecordContext): Generator<Item> {
@@ -212,7 +191,7 @@ export async function* readItems(path: string): AsyncGenerator<Item> {
   const ext = extname(path).toLowerCase();
   const first = head.trimStart()[0];
   if (ext === '.jsonl' || ext === '.ndjson' || (first !== '[' && first !== '{' && first !== undefined)) {
-    yield* readJsonl(path, context);
+    yield* readItemLines(path, context);
     return;
   }
   if (first === undefined) return; // empty file: no items
@@ -223,7 +202,7 @@ export async function* readItems(path: string): AsyncGenerator<Item> {
   } catch (error) {
     // An object per line without a .jsonl extension is still JSONL.
     if (first === '{') {
-      yield* readJsonl(path, context);
+      yield* readItemLines(path, context);
       return;
     }
     throw new InputError(context.file, `not valid JSON (${(error as Error).message})`);

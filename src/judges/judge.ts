@@ -9,6 +9,16 @@ import type { Item, StepVerdict } from '../types.js';
 export interface Unjudged {
   readonly kind: 'unjudged';
   readonly reason: string;
+  /** Tokens the failed attempts used (remote judges; absent when no call was made). */
+  readonly usage?: JudgeUsage;
+}
+
+/** Tokens one judgement used: the endpoint's reported usage over every attempt; 0 for a cache hit. */
+export interface JudgeUsage {
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  /** The verdict came from the cache (or a request another caller had in flight): nothing was paid for it. */
+  readonly cached: boolean;
 }
 
 export interface StepJudgeRequest {
@@ -27,6 +37,8 @@ export type StepJudgement =
       readonly missing: number;
       /** How many verdicts the judge gave beyond the number of steps (dropped). */
       readonly extra: number;
+      /** Tokens this judgement used (remote judges); absent for judges that make no calls. */
+      readonly usage?: JudgeUsage;
     }
   | Unjudged;
 
@@ -36,7 +48,7 @@ export interface AnswerJudgeRequest {
   readonly answer: string;
 }
 
-export type AnswerJudgement = { readonly kind: 'judged'; readonly correct: boolean } | Unjudged;
+export type AnswerJudgement = { readonly kind: 'judged'; readonly correct: boolean; readonly usage?: JudgeUsage } | Unjudged;
 
 export interface StepJudge {
   /** Identifies the judge in logs, caches and run configs (e.g. `openai:gpt-5-mini@step-v1`, `exact-synthetic`). */

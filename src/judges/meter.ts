@@ -32,6 +32,11 @@ export function reasonCategory(reason: string): string {
 
 export type { JudgeStats };
 
+/** Dollars for a token count at `prices`; null when the prices are unknown. */
+export function costOf(prices: Prices | null, promptTokens: number, completionTokens: number): number | null {
+  return prices === null ? null : (promptTokens * prices.inputPerMillion + completionTokens * prices.outputPerMillion) / 1e6;
+}
+
 export interface JudgeMeter {
   judged(options?: { cached?: boolean }): void;
   unjudged(reason: string): void;
@@ -85,7 +90,7 @@ export function createJudgeMeter(prices: Prices | null): JudgeMeter {
       extraVerdicts,
       promptTokens,
       completionTokens,
-      costUsd: prices === null ? null : (promptTokens * prices.inputPerMillion + completionTokens * prices.outputPerMillion) / 1e6,
+      costUsd: costOf(prices, promptTokens, completionTokens),
     }),
   };
 }

@@ -60,6 +60,61 @@ describe('noisyVerdicts', () => {
   });
 });
 
+describe('noisyVerdicts, target criteria (each criterion flips on its own)', () => {
+  /** Observed flips of alignment, contribution and the step label for `items` copies of one verdict at one position. */
+  function criteriaFlips(v: StepVerdict, rate: number, items: number) {
+    const noise = { mode: 'uniform' as const, rate, target: 'criteria' as const };
+    let a = 0;
+    let c = 0;
+    let label = 0;
+    for (let k = 0; k < items; k++) {
+      const [out] = noisyVerdicts([v], noise, `item-${k}`);
+      a += out.alignment === v.alignment ? 0 : 1;
+      c += out.contribution === v.contribution ? 0 : 1;
+      label += isValid(out) === isValid(v) ? 0 : 1;
+    }
+    return { a, c, label };
+  }
+
+  it('flips alignment and contribution each at the rate, and the label at the rate the algebra gives', () => {
+    const p = 0.2;
+    const n = 20000;
+    // {1, 0}: invalid only when alignment flips and contribution does not: p(1 − p) = 0.16.
+    const one = criteriaFlips({ alignment: 1, contribution: 0 }, p, n);
+    expectBinomial(one.a, n, p);
+    expectBinomial(one.c, n, p);
+    expectBinomial(one.label, n, p * (1 - p));
+    // {1, 1}: invalid only when both flip: p² = 0.04.
+    expectBinomial(criteriaFlips({ alignment: 1, contribution: 1 }, p, n).label, n, p * p);
+    // {0, 0}: valid when either flips: 1 − (1 − p)² = 0.36.
+    expectBinomial(criteriaFlips({ alignment: 0, contribution: 0 }, p, n).label, n, 1 - (1 - p) ** 2);
+  });
+
+  it('draws the two criteria independently (both flip with p², not p)', () => {
+    const p = 0.3;
+    const n = 20000;
+    let both = 0;
+    for (let k = 0; k < n; k++) {
+      const [out] = noisyVerdicts([{ alignment: 0, contribution: 0 }], { mode: 'uniform', rate: p, target: 'criteria' }, `k${k}`);
+      if (out.alignment === 1 && out.contribution === 1) both++;
+    }
+    expectBinomial(both, n, p * p);
+  });
+
+  it('is position-biased with mode early: 2·rate per criterion at the first step, none at the last', () => {
+    const n = 5000;
+    let first = 0;
+    let last = 0;
+    for (let k = 0; k < n; k++) {
+      const out = noisyVerdicts([valid, valid, valid], { mode: 'early', rate: 0.2, target: 'criteria' }, `k${k}`);
+      first += out[0].alignment === 0 ? 1 : 0;
+      last += out[2].alignment === valid.alignment && out[2].contribution === valid.contribution ? 0 : 1;
+    }
+    expectBinomial(first, n, 0.4);
+    expect(last).toBe(0);
+  });
+});
+
 describe('withJudgeNoise', () => {
   const clean: StepJudge = {
     name: 'clean',

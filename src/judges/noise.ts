@@ -1,8 +1,9 @@
 /**
  * A noise model for a step judge: flips the step label (Alignment ∨
  * Contribution, docs/method.md §3) of each judged step with a given
- * probability, to measure how much judge error MRPO's step shaping absorbs
- * (docs/judge-audit.md "MRPO under judge noise").
+ * probability, or (`target: criteria`) each criterion on its own, to measure
+ * how much judge error MRPO's step shaping absorbs (docs/judge-audit.md
+ * "MRPO under judge noise").
  *
  * - `uniform`: every step's label flips with probability `rate`.
  * - `early`: the flip probability falls linearly from 2·rate at the first step
@@ -10,8 +11,12 @@
  *   has, averaged over step positions, the same rate; a one-step completion
  *   flips with `rate`.
  *
- * A flipped valid step is returned as {alignment 0, contribution 0}, a flipped
- * invalid one as {alignment 1, contribution 1}. The flips are a fixed function
+ * `target: label` (default): a flipped valid step is returned as {alignment 0,
+ * contribution 0}, a flipped invalid one as {alignment 1, contribution 1}.
+ * `target: criteria`: Alignment and Contribution each flip on their own with
+ * the step's probability p (independent draws), so the step label flips with
+ * p(1 − p) for {1, 0} or {0, 1}, p² for {1, 1} and 1 − (1 − p)² for {0, 0}:
+ * a judge that errs on one criterion rarely turns a valid step invalid. The flips are a fixed function
  * of (seed, item id, the completion's steps, step index) through SHA-256, so
  * they do not depend on the order or concurrency of judge calls: the same
  * completion is mis-judged the same way every time, as a deterministic judge
@@ -24,11 +29,15 @@ import type { StepJudge, StepJudgement, StepJudgeRequest } from './judge.js';
 
 export const NOISE_MODES = ['uniform', 'early'] as const;
 export type NoiseMode = (typeof NOISE_MODES)[number];
+export const NOISE_TARGETS = ['label', 'criteria'] as const;
+export type NoiseTarget = (typeof NOISE_TARGETS)[number];
 
 export interface JudgeNoise {
   readonly mode: NoiseMode;
-  /** Mean flip probability per step label, in [0, 1]. */
+  /** Mean flip probability per step label (or per criterion), in [0, 1]. */
   readonly rate: number;
+  /** What flips: the step label (default) or each criterion on its own. */
+  readonly target?: NoiseTarget;
 }
 
 /** Probability that the label of step `index` (0-based) of `n` steps flips. */
@@ -48,7 +57,12 @@ export function noisyVerdicts(verdicts: readonly StepVerdict[], noise: JudgeNois
   const n = verdicts.length;
   return verdicts.map((v, i) => {
     const p = flipProbability(noise, i, n);
-    if (p <= 0 || hashUniform(`${key}|${i}`) >= p) return v;
+    if (p <= 0) return v;
+    if (noise.target === 'criteria') {
+      const flip = (bit: 0 | 1, which: string): 0 | 1 => (hashUniform(`${key}|${i}|${which}`) < p ? ((1 - bit) as 0 | 1) : bit);
+      return { alignment: flip(v.alignment, 'alignment'), contribution: flip(v.contribution, 'contribution') };
+    }
+    if (hashUniform(`${key}|${i}`) >= p) return v;
     const valid = v.alignment === 1 || v.contribution === 1;
     return valid ? { alignment: 0, contribution: 0 } : { alignment: 1, contribution: 1 };
   });
@@ -58,7 +72,7 @@ export function noisyVerdicts(verdicts: readonly StepVerdict[], noise: JudgeNois
 export function withJudgeNoise(judge: StepJudge, noise: JudgeNoise, seed: number): StepJudge {
   if (noise.rate === 0) return judge;
   return {
-    name: `${judge.name}+noise(${noise.mode}:${noise.rate})`,
+    name: `${judge.name}+noise(${noise.target === 'criteria' ? 'criteria,' : ''}${noise.mode}:${noise.rate})`,
     async judgeSteps(request: StepJudgeRequest, signal?: AbortSignal): Promise<StepJudgement> {
       const j = await judge.judgeSteps(request, signal);
       if (j.kind !== 'judged') return j;

@@ -9,6 +9,7 @@
  */
 import { InputError } from '../errors.js';
 import type { StepLabel } from '../types.js';
+import { jsonlLines } from '../utils/jsonl.js';
 import type { SourceAccuracy } from './report-types.js';
 
 export interface JudgedTrace {
@@ -69,17 +70,8 @@ export function parseJudgedRecord(value: unknown, where: string): JudgedTrace {
 export function parseJudgedJsonl(text: string, name: string): JudgedFile {
   const traces: JudgedTrace[] = [];
   const firstLine = new Map<string, number>();
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
-    if (line === '') continue;
-    const where = `${name} line ${i + 1}`;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (error) {
-      throw new InputError(where, `not valid JSON (${(error as Error).message})`);
-    }
+  for (const { value, line } of jsonlLines(text, { name })) {
+    const where = `${name} line ${line}`;
     const trace = parseJudgedRecord(value, where);
     // As in `mrpo judge`: each (id, sample) once, else a trace would count twice.
     const sample = (value as { sample?: unknown }).sample ?? 0;
@@ -87,7 +79,7 @@ export function parseJudgedJsonl(text: string, name: string): JudgedFile {
     const earlier = firstLine.get(key);
     if (earlier !== undefined)
       throw new InputError(where, `id ${JSON.stringify(trace.id)} with sample ${JSON.stringify(sample)} is already on line ${earlier} (each (id, sample) must be unique)`);
-    firstLine.set(key, i + 1);
+    firstLine.set(key, line);
     traces.push(trace);
   }
   if (traces.length === 0) throw new InputError(name, 'no records (expected JSONL lines {"id", "correct", "stepLabels"})');

@@ -66,11 +66,12 @@ export const TrainConfigSchema = z
     samplesPerStep: z.number().int().min(0).default(4),
     /** Step and answer judge. */
     judge: z.enum(['exact-synthetic', 'offline', 'openai']).default('exact-synthetic'),
-    /** Noise on the training step judge (docs/judge-audit.md): each step label flips with `rate` (`early`: 2·rate at the first step falling to 0 at the last). Evaluation always uses the clean judge. */
+    /** Noise on the training step judge (docs/judge-audit.md): each step label flips with `rate` (`early`: 2·rate at the first step falling to 0 at the last); `target: criteria` flips Alignment and Contribution each on its own instead. Evaluation always uses the clean judge. */
     judgeNoise: z
       .object({
         mode: z.enum(['uniform', 'early']).default('uniform'),
         rate: z.number().min(0).max(1).default(0),
+        target: z.enum(['label', 'criteria']).default('label'),
       })
       .prefault({}),
     /** OpenAI-compatible judge (`judge: openai`): endpoint and model; the key comes from MRPO_JUDGE_API_KEY or OPENAI_API_KEY. */

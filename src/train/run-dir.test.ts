@@ -42,14 +42,14 @@ describe('run directory', () => {
     await run.create();
     await writeFile(run.file('metrics'), '{"step":0}\n{"step": 1, oops\n{"step":2}\n');
     const where = run.file('metrics').replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    await expect(readLog(run.file('metrics'))).rejects.toThrow(new RegExp(`${where}.*line 2 is not valid JSON`));
-    await expect(run.truncateLog('metrics', 5)).rejects.toThrow(/line 2 is not valid JSON/);
+    await expect(readLog(run.file('metrics'))).rejects.toThrow(new RegExp(`${where}.*line 2: not valid JSON`));
+    await expect(run.truncateLog('metrics', 5)).rejects.toThrow(/line 2: not valid JSON/);
     // a torn last line (no newline after it) is still dropped
     await writeFile(run.file('evals'), '{"step":0}\n{"step": 1, "summ');
     expect(await readLog(run.file('evals'))).toEqual([{ step: 0 }]);
     // but a complete (newline-terminated) bad last line is an error
     await writeFile(run.file('samples'), '{"step":0}\nnot json\n');
-    await expect(readLog(run.file('samples'))).rejects.toThrow(/line 2 is not valid JSON/);
+    await expect(readLog(run.file('samples'))).rejects.toThrow(/line 2: not valid JSON/);
   });
 
   it('a missing log is empty, other read errors are raised', async () => {

@@ -20,6 +20,7 @@ import { appendFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } fro
 import { join } from 'node:path';
 import { InputError } from '../errors.js';
 import { writeFileAtomic } from '../utils/fs.js';
+import { parseJsonl } from '../utils/jsonl.js';
 
 export const RUN_FILES = {
   config: 'config.json',
@@ -161,8 +162,8 @@ export class RunDir {
     const text = await readTextOrNull(path);
     if (text === null) return 0;
     const kept: string[] = [];
-    for (const { line, rec } of parseJsonl(path, text)) {
-      const step = (rec as { step?: unknown }).step;
+    for (const { text: line, value } of parseJsonl(text, { name: path, torn: 'drop' })) {
+      const step = (value as { step?: unknown }).step;
       if (typeof step === 'number' && step <= maxStep) kept.push(line);
     }
     await writeFileAtomic(path, kept.map((l) => `${l}\n`).join(''));
@@ -188,29 +189,13 @@ async function readTextOrNull(path: string): Promise<string | null> {
 }
 
 /**
- * The parsed lines of a JSONL log. Blank lines are skipped. A line that is not
- * JSON is an InputError naming the file and line, except the last line when the
- * file does not end in a newline: that is a torn append (a kill mid-write) and
- * is dropped.
+ * Reads a JSONL log of the run. Blank lines are skipped; a line that is not
+ * JSON is an InputError naming the file and line, except the last line when
+ * the file does not end in a newline: that is a torn append (a kill mid-write)
+ * and is dropped (src/utils/jsonl.ts). A missing file is an empty log.
  */
-export function parseJsonl(path: string, text: string): Array<{ line: string; rec: unknown }> {
-  const lines = text.split('\n');
-  const out: Array<{ line: string; rec: unknown }> = [];
-  lines.forEach((line, i) => {
-    if (line.trim() === '') return;
-    try {
-      out.push({ line, rec: JSON.parse(line) });
-    } catch (error) {
-      const tornLast = i === lines.length - 1; // no newline after it
-      if (!tornLast) throw new InputError(path, `line ${i + 1} is not valid JSON (${(error as Error).message})`);
-    }
-  });
-  return out;
-}
-
-/** Reads a JSONL log of the run (a torn last line is dropped; see parseJsonl). A missing file is an empty log. */
 export async function readLog<T = Record<string, unknown>>(path: string): Promise<T[]> {
   const text = await readTextOrNull(path);
   if (text === null) return [];
-  return parseJsonl(path, text).map((l) => l.rec as T);
+  return parseJsonl(text, { name: path, torn: 'drop' }).map((l) => l.value as T);
 }

@@ -42,7 +42,7 @@ describe('mrpo experiment --noise', () => {
     // The noisy judge changes the process rewards the policy is trained on.
     expect(await metrics('noisy/mrpo-noise0.5-seed0')).not.toEqual(await metrics('noisy/mrpo-noise0-seed0'));
     const config = JSON.parse(await text('noisy/mrpo-noise0.5-seed1', 'config.json'));
-    expect(config.judgeNoise).toEqual({ mode: 'uniform', rate: 0.5 });
+    expect(config.judgeNoise).toEqual({ mode: 'uniform', rate: 0.5, target: 'label' });
 
     const summary = JSON.parse(await text('noisy', 'summary.json'));
     expect(summary.noise).toEqual(['0', '0.5']);
@@ -58,6 +58,6 @@ describe('mrpo experiment --noise', () => {
   it('rejects a bad noise level with exit code 2 before training', async () => {
     const io = memoryIo('', {}, root);
     expect(await main(['experiment', ...SMALL, '--noise', '0,1.5', '--out', 'bad'], io)).toBe(2);
-    expect(io.err()).toContain('--noise: expected R, uniform:R or early:R with R in [0, 1], got "1.5"');
+    expect(io.err()).toContain('--noise: expected R, uniform:R, early:R, criteria:R or criteria-early:R with R in [0, 1], got "1.5"');
   });
 });

@@ -4,7 +4,7 @@
  * files: output formats, resume after an interrupted run, the cache on a
  * rerun, unjudged lines and --retry-unjudged, and no key anywhere.
  */
-import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -42,11 +42,13 @@ function responder(record: ChatRequestRecord): ChatReply {
     return { kind: 'content', content: question ? COMPLETIONS[question] : '<think>?</think><answer>?</answer>' };
   }
   const k = countPromptSteps(record.body);
-  if (k > 0) return { kind: 'content', content: stepVerdictsContent(Array.from({ length: k }, (_, i) => (i === 0 ? [1, 0] : [0, 0]) as [0 | 1, 0 | 1])) };
+  // The judge replies report fixed token counts, so the cost written per line can be checked by hand.
+  if (k > 0)
+    return { kind: 'content', content: stepVerdictsContent(Array.from({ length: k }, (_, i) => (i === 0 ? [1, 0] : [0, 0]) as [0 | 1, 0 | 1])), usage: { prompt_tokens: 900, completion_tokens: 60 } };
   // Answer judge: correct when the spelled-out answers are equal.
   const gold = /Gold answer: (.*)/.exec(text)?.[1]?.trim();
   const given = /Model's answer: (.*)/.exec(text)?.[1]?.trim();
-  return { kind: 'content', content: JSON.stringify({ verdict: gold === given ? 'O' : 'X' }) };
+  return { kind: 'content', content: JSON.stringify({ verdict: gold === given ? 'O' : 'X' }), usage: { prompt_tokens: 400, completion_tokens: 20 } };
 }
 
 async function writeImage(name: string, shade: number): Promise<void> {
@@ -252,7 +254,9 @@ describe('mrpo judge', () => {
     expect(answers['a#0'].correct).toBe(true);
     expect(answers['b#0'].correct).toBe(false); // "three" vs "two"
     expect(answers['c#0'].correct).toBe(true);
-    expect(answers['a#0'].answerJudge).toEqual({ name: 'openai:gpt-5-mini@answer-v1' });
+    // Cost per line at the assumed gpt-5-mini prices ($0.25 / $2.00 per 1M): 400 × 0.25e-6 + 20 × 2e-6 = $0.00014.
+    expect(answers['a#0'].answerJudge).toMatchObject({ name: 'openai:gpt-5-mini@answer-v1', promptTokens: 400, completionTokens: 20, cached: false });
+    expect((answers['a#0'].answerJudge as { costUsd: number }).costUsd).toBeCloseTo(0.00014, 12);
     expect(ans.err).toMatch(/judged 3 \(cached 0\), unjudged 0, requests 3, retries 0/);
 
     const st = await judge('steps', 'out/answers.jsonl', 'out/judged.jsonl');
@@ -266,10 +270,13 @@ describe('mrpo judge', () => {
         { alignment: 0, contribution: 0 },
       ],
       stepLabels: [1, 0, 0],
-      stepJudge: { name: 'openai:gpt-5-mini@step-v1', missing: 0, extra: 0 },
+      stepJudge: { name: 'openai:gpt-5-mini@step-v1', missing: 0, extra: 0, promptTokens: 900, completionTokens: 60, cached: false },
     });
+    // 900 × 0.25e-6 + 60 × 2e-6 = $0.000345
+    expect((judged['a#0'].stepJudge as { costUsd: number }).costUsd).toBeCloseTo(0.000345, 12);
     expect(judged['a#0'].unjudged).toBeUndefined();
-    expect(judged['c#0']).toMatchObject({ stepLabels: null, unjudged: 'no gold reasoning' });
+    // No call for a line without gold reasoning: nothing paid.
+    expect(judged['c#0']).toMatchObject({ stepLabels: null, unjudged: 'no gold reasoning', stepJudge: { promptTokens: 0, completionTokens: 0, costUsd: 0 } });
     expect(st.err).toContain('unjudged 1 (no gold reasoning: 1)');
     expect(server.requests.length - inferRequests).toBe(5);
 
@@ -284,7 +291,69 @@ describe('mrpo judge', () => {
     expect(server.requests.length).toBe(before);
     expect(again.err).toMatch(/judged 3 \(cached 3\).*requests 0/);
     expect(again2.err).toMatch(/judged 2 \(cached 2\).*requests 0/);
-    expect(byId('out/judged2.jsonl')).toEqual(judged);
+    // The same verdicts; the cost fields say the cache served them for nothing.
+    const judged2 = byId('out/judged2.jsonl');
+    const verdictsOnly = (lines: Record<string, Record<string, unknown>>) =>
+      Object.fromEntries(Object.entries(lines).map(([k, { stepJudge: _s, answerJudge: _a, ...rest }]) => [k, rest]));
+    expect(verdictsOnly(judged2)).toEqual(verdictsOnly(judged));
+    expect(judged2['a#0'].stepJudge).toMatchObject({ promptTokens: 0, completionTokens: 0, cached: true, costUsd: 0 });
+    expect(judged2['a#0'].answerJudge).toMatchObject({ cached: true, costUsd: 0 });
+  });
+
+  it('test–retest: --seed is sent and keys the cache, so a second run is judged afresh; a cached rerun is flagged by the audit', async () => {
+    expect((await infer()).code).toBe(0);
+    expect((await judge('answers', 'out/completions.jsonl', 'out/answers.jsonl')).code).toBe(0);
+    const before = server.requests.length;
+    expect((await judge('steps', 'out/answers.jsonl', 'rt/seed1.jsonl', ['--seed', '1'])).code).toBe(0);
+    const afterFirst = server.requests.length;
+    expect(afterFirst - before).toBe(2); // a and b have gold reasoning; c does not
+    expect(server.requests.slice(before).every((r) => r.body.seed === 1)).toBe(true);
+    // Another seed: not in the cache, judged again.
+    expect((await judge('steps', 'out/answers.jsonl', 'rt/seed2.jsonl', ['--seed', '2'])).code).toBe(0);
+    expect(server.requests.length - afterFirst).toBe(2);
+    expect(server.requests.slice(afterFirst).every((r) => r.body.seed === 2)).toBe(true);
+    const fresh = await run(['judge', 'audit', '--retest', join(dir, 'rt/seed1.jsonl'), join(dir, 'rt/seed2.jsonl'), '--resamples', '20']);
+    expect(fresh.code, fresh.err).toBe(0);
+    expect(fresh.err).not.toContain('came from the verdict cache');
+    // The same seed again: every verdict from the cache, which the audit says.
+    const beforeCached = server.requests.length;
+    expect((await judge('steps', 'out/answers.jsonl', 'rt/again.jsonl', ['--seed', '1'])).code).toBe(0);
+    expect(server.requests.length).toBe(beforeCached);
+    const cached = await run(['judge', 'audit', '--retest', join(dir, 'rt/seed1.jsonl'), join(dir, 'rt/again.jsonl'), '--resamples', '20']);
+    expect(cached.code).toBe(0);
+    expect(cached.err).toContain(`every step verdict in ${join(dir, 'rt/again.jsonl')} came from the verdict cache`);
+  });
+
+  it('judge retest judges the steps twice with seeds 1 and 2 and reports test–retest κ (by hand: a second run calling every step valid gives κ = 0)', async () => {
+    expect((await infer()).code).toBe(0);
+    expect((await judge('answers', 'out/completions.jsonl', 'out/answers.jsonl')).code).toBe(0);
+    // The judge with seed 2 calls every step valid; with seed 1 it answers as before (first step valid, the rest not).
+    server.setResponder((rec) => {
+      const k = countPromptSteps(rec.body);
+      if (k > 0 && rec.body.seed === 2) return { kind: 'content', content: stepVerdictsContent(Array.from({ length: k }, () => [1, 1] as [0 | 1, 0 | 1])) };
+      return responder(rec);
+    });
+    const before = server.requests.length;
+    const r = await run(['judge', 'retest', '--in', 'out/answers.jsonl', '--out-dir', 'rt2', '--base-url', server.baseUrl, '--cache', 'cache/judge.sqlite', '--max-retries', '0', '--resamples', '50']);
+    expect(r.code, r.err).toBe(0);
+    const seeds = server.requests.slice(before).map((q) => q.body.seed);
+    expect(seeds.sort()).toEqual([1, 1, 2, 2]); // a and b each judged once per seed (c has no gold reasoning)
+    const run1 = byId('rt2/steps-seed1.jsonl');
+    const run2 = byId('rt2/steps-seed2.jsonl');
+    expect(run1['a#0'].stepLabels).toEqual([1, 0, 0]);
+    expect((run2['a#0'].stepLabels as number[]).every((l) => l === 1)).toBe(true);
+    // Rater 2 puts every unit in "valid": p_e = P1(valid)·1 + P1(invalid)·0 = p_o, so κ = 0.
+    const audit = JSON.parse(readFileSync(join(dir, 'rt2/retest.json'), 'utf8'));
+    expect(audit.mode).toBe('retest');
+    expect(audit.judges).toEqual(['seed 1', 'seed 2']);
+    expect(audit.criteria.label.betweenJudges[0].kappa).toBeCloseTo(0, 12);
+    expect(r.out).toMatch(/seed 1 vs seed 2: \d+ units, agreement [0-9.]+, test–retest κ 0\.000/);
+    expect(existsSync(join(dir, 'rt2/retest.html'))).toBe(true);
+    // Bad usage: exit 2 before anything is judged.
+    const bad = await run(['judge', 'retest', '--in', 'out/answers.jsonl', '--out-dir', 'rt3', '--seeds', '1,1']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--seeds must be two different integers');
+    expect(existsSync(join(dir, 'rt3'))).toBe(false);
   });
 
   it('a judge failure is an unjudged line (never a silent 0), counted, and --retry-unjudged fixes it in place', async () => {
@@ -349,7 +418,7 @@ describe('mrpo judge', () => {
     expect(r.code).toBe(0);
     expect(server.requests.length).toBe(before);
     const out = byId('o/s.jsonl');
-    expect(out['a#0']).toMatchObject({ correct: true, stepJudge: { name: 'offline-lexical@v1(align≥0.5)' } });
+    expect(out['a#0']).toMatchObject({ correct: true, stepJudge: { name: 'offline-lexical@v1(align≥0.5)', promptTokens: 0, completionTokens: 0, costUsd: 0 } });
     expect(out['a#0'].stepLabels).toHaveLength(3);
     expect(out['b#0'].correct).toBe(false);
   });

@@ -63,20 +63,64 @@ describe('mrpo judge audit', () => {
     expect(vs.kappa).toBeCloseTo(kappa(a, b), 12);
     expect(vs.kappaCI.lo).toBeLessThan(vs.kappa);
     expect(vs.kappaCI.hi).toBeGreaterThan(vs.kappa);
+    // Per criterion: the shipped labels carry alignment and contribution, so both are audited against them too.
+    for (const criterion of ['alignment', 'contribution'] as const) {
+      const c = audit.criteria[criterion].vsReference[0];
+      expect(c.units).toBe(162);
+      const mine = judged.flatMap((j) => (j.stepVerdicts as Array<Record<string, number>>).map((v) => v[criterion]));
+      const theirs = judged.flatMap((j) => (hand.get(j.id).stepVerdicts as Array<Record<string, number>>).map((v) => v[criterion]));
+      expect(c.kappa).toBeCloseTo(kappa(mine, theirs), 12);
+    }
+    // The labelling guide's counts: 41 of 162 steps aligned, 13 of them contributing.
+    const handVerdicts = [...hand.values()].flatMap((h) => h.stepVerdicts as Array<{ alignment: number; contribution: number }>);
+    expect(handVerdicts.filter((v) => v.alignment === 1)).toHaveLength(41);
+    expect(handVerdicts.filter((v) => v.contribution === 1)).toHaveLength(13);
+    expect(r.out).toMatch(/contribution:\n {2}offline vs offline-0\.8: 162 units[^\n]*\n {2}offline vs hand labels: 162 units/);
     const answers = audit.criteria.answer.vsReference[0];
     expect(answers.kappa).toBeCloseTo(kappa(judged.map((j) => (j.correct ? 1 : 0)), judged.map((j) => (hand.get(j.id).correct ? 1 : 0))), 12);
     expect(audit.positionBias.map((p: { judge: string }) => p.judge)).toEqual(['offline', 'offline-0.8']);
-    expect(audit.counts[0]).toMatchObject({ judge: 'offline', completions: 30, unjudgedSteps: 0, costUsd: null });
+    // The offline judges make no calls: every line records 0 tokens and $0.
+    expect(audit.counts[0]).toMatchObject({ judge: 'offline', completions: 30, unjudgedSteps: 0, cost: { lines: 30, promptTokens: 0, completionTokens: 0, costUsd: 0 } });
+    expect(r.out).toContain('offline: unjudged steps 0, unjudged answers 0, missing 0, extra 0, tokens 0 in / 0 out, cost $0.0000');
     expect(r.out).toMatch(/offline vs hand labels: 162 units, agreement \d\.\d{3}, Cohen κ -?\d\.\d{3} \[/);
     const html = await readFile(join(dir, 'audit.html'), 'utf8');
     expect(html).toContain('Judge audit');
     expect(html).toContain('<svg');
+    // κ by step position, one figure per step criterion.
+    for (const c of ['final validity (alignment ∨ contribution)', 'alignment', 'contribution']) expect(html).toContain(`κ of ${c} by step position`);
   });
 
   it('reports test–retest κ for two runs of one judge (identical runs → κ 1)', async () => {
     const r = await run(['judge', 'audit', '--retest', join(dir, 'offline.jsonl'), join(dir, 'offline.jsonl'), '--resamples', '50']);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/test–retest κ 1\.000/);
+  });
+
+  it('sums the cost the judged lines record (answer and step judgements), and says when a model had no prices', async () => {
+    const base = (await jsonl(join(dir, 'offline.jsonl'))).slice(0, 3);
+    // As `mrpo judge answers|steps` with a remote judge write them: tokens and dollars per line.
+    const priced = base.map((l, i) => ({
+      ...l,
+      answerJudge: { name: 'remote', promptTokens: 100, completionTokens: 10, cached: false, costUsd: 0.001 },
+      stepJudge: { ...l.stepJudge, name: 'remote', promptTokens: 1000 * (i + 1), completionTokens: 50, cached: false, costUsd: 0.01 * (i + 1) },
+    }));
+    const unpriced = base.map((l) => ({ ...l, stepJudge: { name: 'local', promptTokens: 7, completionTokens: 3, cached: false, costUsd: null } }));
+    const legacy = base.map(({ answerJudge: _a, stepJudge: _s, ...l }) => l); // files from before cost was recorded
+    await writeFile(join(dir, 'priced.jsonl'), priced.map((o) => JSON.stringify(o)).join('\n'));
+    await writeFile(join(dir, 'unpriced.jsonl'), unpriced.map((o) => JSON.stringify(o)).join('\n'));
+    await writeFile(join(dir, 'legacy.jsonl'), legacy.map((o) => JSON.stringify(o)).join('\n'));
+    const out = join(dir, 'cost.json');
+    const r = await run(['judge', 'audit', join(dir, 'priced.jsonl'), join(dir, 'unpriced.jsonl'), join(dir, 'legacy.jsonl'), '--names', 'remote,local,old', '--resamples', '20', '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    const counts = JSON.parse(await readFile(out, 'utf8')).counts;
+    // By hand: tokens in 3 × 100 + (1000 + 2000 + 3000) = 6300, out 3 × 10 + 3 × 50 = 180, dollars 3 × 0.001 + 0.01 + 0.02 + 0.03 = 0.063.
+    expect(counts[0].cost).toMatchObject({ lines: 3, promptTokens: 6300, completionTokens: 180 });
+    expect(counts[0].cost.costUsd).toBeCloseTo(0.063, 12);
+    expect(counts[1].cost).toEqual({ lines: 3, promptTokens: 21, completionTokens: 9, costUsd: null });
+    expect(counts[2].cost).toBeNull();
+    expect(r.out).toContain('remote: unjudged steps 0, unjudged answers 0, missing 0, extra 0, tokens 6300 in / 180 out, cost $0.0630');
+    expect(r.out).toContain('local: unjudged steps 0, unjudged answers 0, missing 0, extra 0, tokens 21 in / 9 out, cost unknown (no prices for the model)');
+    expect(r.out).toContain('old: unjudged steps 0, unjudged answers 0, missing 0, extra 0, cost not recorded');
   });
 
   it('rejects mismatched ids and step counts with exit 2, one line naming the file and line, writing nothing', async () => {
@@ -95,6 +139,14 @@ describe('mrpo judge audit', () => {
     const b = await run(['judge', 'audit', join(dir, 'offline.jsonl'), join(dir, 'bad-steps.jsonl'), '--out', out]);
     expect(b.code).toBe(2);
     expect(b.err).toContain(`${join(dir, 'bad-steps.jsonl')} line 3: id "synthetic-test-0-2" has 5 steps but 6 in ${join(dir, 'offline.jsonl')} line 3`);
+    // Per-criterion labels that contradict the final validity (valid = alignment ∨ contribution).
+    const hand = (await readFile(resolve(repo, 'examples/eval/audit/labels.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    hand[1].stepVerdicts[2] = { alignment: 0, contribution: 0 }; // its stepLabels[2] is 1
+    await writeFile(join(dir, 'bad-labels.jsonl'), hand.map((o) => JSON.stringify(o)).join('\n'));
+    const d = await run(['judge', 'audit', join(dir, 'offline.jsonl'), '--labels', join(dir, 'bad-labels.jsonl'), '--out', out]);
+    expect(d.code).toBe(2);
+    expect(d.err.trim().split('\n')).toHaveLength(1);
+    expect(d.err).toContain(`${join(dir, 'bad-labels.jsonl')} line 2: "stepLabels[2]" is 1 but "stepVerdicts[2]" is {"alignment":0,"contribution":0}`);
     const c = await run(['judge', 'audit', join(dir, 'offline.jsonl')]);
     expect(c.code).toBe(2);
     expect(c.err).toContain('give two or more judged files');

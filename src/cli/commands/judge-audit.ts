@@ -13,6 +13,7 @@ import { InputError, UsageError } from '../../errors.js';
 import { auditJudges, type AuditCompletion, type AuditRater, type AuditVerdict } from '../../report/audit/audit.js';
 import { auditHtml, auditText } from '../../report/audit/audit-report.js';
 import type { StepLabel } from '../../types.js';
+import { jsonlLines, type JsonRecord } from '../../utils/jsonl.js';
 import { boolFlag, numberFlag, parseFlags, stringFlag } from '../args.js';
 import type { CliIo } from '../command.js';
 import { checkPathKind, writeFileAtomic } from '../io.js';
@@ -22,16 +23,22 @@ export const AUDIT_HELP = `mrpo judge audit — how far to trust a judge (docs/j
 Usage: mrpo judge audit JUDGED.jsonl JUDGED.jsonl [...] [--labels FILE] [flags]
        mrpo judge audit --retest RUN1.jsonl RUN2.jsonl   (one judge twice: test–retest κ)
 
+Test–retest: judge the same answers twice with \`mrpo judge steps --seed 1\` and \`--seed 2\`
+  (or another --temperature): the seed is part of the verdict cache key, so the second run is
+  judged afresh (the audit warns when the second file came from the cache).
+
 Inputs: judged files from \`mrpo judge steps\` over the same completions (same (id, sample)
   pairs, same steps); \`correct\` (from \`mrpo judge answers\`) is audited when present.
-  --labels FILE: hand labels, JSONL {id, sample?, stepLabels: [0|1,...]} or
-  {id, stepVerdicts: [{alignment, contribution}]}, optionally with "correct"; then every judge
-  is also compared with them, with position bias and FFP/FAR shifts against them.
+  --labels FILE: hand labels, JSONL {id, sample?, stepLabels: [0|1,...]} (final validity only)
+  and/or {stepVerdicts: [{alignment, contribution}]} (per criterion; stepLabels must then be
+  alignment ∨ contribution), optionally with "correct"; every judge is then also compared with
+  them on each labelled criterion, with position bias and FFP/FAR shifts against them.
 Reports per criterion (step label, alignment, contribution, answer): agreement and Cohen's κ
   (Fleiss' κ over all judges when more than two) with cluster-bootstrap 95% intervals, the
   confusion matrix, the same by step position (FFP stage) and by FFP bin; per judge: invalid
   rate by stage against the labels, FFP stage shares and FAR against the baseline, unjudged
-  counts, missing/extra verdicts and cost (when the files record stepJudge.costUsd).
+  counts, missing/extra verdicts, and tokens and cost (the answerJudge and stepJudge cost
+  fields \`mrpo judge answers|steps\` write per line).
 
 Flags:
   --labels FILE      hand labels (the reference)
@@ -60,7 +67,34 @@ interface ParsedLine {
   readonly judgeName?: string;
   readonly missing: number;
   readonly extra: number;
+  readonly cost: LineCost | null;
+  /** stepJudge.cached: the step verdicts came from the verdict cache (null: not recorded). */
+  readonly stepCached: boolean | null;
+}
+
+/** What judging one line cost (answer and step judgements together), when the line records it. */
+interface LineCost {
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  /** null: tokens were used at unknown prices. */
   readonly costUsd: number | null;
+}
+
+/** The cost fields `mrpo judge answers|steps` write in answerJudge / stepJudge; null when the line has none. */
+function costOfLine(...judges: unknown[]): LineCost | null {
+  let recorded = false;
+  let promptTokens = 0;
+  let completionTokens = 0;
+  let costUsd: number | null = 0;
+  for (const j of judges) {
+    const o = (j ?? {}) as { promptTokens?: unknown; completionTokens?: unknown; costUsd?: unknown };
+    if (typeof o.promptTokens !== 'number' || typeof o.completionTokens !== 'number') continue;
+    recorded = true;
+    promptTokens += o.promptTokens;
+    completionTokens += o.completionTokens;
+    costUsd = typeof o.costUsd === 'number' && costUsd !== null ? costUsd + o.costUsd : null;
+  }
+  return recorded ? { promptTokens, completionTokens, costUsd } : null;
 }
 
 interface ParsedFile {
@@ -83,15 +117,7 @@ function parseVerdicts(v: unknown, where: string): AuditVerdict[] | null {
   });
 }
 
-function parseLine(text: string, where: string, lineNo: number, isLabels: boolean): ParsedLine {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new InputError(where, `not valid JSON (${(error as Error).message})`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InputError(where, `expected a JSON object, got ${show(value)}`);
-  const r = value as Record<string, unknown>;
+function parseLine(r: JsonRecord, where: string, lineNo: number, isLabels: boolean): ParsedLine {
   if (typeof r.id !== 'string' && typeof r.id !== 'number') throw new InputError(where, `field "id" must be a string, got ${show(r.id)}`);
   const sample = r.sample ?? 0;
   if (typeof sample !== 'number') throw new InputError(where, `field "sample" must be a number, got ${show(sample)}`);
@@ -103,10 +129,15 @@ function parseLine(text: string, where: string, lineNo: number, isLabels: boolea
     stepLabels = r.stepLabels as StepLabel[];
   }
   const verdicts = parseVerdicts(r.stepVerdicts, where);
-  if (stepLabels !== null && verdicts !== null && stepLabels.length !== verdicts.length)
-    throw new InputError(where, `"stepLabels" has ${stepLabels.length} labels but "stepVerdicts" ${verdicts.length}`);
+  if (stepLabels !== null && verdicts !== null) {
+    if (stepLabels.length !== verdicts.length) throw new InputError(where, `"stepLabels" has ${stepLabels.length} labels but "stepVerdicts" ${verdicts.length}`);
+    // Final validity is Alignment ∨ Contribution (docs/method.md §3): a file that says otherwise was edited by hand and is ambiguous.
+    const bad = verdicts.findIndex((v, i) => stepLabels[i] !== (v.alignment === 1 || v.contribution === 1 ? 1 : 0));
+    if (bad >= 0)
+      throw new InputError(where, `"stepLabels[${bad}]" is ${stepLabels[bad]} but "stepVerdicts[${bad}]" is ${JSON.stringify(verdicts[bad])} (a step is valid when alignment or contribution is 1)`);
+  }
   if (isLabels && stepLabels === null && verdicts === null) throw new InputError(where, 'a hand label needs "stepLabels" or "stepVerdicts"');
-  const sj = (r.stepJudge ?? {}) as { name?: unknown; missing?: unknown; extra?: unknown; costUsd?: unknown };
+  const sj = (r.stepJudge ?? {}) as { name?: unknown; missing?: unknown; extra?: unknown; cached?: unknown };
   return {
     key: JSON.stringify([String(r.id), sample]),
     line: lineNo,
@@ -116,7 +147,8 @@ function parseLine(text: string, where: string, lineNo: number, isLabels: boolea
     ...(typeof sj.name === 'string' ? { judgeName: sj.name } : {}),
     missing: typeof sj.missing === 'number' ? sj.missing : 0,
     extra: typeof sj.extra === 'number' ? sj.extra : 0,
-    costUsd: typeof sj.costUsd === 'number' ? sj.costUsd : null,
+    cost: costOfLine(r.answerJudge, r.stepJudge),
+    stepCached: typeof sj.cached === 'boolean' ? sj.cached : null,
   };
 }
 
@@ -129,15 +161,14 @@ async function readAuditFile(path: string, name: string, io: CliIo, isLabels: bo
   }
   const lines: ParsedLine[] = [];
   const byKey = new Map<string, ParsedLine>();
-  text.split('\n').forEach((raw, i) => {
-    if (raw.trim() === '') return;
-    const where = `${name} line ${i + 1}`;
-    const p = parseLine(raw, where, i + 1, isLabels);
+  for (const { value, line } of jsonlLines(text, { name, objects: true })) {
+    const where = `${name} line ${line}`;
+    const p = parseLine(value, where, line, isLabels);
     const earlier = byKey.get(p.key);
     if (earlier !== undefined) throw new InputError(where, `${p.label} is already on line ${earlier.line} (each (id, sample) must be unique)`);
     byKey.set(p.key, p);
     lines.push(p);
-  });
+  }
   if (lines.length === 0) throw new InputError(name, 'no records (expected judged JSONL lines from `mrpo judge steps`)');
   return { name, lines, byKey };
 }
@@ -156,13 +187,21 @@ function checkAligned(first: ParsedFile, other: ParsedFile): void {
 
 function raterOf(file: ParsedFile, name: string, order: readonly string[]): AuditRater {
   const lines = order.map((k) => file.byKey.get(k) as ParsedLine);
-  const costs = lines.map((l) => l.costUsd);
+  const costs = lines.flatMap((l) => (l.cost === null ? [] : [l.cost]));
   return {
     name,
     completions: lines.map((l) => l.completion),
     missing: lines.reduce((s, l) => s + l.missing, 0),
     extra: lines.reduce((s, l) => s + l.extra, 0),
-    costUsd: costs.every((c) => c === null) ? null : costs.reduce<number>((s, c) => s + (c ?? 0), 0),
+    cost:
+      costs.length === 0
+        ? null
+        : {
+            lines: costs.length,
+            promptTokens: costs.reduce((s, c) => s + c.promptTokens, 0),
+            completionTokens: costs.reduce((s, c) => s + c.completionTokens, 0),
+            costUsd: costs.some((c) => c.costUsd === null) ? null : costs.reduce((s, c) => s + (c.costUsd as number), 0),
+          },
   };
 }
 
@@ -208,6 +247,12 @@ export async function runJudgeAudit(args: readonly string[], io: CliIo): Promise
   if (new Set(finalNames).size !== finalNames.length) throw new UsageError('two judged files have the same judge name and file name; give --names');
   if (retest && names === undefined && defaultNames[0] !== defaultNames[1])
     io.stderr.write(`mrpo judge audit: --retest, but the files name different judges (${defaultNames.join(', ')})\n`);
+  // A rerun with the same settings is served from the verdict cache: the "retest" would agree with itself by construction.
+  const judgedLines = judged[1]?.lines.filter((l) => l.completion.verdicts !== null || l.completion.stepLabels !== null) ?? [];
+  if (retest && judgedLines.length > 0 && judgedLines.every((l) => l.stepCached === true))
+    io.stderr.write(
+      `mrpo judge audit: --retest: every step verdict in ${judged[1].name} came from the verdict cache, so it repeats the first run by construction; judge again with another --seed (or --temperature, or --no-cache)\n`,
+    );
   const result = auditJudges(
     judged.map((f, i) => raterOf(f, finalNames[i], order)),
     labels === null ? null : raterOf(labels, 'hand labels', order),

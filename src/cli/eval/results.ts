@@ -2,7 +2,7 @@
  * Reads the judged files of a run back into table rows, and the cost
  * estimate printed before a run starts.
  */
-import { readJsonlRecords } from '../resumable-jsonl.js';
+import { readJsonl } from '../../utils/jsonl.js';
 import { pathExists } from '../../utils/fs.js';
 import type { Prices } from '../../judges/meter.js';
 import type { StepLabel } from '../../types.js';
@@ -13,7 +13,7 @@ import type { JudgedRow } from './tables.js';
 export async function readJudgedRows(file: string, ids: ReadonlySet<string>): Promise<JudgedRow[]> {
   if (!(await pathExists(file))) return [];
   const byId = new Map<string, JudgedRow>();
-  for await (const { record } of readJsonlRecords(file, file)) {
+  for await (const { value: record } of readJsonl(file, { name: file, objects: true })) {
     if (typeof record.id !== 'string' || !ids.has(record.id) || !isFinalJudged(record)) continue;
     const answers = Array.isArray(record.answers) ? (record.answers as unknown[]).filter((a): a is string => typeof a === 'string') : [];
     byId.set(record.id, {
@@ -31,7 +31,7 @@ export async function readJudgedRows(file: string, ids: ReadonlySet<string>): Pr
 export async function readJudgedIds(file: string, ids: ReadonlySet<string>): Promise<Set<string>> {
   const done = new Set<string>();
   if (!(await pathExists(file))) return done;
-  for await (const { record } of readJsonlRecords(file, file)) if (typeof record.id === 'string' && ids.has(record.id) && isFinalJudged(record)) done.add(record.id);
+  for await (const { value: record } of readJsonl(file, { name: file, objects: true })) if (typeof record.id === 'string' && ids.has(record.id) && isFinalJudged(record)) done.add(record.id);
   return done;
 }
 

@@ -16,11 +16,12 @@ import { openFormat } from '../../data/formats.js';
 import { createSyntheticDataset } from '../../data/synthetic/index.js';
 import { InputError } from '../../errors.js';
 import { stepLabelsOf } from '../../judges/judge.js';
-import { judgeAcceptedAnswers } from '../commands/judge.js';
+import { judgeAcceptedAnswers } from '../commands/judge/accepted.js';
 import type { Item } from '../../types.js';
 import { pathExists } from '../../utils/fs.js';
 import { createRng } from '../../utils/rng.js';
-import { openResumableJsonl, readJsonlRecords, type JsonRecord, type ResumableJsonl } from '../resumable-jsonl.js';
+import { readJsonl, type JsonRecord } from '../../utils/jsonl.js';
+import { openResumableJsonl, type ResumableJsonl } from '../resumable-jsonl.js';
 import type { EvalJudges, EvalModel } from './models.js';
 import type { Suite, SuiteBenchmark } from './suite.js';
 
@@ -163,7 +164,7 @@ export async function runPairs(options: RunPairsOptions): Promise<RunPairsResult
         sinks.push(judged);
         const made = new Map<string, JsonRecord>();
         if (completions.existing > 0) {
-          for await (const { record } of readJsonlRecords(files.completions, files.completions)) if (typeof record.id === 'string') made.set(record.id, record);
+          for await (const { value: record } of readJsonl(files.completions, { name: files.completions, objects: true })) if (typeof record.id === 'string') made.set(record.id, record);
         }
         const todo = bench.items.filter((i) => !judged.done.has(i.id));
         options.onStart?.({ model: model.name, benchmark: bench.entry.name, items: bench.items.length, alreadyJudged: bench.items.length - todo.length, alreadyCompleted: todo.filter((i) => made.has(i.id)).length });

@@ -43,7 +43,7 @@ export function createOpenAIAnswerJudge(endpoint: JudgeEndpoint): AnswerJudge {
         return call;
       }
       meter.judged({ cached: call.cached });
-      return { kind: 'judged', correct: call.value.correct };
+      return { kind: 'judged', correct: call.value.correct, usage: call.usage };
     },
   };
 }

@@ -26,7 +26,7 @@ import type { ImageSource } from '../../types.js';
 import { createRng } from '../../utils/rng.js';
 import { AGAIN, DEFAULT_BACKOFF, failureDetail, retryLoop, sleep as realSleep, type BackoffOptions, type RemoteFailure } from '../../utils/retry.js';
 import { redactSecrets } from '../../utils/redact.js';
-import type { Unjudged } from '../judge.js';
+import type { JudgeUsage, Unjudged } from '../judge.js';
 import { hashInputs, type VerdictCache } from '../cache.js';
 import { createJudgeMeter, defaultPrices, type JudgeMeter, type Prices } from '../meter.js';
 import type { JsonSchemaSpec, PromptText } from '../prompts.js';
@@ -67,6 +67,11 @@ export interface JudgeEndpointOptions {
   readonly maxCompletionTokens?: number;
   /** `temperature` (unset by default: gpt-5 models accept only their default). */
   readonly temperature?: number;
+  /**
+   * `seed` sent with each request (unset by default). Part of the cache key, so
+   * a second run with another seed is judged afresh (test–retest, docs/judge-audit.md).
+   */
+  readonly requestSeed?: number;
   /** `reasoning_effort` for reasoning models (`minimal`, `low`, `medium`, `high`); unset by default. */
   readonly reasoningEffort?: string;
   /** Injected for tests: how to wait between retries. */
@@ -90,7 +95,10 @@ export interface JudgeCall<T> {
   readonly revive: (cached: unknown) => T | null;
 }
 
-export type JudgeCallResult<T> = { readonly kind: 'ok'; readonly value: T; readonly cached: boolean } | Unjudged;
+/** `usage`: the tokens this call paid for, summed over its attempts (0 with `cached`). */
+export type JudgeCallResult<T> = { readonly kind: 'ok'; readonly value: T; readonly cached: boolean; readonly usage: JudgeUsage } | Unjudged;
+
+const NO_USAGE: JudgeUsage = { promptTokens: 0, completionTokens: 0, cached: true };
 
 export interface JudgeEndpoint {
   readonly model: string;
@@ -132,7 +140,12 @@ export function createJudgeEndpoint(options: JudgeEndpointOptions): JudgeEndpoin
   const limit = pLimit(Math.max(1, options.concurrency ?? 8));
   const secrets = [options.apiKey];
   // Request settings that change verdicts are part of the cache key (the model and prompt version are key columns).
-  const verdictSettings = { temperature: options.temperature ?? null, reasoningEffort: options.reasoningEffort ?? null };
+  // (The seed enters the key only when set, so caches from before it existed stay valid.)
+  const verdictSettings = {
+    temperature: options.temperature ?? null,
+    reasoningEffort: options.reasoningEffort ?? null,
+    ...(options.requestSeed !== undefined ? { seed: options.requestSeed } : {}),
+  };
   let format: ResponseFormatMode = 'json_schema';
   const toUrl = options.imageUrl ?? ((image: ImageSource) => imageToDataUrl(image));
 
@@ -171,7 +184,11 @@ export function createJudgeEndpoint(options: JudgeEndpointOptions): JudgeEndpoin
     return {};
   }
 
-  async function attemptLoop<T>(request: JudgeCall<T>, imageUrl: string, signal: AbortSignal | undefined): Promise<{ kind: 'ok'; value: T } | Unjudged> {
+  async function attemptLoop<T>(request: JudgeCall<T>, imageUrl: string, signal: AbortSignal | undefined): Promise<{ kind: 'ok'; value: T; usage: JudgeUsage } | Unjudged> {
+    let promptTokens = 0;
+    let completionTokens = 0;
+    const used = (): { usage?: JudgeUsage } => (promptTokens + completionTokens > 0 ? { usage: { promptTokens, completionTokens, cached: false } } : {});
+    const failed = (category: string, detail?: string): Unjudged => ({ ...unjudged(category, detail), ...used() });
     let parseFailures = 0;
     let mode: ResponseFormatMode = format; // the response format of the attempt under way
     // A 400/422 about the response format: step down once per endpoint, then try again at once.
@@ -185,7 +202,7 @@ export function createJudgeEndpoint(options: JudgeEndpointOptions): JudgeEndpoin
       return true;
     };
     const outcome = await retryLoop(
-      async (attempts): Promise<{ kind: 'ok'; value: T } | Unjudged | typeof AGAIN> => {
+      async (attempts): Promise<{ kind: 'ok'; value: T; usage: JudgeUsage } | Unjudged | typeof AGAIN> => {
         mode = format;
         const body = {
           model,
@@ -202,24 +219,29 @@ export function createJudgeEndpoint(options: JudgeEndpointOptions): JudgeEndpoin
           ...responseFormatParam(mode, request.schema),
           ...(options.maxCompletionTokens !== undefined ? { max_completion_tokens: options.maxCompletionTokens } : {}),
           ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
+          ...(options.requestSeed !== undefined ? { seed: options.requestSeed } : {}),
           ...(options.reasoningEffort !== undefined ? { reasoning_effort: options.reasoningEffort } : {}),
         } as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming;
         meter.request();
         const response = await client.chat.completions.create(body, { signal, timeout: timeoutMs, maxRetries: 0 });
-        meter.usage(response.usage?.prompt_tokens ?? 0, response.usage?.completion_tokens ?? 0);
+        const p = response.usage?.prompt_tokens ?? 0;
+        const c = response.usage?.completion_tokens ?? 0;
+        meter.usage(p, c);
+        promptTokens += p;
+        completionTokens += c;
         const value = request.parse(response.choices?.[0]?.message?.content ?? '');
-        if (value !== null) return { kind: 'ok', value };
+        if (value !== null) return { kind: 'ok', value, usage: { promptTokens, completionTokens, cached: false } };
         // An unparseable reply is asked for again at once, up to parseRetries times.
         parseFailures += 1;
-        if (parseFailures > parseRetries) return unjudged('unparseable output', `after ${attempts} attempt${attempts === 1 ? '' : 's'}`);
+        if (parseFailures > parseRetries) return failed('unparseable output', `after ${attempts} attempt${attempts === 1 ? '' : 's'}`);
         meter.retry();
         return AGAIN;
       },
       { maxRetries, backoff, rng, sleep: wait, now, signal, retryAtOnce: formatRefused, onRetry: () => meter.retry() },
     );
-    if (outcome.kind === 'ok') return outcome.value;
-    if (outcome.kind === 'aborted') return unjudged('aborted');
-    return unjudged(outcome.failure.category, failureDetail(outcome.failure, outcome.attempts, secrets));
+    if (outcome.kind === 'ok') return outcome.value.kind === 'ok' ? outcome.value : { ...outcome.value, ...used() };
+    if (outcome.kind === 'aborted') return failed('aborted');
+    return failed(outcome.failure.category, failureDetail(outcome.failure, outcome.attempts, secrets));
   }
 
   return {
@@ -238,18 +260,19 @@ export function createJudgeEndpoint(options: JudgeEndpointOptions): JudgeEndpoin
       const hit = cache?.get(model, request.promptVersion, key);
       if (hit !== undefined) {
         const value = request.revive(hit);
-        if (value !== null) return { kind: 'ok', value, cached: true };
+        if (value !== null) return { kind: 'ok', value, cached: true, usage: NO_USAGE };
       }
       // Identical calls in flight at once (e.g. n samples with the same answer) share one request.
       const flightKey = `${request.promptVersion}\u0000${key}`;
       const shared = inFlight.get(flightKey) as Promise<{ kind: 'ok'; value: T } | Unjudged> | undefined;
       if (shared !== undefined) {
+        // The tokens were paid (and are recorded) by the caller that made the request.
         const result = await shared;
-        return result.kind === 'unjudged' ? result : { kind: 'ok', value: result.value, cached: true };
+        return result.kind === 'unjudged' ? { kind: 'unjudged', reason: result.reason } : { kind: 'ok', value: result.value, cached: true, usage: NO_USAGE };
       }
       const pending = limit(() => attemptLoop(request, image.url, signal));
       inFlight.set(flightKey, pending);
-      let result: { kind: 'ok'; value: T } | Unjudged;
+      let result: { kind: 'ok'; value: T; usage: JudgeUsage } | Unjudged;
       try {
         result = await pending;
       } finally {
@@ -257,7 +280,7 @@ export function createJudgeEndpoint(options: JudgeEndpointOptions): JudgeEndpoin
       }
       if (result.kind === 'unjudged') return result;
       cache?.set(model, request.promptVersion, key, result.value);
-      return { kind: 'ok', value: result.value, cached: false };
+      return { kind: 'ok', value: result.value, cached: false, usage: result.usage };
     },
   };
 }

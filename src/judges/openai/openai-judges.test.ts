@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { imageToDataUrl } from '../../data/images.js';
+import type { StepJudgement } from '../judge.js';
 import type { Item } from '../../types.js';
 import { createRng } from '../../utils/rng.js';
 import { openVerdictCache } from '../cache.js';
@@ -111,6 +112,8 @@ describe('OpenAI step judge', () => {
       ],
       missing: 0,
       extra: 0,
+      // The tokens of this judgement, as the server reported them (what `judge steps` writes per line).
+      usage: { promptTokens: 1000, completionTokens: 200, cached: false },
     });
     expect(judge.name).toBe('openai:gpt-5-mini@step-v1');
     const body = server.requests[0].body;
@@ -135,7 +138,7 @@ describe('OpenAI step judge', () => {
     const endpoint = createJudgeEndpoint(fastOptions(server).options);
     const judge = createOpenAIStepJudge(endpoint);
     const fewer = await judge.judgeSteps({ item: item(1), steps: STEPS });
-    expect(fewer).toEqual({
+    expect(fewer).toMatchObject({
       kind: 'judged',
       verdicts: [
         { alignment: 1, contribution: 1 },
@@ -195,7 +198,8 @@ describe('reliability', () => {
     const h = fastOptions(server, { now: () => now });
     const endpoint = createJudgeEndpoint(h.options);
     const result = await createOpenAIAnswerJudge(endpoint).judgeAnswer({ item: item(1), answer: 'pneumothorax' });
-    expect(result).toEqual({ kind: 'judged', correct: true });
+    // Only the third attempt got a reply, so only its tokens are counted (gradeAll: 100 in, 5 out for an answer).
+    expect(result).toEqual({ kind: 'judged', correct: true, usage: { promptTokens: 100, completionTokens: 5, cached: false } });
     expect(h.delays).toEqual([3000, 5000]);
     expect(endpoint.meter.snapshot().retries).toBe(2);
   });
@@ -233,7 +237,10 @@ describe('reliability', () => {
     const judge = createOpenAIStepJudge(endpoint);
     expect((await judge.judgeSteps({ item: item(1), steps: STEPS })).kind).toBe('judged');
     server.setResponder(() => ({ kind: 'content', content: 'I am unable to grade these steps.' }));
-    expect(await judge.judgeSteps({ item: item(2), steps: STEPS })).toEqual({ kind: 'unjudged', reason: 'unparseable output (after 2 attempts)' });
+    const failed = await judge.judgeSteps({ item: item(2), steps: STEPS });
+    expect(failed).toMatchObject({ kind: 'unjudged', reason: 'unparseable output (after 2 attempts)' });
+    // The two unparseable replies were paid for: the unjudged result carries their tokens.
+    expect(failed.kind === 'unjudged' && failed.usage !== undefined && failed.usage.promptTokens > 0 && failed.usage.completionTokens > 0).toBe(true);
     expect(endpoint.meter.snapshot()).toMatchObject({ judged: 1, unjudged: { 'unparseable output': 1 }, requests: 4, retries: 2 });
   });
 
@@ -334,7 +341,16 @@ describe('reliability', () => {
     const cache2 = openVerdictCache(cachePath);
     const endpoint2 = createJudgeEndpoint(fastOptions(server, { concurrency: 8, maxRetries: 2, cache: cache2 }).options);
     const rerun = await Promise.all(items.map((it) => createOpenAIStepJudge(endpoint2).judgeSteps({ item: it, steps: STEPS })));
-    expect(rerun).toEqual(results);
+    // The per-judgement tokens add up to the meter's totals (the failed attempts included).
+    const used = (rs: readonly StepJudgement[], f: 'promptTokens' | 'completionTokens') => rs.reduce((sum, r) => sum + (r.usage?.[f] ?? 0), 0);
+    expect(used(results, 'promptTokens')).toBe(stats.promptTokens);
+    expect(used(results, 'completionTokens')).toBe(stats.completionTokens);
+    const withoutUsage = (rs: readonly StepJudgement[]) => rs.map(({ usage: _, ...r }) => r);
+    expect(withoutUsage(rerun)).toEqual(withoutUsage(results));
+    // Cache hits cost nothing and say so.
+    rerun.forEach((r) => {
+      if (r.kind === 'judged') expect(r.usage).toEqual({ promptTokens: 0, completionTokens: 0, cached: true });
+    });
     expect(endpoint2.meter.snapshot().cached).toBe(expectJudged);
     expect(server.requests.length - before).toBe(2 * count('bad-json') + 3 * count('500-always'));
     cache2.close();

@@ -65,6 +65,7 @@ export function createOpenAIStepJudge(endpoint: JudgeEndpoint): StepJudge {
             verdicts: call.value.verdicts.map((v) => v ?? { alignment: 0, contribution: 0 }),
             missing: call.value.missing,
             extra: call.value.extra,
+            usage: call.usage,
           };
         }
       }

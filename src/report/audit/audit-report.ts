@@ -7,10 +7,10 @@ import { barChartSvg, type ChartRow } from '../charts.js';
 import type { Table } from '../html.js';
 import { renderReport } from '../report.js';
 import type { ReportSection } from '../report-types.js';
-import { CRITERIA, type AgreementStats, type AuditResult, type Comparison, type Criterion } from './audit.js';
+import { CRITERIA, type AgreementStats, type AuditResult, type Comparison, type Criterion, type JudgeCost } from './audit.js';
 
 const CRITERION_TITLE: Readonly<Record<Criterion, string>> = {
-  label: 'step label (alignment ∨ contribution)',
+  label: 'final validity (alignment ∨ contribution)',
   alignment: 'alignment',
   contribution: 'contribution',
   answer: 'answer (correct)',
@@ -27,6 +27,13 @@ function comparisonLine(c: Comparison, retest: boolean): string {
   return `  ${c.raters.join(' vs ')}: ${c.units} units, agreement ${num(c.agreement)}, ${kappaName(c, retest)} ${num(c.kappa)}${ci(c)}${m}${stages}\n`;
 }
 
+/** "tokens 1200 in / 80 out, cost $0.0005" (with "over N of M lines" when not every line records it). */
+function costText(cost: JudgeCost | null, completions: number): string {
+  if (cost === null) return 'cost not recorded';
+  const over = cost.lines === completions ? '' : ` (recorded on ${cost.lines} of ${completions} lines)`;
+  return `tokens ${cost.promptTokens} in / ${cost.completionTokens} out, cost ${cost.costUsd === null ? 'unknown (no prices for the model)' : `$${cost.costUsd.toFixed(4)}`}${over}`;
+}
+
 export function auditText(r: AuditResult): string {
   const parts: string[] = [`judge audit: ${r.judges.join(', ')}${r.reference === null ? '' : ` against ${r.reference}`}; ${r.completions} completions; ${r.resamples} bootstrap resamples (seed ${r.seed}), 95% intervals\n`];
   for (const k of CRITERIA) {
@@ -41,7 +48,7 @@ export function auditText(r: AuditResult): string {
   for (const f of r.failureImpact)
     parts.push(`FFP/FAR ${f.rater}: ${f.traces} traces, failed ${num(f.failedShare, 2)}, early/mid/late ${num(f.stageShare.early, 2)}/${num(f.stageShare.mid, 2)}/${num(f.stageShare.late, 2)}, FAR ${num(f.far, 2)}\n`);
   for (const c of r.counts)
-    parts.push(`${c.judge}: unjudged steps ${c.unjudgedSteps}, unjudged answers ${c.unjudgedAnswers}, missing ${c.missing ?? '–'}, extra ${c.extra ?? '–'}, cost ${c.costUsd === null ? 'not recorded' : `$${c.costUsd.toFixed(4)}`}\n`);
+    parts.push(`${c.judge}: unjudged steps ${c.unjudgedSteps}, unjudged answers ${c.unjudgedAnswers}, missing ${c.missing ?? '–'}, extra ${c.extra ?? '–'}, ${costText(c.cost, c.completions)}\n`);
   return parts.join('');
 }
 
@@ -63,10 +70,11 @@ export async function auditSection(r: AuditResult): Promise<ReportSection> {
     columns: [{ title: 'criterion' }, { title: 'raters' }, { title: 'units', format: 'integer' }, { title: 'agreement', format: 'percent' }, { title: 'κ', format: 'fixed3' }, { title: 'κ low', format: 'fixed3' }, { title: 'κ high', format: 'fixed3' }, { title: 'confusion' }],
     rows: comparisons.map(([k, c]) => kappaRow(k, c)),
   };
-  const labelComparisons = [...r.criteria.label.vsReference, ...r.criteria.label.betweenJudges];
-  const stageRows: ChartRow[] = labelComparisons.flatMap((c) =>
-    c.byStage === null ? [] : (['early', 'mid', 'late'] as const).map((s) => ({ stage: s, κ: c.byStage?.[s].kappa ?? null, comparison: c.raters.join(' vs ') })),
-  );
+  /** κ by step position (FFP stage) for one step criterion, every comparison (against the reference first). */
+  const stageRows = (k: Criterion): ChartRow[] =>
+    [...r.criteria[k].vsReference, ...r.criteria[k].betweenJudges].flatMap((c) =>
+      c.byStage === null ? [] : (['early', 'mid', 'late'] as const).map((s) => ({ stage: s, κ: c.byStage?.[s].kappa ?? null, comparison: c.raters.join(' vs ') })),
+    );
   const biasRows: ChartRow[] = r.positionBias.flatMap((b) =>
     (['early', 'mid', 'late'] as const).flatMap((s) => [
       { stage: s, rate: b.invalidRate[s].judge, rater: b.judge },
@@ -74,7 +82,12 @@ export async function auditSection(r: AuditResult): Promise<ReportSection> {
     ]),
   );
   const charts = [
-    await barChartSvg({ rows: stageRows, x: 'stage', y: 'κ', series: 'comparison', title: 'κ of the step label by step position (FFP stage)', xTitle: 'step position', yDomain: [-1, 1] }),
+    ...(await Promise.all(
+      // A criterion no two raters labelled (e.g. files with step labels only) gets no figure.
+      (['label', 'alignment', 'contribution'] as const).filter((k) => stageRows(k).some((row) => row.κ !== null)).map((k) =>
+        barChartSvg({ rows: stageRows(k), x: 'stage', y: 'κ', series: 'comparison', title: `κ of ${CRITERION_TITLE[k]} by step position (FFP stage)`, xTitle: 'step position', yDomain: [-1, 1] }),
+      ),
+    )),
     ...(biasRows.length === 0 ? [] : [await barChartSvg({ rows: biasRows, x: 'stage', y: 'rate', series: 'rater', title: 'Share of steps labelled invalid, by position', xTitle: 'step position', yFormat: 'percent', yDomain: [0, 1] })]),
   ];
   const impact: Table = {
@@ -83,9 +96,31 @@ export async function auditSection(r: AuditResult): Promise<ReportSection> {
     rows: r.failureImpact.map((f) => [f.rater, f.traces, f.failedShare, f.stageShare.early, f.stageShare.mid, f.stageShare.late, f.far, f.delta.early, f.delta.far]),
   };
   const counts: Table = {
-    caption: 'Unjudged and cost per judge',
-    columns: [{ title: 'judge' }, { title: 'completions', format: 'integer' }, { title: 'unjudged steps', format: 'integer' }, { title: 'unjudged answers', format: 'integer' }, { title: 'missing', format: 'integer' }, { title: 'extra', format: 'integer' }, { title: 'cost USD' }],
-    rows: r.counts.map((c) => [c.judge, c.completions, c.unjudgedSteps, c.unjudgedAnswers, c.missing, c.extra, c.costUsd === null ? 'not recorded' : c.costUsd.toFixed(4)]),
+    caption: 'Unjudged and cost per judge (answer and step judgements; tokens as the endpoint reported them, 0 for cache hits and offline judges)',
+    columns: [
+      { title: 'judge' },
+      { title: 'completions', format: 'integer' },
+      { title: 'unjudged steps', format: 'integer' },
+      { title: 'unjudged answers', format: 'integer' },
+      { title: 'missing', format: 'integer' },
+      { title: 'extra', format: 'integer' },
+      { title: 'lines with cost', format: 'integer' },
+      { title: 'tokens in', format: 'integer' },
+      { title: 'tokens out', format: 'integer' },
+      { title: 'cost USD' },
+    ],
+    rows: r.counts.map((c) => [
+      c.judge,
+      c.completions,
+      c.unjudgedSteps,
+      c.unjudgedAnswers,
+      c.missing,
+      c.extra,
+      c.cost?.lines ?? 0,
+      c.cost?.promptTokens ?? null,
+      c.cost?.completionTokens ?? null,
+      c.cost === null ? 'not recorded' : c.cost.costUsd === null ? 'unknown prices' : c.cost.costUsd.toFixed(4),
+    ]),
   };
   return {
     title: r.mode === 'retest' ? 'Judge audit: test–retest' : 'Judge audit',

@@ -34,8 +34,17 @@ export interface AuditRater {
   /** Verdicts the judge did not give (filled as invalid) and gave beyond the steps, summed. */
   readonly missing?: number;
   readonly extra?: number;
-  /** USD, when the judged file records it; null otherwise. */
-  readonly costUsd?: number | null;
+  /** What judging cost, summed over the lines that record it (answer and step judgements); null when none does. */
+  readonly cost?: JudgeCost | null;
+}
+
+export interface JudgeCost {
+  /** Lines that record their cost (of the audit's completions). */
+  readonly lines: number;
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  /** USD at the prices the judging ran with; null when some tokens had no known price. */
+  readonly costUsd: number | null;
 }
 
 export const CRITERIA = ['label', 'alignment', 'contribution', 'answer'] as const;
@@ -93,7 +102,7 @@ export interface JudgeCounts {
   readonly unjudgedAnswers: number;
   readonly missing: number | null;
   readonly extra: number | null;
-  readonly costUsd: number | null;
+  readonly cost: JudgeCost | null;
 }
 
 export interface AuditResult {
@@ -281,7 +290,7 @@ export function auditJudges(judges: readonly AuditRater[], reference: AuditRater
       unjudgedAnswers: j.completions.filter((c) => c.correct === null).length,
       missing: j.missing ?? null,
       extra: j.extra ?? null,
-      costUsd: j.costUsd ?? null,
+      cost: j.cost ?? null,
     })),
   };
 }
