@@ -21,7 +21,6 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { imageToDataUrl } from '../src/data/images.js';
 import { openVerdictCache } from '../src/judges/cache.js';
 import { createJudgeEndpoint } from '../src/judges/openai/endpoint.js';
 import { createOpenAIStepJudge } from '../src/judges/openai/step-judge.js';
@@ -58,7 +57,7 @@ export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'mrpo-judge-bench-'));
   try {
     const cache = openVerdictCache(join(dir, 'judge.sqlite'));
-    const options = { imageUrl: (x: Item['image']) => imageToDataUrl(x), baseUrl, model: 'bench-judge', concurrency: CONCURRENCY, cache };
+    const options = { baseUrl, model: 'bench-judge', concurrency: CONCURRENCY, cache };
     const endpoint = createJudgeEndpoint(options);
     const judge = createOpenAIStepJudge(endpoint);
     // Warm-up: connections, JIT.

@@ -8,6 +8,7 @@
  * Every failure is an InputError whose `where` names the file or record and the
  * field (`train.jsonl line 3 field "image"`), never a bare sharp message.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import sharp, { type Metadata } from 'sharp';
@@ -114,6 +115,27 @@ export function decodeDataUrl(url: string, where?: string): EncodedImage {
   const bytes = new Uint8Array(Buffer.from(payload, 'base64'));
   const mime = (m[1] || '').toLowerCase() || sniffImageMime(bytes) || 'application/octet-stream';
   return { bytes, mime };
+}
+
+/**
+ * SHA-256 (hex) of an image source's content, cheaply (no decoding): a data
+ * URL's text, a file's bytes, in-memory bytes with their MIME type, raw pixels
+ * with their shape. Undefined for http(s) URLs (their content can change) and
+ * for files that cannot be read (the caller's normal path reports those).
+ */
+export async function imageSourceDigest(image: ImageSource): Promise<string | undefined> {
+  const hash = createHash('sha256');
+  if (typeof image === 'string') {
+    if (isDataUrl(image)) return hash.update('data-url\u0000').update(image).digest('hex');
+    if (/^https?:\/\//i.test(image) || image.length === 0) return undefined;
+    try {
+      return hash.update('file\u0000').update(await readFile(image)).digest('hex');
+    } catch {
+      return undefined;
+    }
+  }
+  if ('bytes' in image) return hash.update(`bytes\u0000${image.mime}\u0000`).update(image.bytes).digest('hex');
+  return hash.update(`pixels\u0000${image.width}x${image.height}x${image.channels}\u0000`).update(image.pixels).digest('hex');
 }
 
 /**

@@ -7,6 +7,11 @@
  * caller in openai/endpoint.ts. Only successful verdicts
  * are stored; failures are retried on the next run. Nothing secret is stored:
  * no URLs with credentials, no keys, only verdict JSON.
+ *
+ * A second table remembers, for an image source (SHA-256 of its bytes) and a
+ * named preparation (e.g. `data-url maxPixels=802816`), the SHA-256 of the
+ * image as sent, so that a rerun finds its verdicts without decoding and
+ * re-encoding every image (the cost of a cache hit is then two lookups).
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -17,6 +22,9 @@ import { InputError } from '../errors.js';
 export interface VerdictCache {
   get(model: string, promptVersion: string, inputHash: string): unknown;
   set(model: string, promptVersion: string, inputHash: string, value: unknown): void;
+  /** The digest of the image as sent, for a source digest and preparation seen before. */
+  imageDigest(sourceDigest: string, preparation: string): string | undefined;
+  setImageDigest(sourceDigest: string, preparation: string, sentDigest: string): void;
   /** Rows stored. */
   size(): number;
   close(): void;
@@ -62,6 +70,12 @@ function createTable(db: Database.Database): void {
     created_at TEXT NOT NULL,
     PRIMARY KEY (model, prompt_version, input_hash)
   ) WITHOUT ROWID`);
+  db.exec(`CREATE TABLE IF NOT EXISTS image_digests (
+    source_digest TEXT NOT NULL,
+    preparation TEXT NOT NULL,
+    sent_digest TEXT NOT NULL,
+    PRIMARY KEY (source_digest, preparation)
+  ) WITHOUT ROWID`);
 }
 
 function wrap(db: Database.Database): VerdictCache {
@@ -72,6 +86,8 @@ function wrap(db: Database.Database): VerdictCache {
     'INSERT OR REPLACE INTO verdicts (model, prompt_version, input_hash, value, created_at) VALUES (?, ?, ?, ?, ?)',
   );
   const countStmt = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM verdicts');
+  const getImageStmt = db.prepare<[string, string], { sent_digest: string }>('SELECT sent_digest FROM image_digests WHERE source_digest = ? AND preparation = ?');
+  const setImageStmt = db.prepare<[string, string, string]>('INSERT OR REPLACE INTO image_digests (source_digest, preparation, sent_digest) VALUES (?, ?, ?)');
   return {
     get(model, promptVersion, inputHash) {
       const row = getStmt.get(model, promptVersion, inputHash);
@@ -79,6 +95,10 @@ function wrap(db: Database.Database): VerdictCache {
     },
     set(model, promptVersion, inputHash, value) {
       setStmt.run(model, promptVersion, inputHash, JSON.stringify(value), new Date().toISOString());
+    },
+    imageDigest: (sourceDigest, preparation) => getImageStmt.get(sourceDigest, preparation)?.sent_digest,
+    setImageDigest(sourceDigest, preparation, sentDigest) {
+      setImageStmt.run(sourceDigest, preparation, sentDigest);
     },
     size: () => countStmt.get()?.n ?? 0,
     close: () => db.close(),

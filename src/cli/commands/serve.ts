@@ -11,7 +11,6 @@ import { readConfigFile } from '../../utils/config-file.js';
 import type { Command } from '../command.js';
 import { boolFlag, numberFlag, parseFlags, stringFlag, type ParsedArgs } from '../args.js';
 import { ConfigError } from '../../errors.js';
-import { imageToDataUrl } from '../../data/images.js';
 import { openVerdictCache, type VerdictCache } from '../../judges/cache.js';
 import type { StepJudge } from '../../judges/judge.js';
 import { createJudgeMeter, type JudgeStats } from '../../judges/meter.js';
@@ -176,7 +175,7 @@ function setUpJudge(config: ServeConfig, env: Readonly<Record<string, string | u
     throw new ConfigError('--judge openai', `needs MRPO_JUDGE_API_KEY or OPENAI_API_KEY in the environment for ${DEFAULT_JUDGE_BASE_URL}, or --judge-base-url for a local server`);
   const cache = judge.cache === null ? null : openVerdictCache(resolve(cwd, judge.cache));
   const endpoint = createJudgeEndpoint({
-    imageUrl: (image) => imageToDataUrl(image, { maxPixels: judge.maxPixels }),
+    maxPixels: judge.maxPixels,
     baseUrl: judge.baseUrl,
     model: judge.model,
     apiKey,

@@ -151,7 +151,7 @@ export function createEvalJudges(entry: SuiteJudge, env: Env): EvalJudges {
   const meter = createJudgeMeter(prices);
   const cache: VerdictCache | null = entry.cache === null ? null : openVerdictCache(entry.cache);
   const endpoint = createJudgeEndpoint({
-    imageUrl: (image) => imageToDataUrl(image, entry.maxPixels === undefined ? {} : { maxPixels: entry.maxPixels }),
+    maxPixels: entry.maxPixels,
     baseUrl: entry.baseUrl,
     model: entry.model,
     apiKey,

@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import OpenAI from 'openai';
 import { createHttpFetch } from '../../utils/http-fetch.js';
 import pLimit from 'p-limit';
-import { imageToDataUrl } from '../../data/images.js';
+import { DEFAULT_MAX_PIXELS, imageSourceDigest, imageToDataUrl } from '../../data/images.js';
 import type { ImageSource } from '../../types.js';
 import { createRng } from '../../utils/rng.js';
 import { AGAIN, DEFAULT_BACKOFF, failureDetail, retryLoop, sleep as realSleep, type BackoffOptions, type RemoteFailure } from '../../utils/retry.js';
@@ -41,8 +41,18 @@ export function judgeApiKeyFromEnv(env: Readonly<Record<string, string | undefin
 }
 
 export interface JudgeEndpointOptions {
-  /** Turns an item's image into the URL sent (default: `imageToDataUrl` of src/data/images.ts, a `data:` URL within 802,816 pixels). */
+  /** The pixel budget of the default image preparation (`imageToDataUrl` of src/data/images.ts: a `data:` URL within this many pixels; default 802,816). */
+  readonly maxPixels?: number;
+  /** Turns an item's image into the URL sent (replaces the default preparation; `maxPixels` is then ignored). */
   readonly imageUrl?: (image: ImageSource) => Promise<string>;
+  /**
+   * With `imageUrl`: a stable name for what it does to an image (e.g.
+   * `data-url maxPixels=1024`). Given (or with the default preparation), a
+   * rerun finds its cached verdicts without preparing the images again (the
+   * cache remembers which prepared image each source gave); omitted, every
+   * call prepares its image first.
+   */
+  readonly imagePreparation?: string;
   readonly baseUrl?: string;
   readonly model?: string;
   /** Never logged or stored. Omit for a local server that needs none. */
@@ -147,7 +157,8 @@ export function createJudgeEndpoint(options: JudgeEndpointOptions): JudgeEndpoin
     ...(options.requestSeed !== undefined ? { seed: options.requestSeed } : {}),
   };
   let format: ResponseFormatMode = 'json_schema';
-  const toUrl = options.imageUrl ?? ((image: ImageSource) => imageToDataUrl(image));
+  const toUrl = options.imageUrl ?? ((image: ImageSource) => imageToDataUrl(image, options.maxPixels === undefined ? {} : { maxPixels: options.maxPixels }));
+  const preparation = options.imageUrl === undefined ? `data-url maxPixels=${options.maxPixels ?? DEFAULT_MAX_PIXELS}` : options.imagePreparation;
 
   const inFlight = new Map<string, Promise<unknown>>();
 
@@ -250,13 +261,25 @@ export function createJudgeEndpoint(options: JudgeEndpointOptions): JudgeEndpoin
     meter,
     responseFormat: () => format,
     async call<T>(request: JudgeCall<T>, signal?: AbortSignal): Promise<JudgeCallResult<T>> {
-      let image: EncodedForCall;
-      try {
-        image = await encodeImage(request.image);
-      } catch (error) {
-        return unjudged('bad image', redactSecrets((error as Error).message ?? String(error), secrets, 300));
+      // A rerun: the cache may know the digest of the prepared image from the source's own digest (no decoding).
+      const source = cache !== null && preparation !== undefined ? await imageSourceDigest(request.image) : undefined;
+      let digest = source === undefined ? undefined : cache?.imageDigest(source, preparation as string);
+      let image: EncodedForCall | undefined;
+      const prepare = async (): Promise<EncodedForCall | Unjudged> => {
+        try {
+          return await encodeImage(request.image);
+        } catch (error) {
+          return unjudged('bad image', redactSecrets((error as Error).message ?? String(error), secrets, 300));
+        }
+      };
+      if (digest === undefined) {
+        const prepared = await prepare();
+        if ('kind' in prepared) return prepared;
+        image = prepared;
+        digest = prepared.digest;
+        if (source !== undefined) cache?.setImageDigest(source, preparation as string, digest);
       }
-      const key = hashInputs({ ...request.inputs, image: image.digest, settings: verdictSettings });
+      const key = hashInputs({ ...request.inputs, image: digest, settings: verdictSettings });
       const hit = cache?.get(model, request.promptVersion, key);
       if (hit !== undefined) {
         const value = request.revive(hit);
@@ -270,7 +293,13 @@ export function createJudgeEndpoint(options: JudgeEndpointOptions): JudgeEndpoin
         const result = await shared;
         return result.kind === 'unjudged' ? { kind: 'unjudged', reason: result.reason } : { kind: 'ok', value: result.value, cached: true, usage: NO_USAGE };
       }
-      const pending = limit(() => attemptLoop(request, image.url, signal));
+      if (image === undefined) {
+        const prepared = await prepare();
+        if ('kind' in prepared) return prepared;
+        image = prepared;
+      }
+      const url = image.url;
+      const pending = limit(() => attemptLoop(request, url, signal));
       inFlight.set(flightKey, pending);
       let result: { kind: 'ok'; value: T; usage: JudgeUsage } | Unjudged;
       try {

@@ -5,7 +5,6 @@
  * are also written per line.
  */
 import { resolve } from 'node:path';
-import { imageToDataUrl } from '../../../data/images.js';
 import { UsageError } from '../../../errors.js';
 import { openVerdictCache, type VerdictCache } from '../../../judges/cache.js';
 import type { AnswerJudge, StepJudge } from '../../../judges/judge.js';
@@ -51,7 +50,7 @@ export function createJudges(kind: JudgeKind, config: JudgeConfig, io: CliIo): J
     throw new UsageError(`the judge endpoint ${redactSecrets(config.baseUrl, [])} needs a key: set MRPO_JUDGE_API_KEY (or OPENAI_API_KEY), or give --base-url of a local server, or --judge offline`);
   const cache = config.cache === null ? null : openVerdictCache(resolve(io.cwd, config.cache));
   const endpoint = createJudgeEndpoint({
-    imageUrl: (image) => imageToDataUrl(image, config.maxPixels === undefined ? {} : { maxPixels: config.maxPixels }),
+    maxPixels: config.maxPixels,
     baseUrl: config.baseUrl,
     model: config.model,
     apiKey,
