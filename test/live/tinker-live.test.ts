@@ -40,6 +40,9 @@ beforeAll(async () => {
     vocabSize: ids.vocabSize,
     apiKey: KEY,
     holdMs: 20,
+    // Each request takes 40 ms, so a training step lasts well over the script's 25 ms watch of the checkpoint
+    // directory: the kill lands between step 2's checkpoint and the end of the run, as on a real server.
+    workDelayMs: 40,
     personality: 'skyrl',
     errorStyle: 'skyrl',
     reduction: 'sequence-mean',

@@ -65,7 +65,7 @@ function runMrpo(args: readonly string[], childEnv: NodeJS.ProcessEnv, logFile: 
     child.stderr.on('data', (d: Buffer) => {
       output += d.toString('utf8');
     });
-    const timer = onTick === undefined ? undefined : setInterval(() => onTick(() => child.kill('SIGKILL')), 200);
+    const timer = onTick === undefined ? undefined : setInterval(() => onTick(() => child.kill('SIGKILL')), 25);
     child.on('exit', (code, signal) => {
       if (timer !== undefined) clearInterval(timer);
       void writeFile(logFile, output).then(() => done({ code, signal, output }));
