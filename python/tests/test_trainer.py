@@ -172,6 +172,21 @@ def test_trainer_feeds_mrpo_token_advantages_to_trl_loss(tmp_path, mrpo_serve, g
     assert "mrpo/steps/mean" in logged and "mrpo/shape/reshaped" in logged  # the service's own metrics
 
 
+def test_compact_encoding_gives_the_same_advantages_to_trl_loss(tmp_path, mrpo_serve):
+    class Counting(MrpoClient):
+        modes = []
+
+        def shape(self, request, compact=False):
+            self.modes.append(compact)
+            return super().shape(request, compact=compact)
+
+    client = Counting(mrpo_serve)
+    trainer, tokenizer, rewards_seen, changed = run(tmp_path, mrpo_serve, trainer_kwargs={"mrpo_client": client, "mrpo_compact": True})
+    assert client.modes and all(client.modes), "the trainer did not use the compact encoding"
+    check(trainer, tokenizer, mrpo_serve, rewards_seen)  # the reference comes from the JSON route
+    assert changed and all(math.isfinite(l) for l in trainer.losses)
+
+
 def test_reused_generations_keep_mrpo_advantages(tmp_path, mrpo_serve):
     # num_iterations=2: TRL generates once and optimises twice on the same completions (the second pass with a
     # clipped ratio against the first pass's log-probs); both passes must see mrpo's per-token advantages.
