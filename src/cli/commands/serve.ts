@@ -289,8 +289,12 @@ export const serveCommand: Command = {
       if (token === null && !isLoopback(config.host))
         logger.log('warn', 'listening beyond this machine without a token; set MRPO_SERVE_TOKEN', { host: config.host });
       const received = await signals.received;
-      logger.log('info', 'shutting down', { signal: received, inFlight: server.inFlight });
-      await server.close();
+      // Stop accepting first (close() does that at once), then say so: whoever reads "shutting down" can rely on
+      // new connections being refused.
+      const inFlight = server.inFlight;
+      const closed = server.close();
+      logger.log('info', 'shutting down', { signal: received, inFlight });
+      await closed;
       logger.log('info', 'stopped', {});
       return 0;
     } catch (error) {
