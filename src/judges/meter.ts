@@ -25,6 +25,11 @@ export function defaultPrices(model: string): Prices | null {
   return /^gpt-5-mini(\b|-|$)/.test(model) ? GPT5_MINI_PRICES : null;
 }
 
+/** The prices a judge config names (`priceIn` and `priceOut`, $ per 1M tokens), else the assumed ones for its model. */
+export function judgePrices(config: { readonly model: string; readonly priceIn?: number; readonly priceOut?: number }): Prices | null {
+  return config.priceIn !== undefined && config.priceOut !== undefined ? { inputPerMillion: config.priceIn, outputPerMillion: config.priceOut } : defaultPrices(config.model);
+}
+
 /** The short category of an unjudged reason: `"http 500 (after 5 attempts)"` → `"http 500"`. */
 export function reasonCategory(reason: string): string {
   return reason.replace(/\s*\(.*$/s, '').replace(/:.*$/s, '').trim();

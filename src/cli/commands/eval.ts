@@ -11,7 +11,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MODEL_FAMILIES } from '../../backends/openai/prompt.js';
-import { defaultPrices, formatJudgeStats } from '../../judges/meter.js';
+import { judgePrices, formatJudgeStats } from '../../judges/meter.js';
 import { ConfigError, RemoteError, UsageError } from '../../errors.js';
 import { checkJudgeConfig, createEvalJudges, createEvalModel, type EvalModel } from '../eval/models.js';
 import { renderHtml, renderMarkdown, scoreTables } from '../eval/render.js';
@@ -148,7 +148,7 @@ export const evalCommand: Command = {
     );
     if (suite.judge.kind === 'offline') io.stderr.write('mrpo eval: judge: offline (deterministic lexical approximation), no cost\n');
     else {
-      const prices = suite.judge.priceIn !== undefined && suite.judge.priceOut !== undefined ? { inputPerMillion: suite.judge.priceIn, outputPerMillion: suite.judge.priceOut } : defaultPrices(suite.judge.model);
+      const prices = judgePrices(suite.judge);
       const e = estimateJudgeCost(stepCalls, answerCalls, prices);
       io.stderr.write(
         `mrpo eval: judge estimate: ≈${e.calls} calls, ≈${e.promptTokens} prompt + ${e.completionTokens} completion tokens, ${e.usd === null ? 'cost unknown (no prices: set priceIn/priceOut)' : `≈$${e.usd.toFixed(2)}`} ` +

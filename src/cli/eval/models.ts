@@ -15,7 +15,7 @@ import { renderPrompt } from '../../data/prompt.js';
 import { UsageError } from '../../errors.js';
 import { openVerdictCache, type VerdictCache } from '../../judges/cache.js';
 import type { AnswerJudge, StepJudge } from '../../judges/judge.js';
-import { createJudgeMeter, defaultPrices, type JudgeMeter, type Prices } from '../../judges/meter.js';
+import { createJudgeMeter, judgePrices, type JudgeMeter, type Prices } from '../../judges/meter.js';
 import { createOfflineAnswerJudge } from '../../judges/offline/answer-judge.js';
 import { createOfflineStepJudge } from '../../judges/offline/step-judge.js';
 import { createOpenAIAnswerJudge } from '../../judges/openai/answer-judge.js';
@@ -147,7 +147,7 @@ export function createEvalJudges(entry: SuiteJudge, env: Env): EvalJudges {
     };
   }
   const apiKey = checkJudgeConfig(entry, env);
-  const prices = entry.priceIn !== undefined && entry.priceOut !== undefined ? { inputPerMillion: entry.priceIn, outputPerMillion: entry.priceOut } : defaultPrices(entry.model);
+  const prices = judgePrices(entry);
   const meter = createJudgeMeter(prices);
   const cache: VerdictCache | null = entry.cache === null ? null : openVerdictCache(entry.cache);
   const endpoint = createJudgeEndpoint({

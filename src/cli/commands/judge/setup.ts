@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { UsageError } from '../../../errors.js';
 import { openVerdictCache, type VerdictCache } from '../../../judges/cache.js';
 import type { AnswerJudge, StepJudge } from '../../../judges/judge.js';
-import { createJudgeMeter, defaultPrices, type JudgeMeter, type Prices } from '../../../judges/meter.js';
+import { createJudgeMeter, judgePrices, type JudgeMeter, type Prices } from '../../../judges/meter.js';
 import { createOfflineAnswerJudge } from '../../../judges/offline/answer-judge.js';
 import { createOfflineStepJudge } from '../../../judges/offline/step-judge.js';
 import { createOpenAIAnswerJudge } from '../../../judges/openai/answer-judge.js';
@@ -43,7 +43,7 @@ export function createJudges(kind: JudgeKind, config: JudgeConfig, io: CliIo): J
       cache: null,
     };
   }
-  const prices = config.priceIn !== undefined && config.priceOut !== undefined ? { inputPerMillion: config.priceIn, outputPerMillion: config.priceOut } : defaultPrices(config.model);
+  const prices = judgePrices(config);
   const meter = createJudgeMeter(prices);
   const apiKey = judgeApiKeyFromEnv(io.env);
   if (apiKey === undefined && /^https:\/\/api\.openai\.com\b/.test(config.baseUrl))
