@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { exampleShapeRequest } from '../../serve/test-support/fixtures.js';
-import { holdRequest, until } from '../../serve/test-support/http.js';
+import { holdRequest, listeningUrl, until } from '../../serve/test-support/http.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 
@@ -64,13 +64,7 @@ async function startServe(via: Launcher, args: string[]): Promise<Started> {
   let err = '';
   child.stderr!.on('data', (c: Buffer) => (err += c.toString('utf8')));
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  let url = '';
-  await until(() => {
-    const line = err.split('\n').find((l) => l.includes('"msg":"listening"'));
-    if (line !== undefined) url = (JSON.parse(line) as { url: string }).url;
-    if (child.exitCode !== null) throw new Error(`mrpo serve exited early (${child.exitCode}): ${err}`);
-    return url !== '';
-  }, 30_000);
+  const url = await listeningUrl(child, () => err);
   return { child, url, stderr: () => err, exit };
 }
 

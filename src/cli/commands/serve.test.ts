@@ -8,7 +8,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { main } from '../main.js';
 import { memoryIo } from '../test-support/memory-io.js';
 import { exampleShapeRequest, GOLD_ANSWER, GOLD_REASONING, QUESTION, TEXT_CORRECT, TEXT_WRONG } from '../../serve/test-support/fixtures.js';
-import { holdRequest, postJson, until } from '../../serve/test-support/http.js';
+import { holdRequest, listeningUrl, postJson, until } from '../../serve/test-support/http.js';
 import { countPromptSteps, KEY_ECHO_STATUSES, keyEchoReply, startChatServer, stepVerdictsContent } from '../../judges/test-support/chat-server.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
@@ -40,13 +40,7 @@ async function spawnServe(args: string[], env: Record<string, string> = {}): Pro
   child.stderr!.on('data', (c: Buffer) => (err += c.toString('utf8')));
   child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  let url = '';
-  await until(() => {
-    const line = err.split('\n').find((l) => l.includes('"msg":"listening"'));
-    if (line !== undefined) url = (JSON.parse(line) as { url: string }).url;
-    if (child.exitCode !== null) throw new Error(`mrpo serve exited early (${child.exitCode}): ${err}`);
-    return url !== '';
-  }, 30_000);
+  const url = await listeningUrl(child, () => err);
   expect(out).toBe('');
   return { child, url, stderr: () => err, exit };
 }

@@ -96,3 +96,17 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs =
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** The URL a `mrpo serve` child process logs as listening (`stderr()` is what it has written so far); fails if it exits first. */
+export async function listeningUrl(child: { readonly exitCode: number | null }, stderr: () => string, timeoutMs = 30_000): Promise<string> {
+  let url = '';
+  await until(() => {
+    const line = stderr()
+      .split('\n')
+      .find((l) => l.includes('"msg":"listening"'));
+    if (line !== undefined) url = (JSON.parse(line) as { url: string }).url;
+    if (child.exitCode !== null) throw new Error(`mrpo serve exited early (${child.exitCode}): ${stderr()}`);
+    return url !== '';
+  }, timeoutMs);
+  return url;
+}
