@@ -10,7 +10,6 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parquetWriteFile } from 'hyparquet-writer';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { collectItems } from './dataset.js';
 import { openFormat } from './formats.js';
@@ -18,7 +17,7 @@ import { readItems, writeItemsJsonl } from './items-jsonl.js';
 import { mimicCxrVqaDataset } from './mimic-cxr-vqa.js';
 import { quiltVqaDataset } from './quilt-vqa.js';
 import { readVqaMed2019, vqaMed2019Dataset, vqaMed2021Dataset } from './vqa-med.js';
-import { solidImage } from './test-support/fixtures.js';
+import { solidImage, writeHfParquet } from './test-support/fixtures.js';
 
 let dir: string;
 beforeEach(() => {
@@ -102,26 +101,11 @@ describe('VQA-Med 2021', () => {
 });
 
 function writeQuilt(path: string, rows: Array<{ bytes: Uint8Array; question: string; answer: string; answer_type: string; context: string }>): void {
-  parquetWriteFile({
-    filename: path,
-    columnData: [
-      { name: 'image', data: rows.map((r) => ({ bytes: r.bytes, path: null })) },
-      { name: 'question', data: rows.map((r) => r.question) },
-      { name: 'answer', data: rows.map((r) => r.answer) },
-      { name: 'answer_type', data: rows.map((r) => r.answer_type) },
-      { name: 'context', data: rows.map((r) => r.context) },
-    ],
-    schema: [
-      { name: 'root', num_children: 5 },
-      { name: 'image', repetition_type: 'OPTIONAL', num_children: 2 },
-      { name: 'bytes', type: 'BYTE_ARRAY', repetition_type: 'OPTIONAL' },
-      { name: 'path', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
-      { name: 'question', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
-      { name: 'answer', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
-      { name: 'answer_type', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
-      { name: 'context', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
-    ],
-  });
+  writeHfParquet(
+    path,
+    rows.map((r) => ({ image: { bytes: r.bytes, path: null }, question: r.question, answer: r.answer })),
+    { extra: { answer_type: rows.map((r) => r.answer_type), context: rows.map((r) => r.context) } },
+  );
 }
 
 describe('Quilt-VQA', () => {

@@ -7,7 +7,6 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parquetWriteFile } from 'hyparquet-writer';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { solidImage, writeHfParquet } from '../../data/test-support/fixtures.js';
 import { main } from '../main.js';
@@ -59,23 +58,8 @@ async function writeFixtures(data: string): Promise<void> {
   put(join(v21, 'Task1-VQAnswering2021-Test-ReferenceQuestions_mscoco_format_vqa.json'), JSON.stringify({ questions: [{ question: 'what is abnormal in the x-ray?', question_id: 'synpic5' }] }));
   put(join(v21, 'images', 'synpic5.jpg'), jpeg);
   mkdirSync(join(data, 'quilt-vqa', 'data'), { recursive: true });
-  parquetWriteFile({
-    filename: join(data, 'quilt-vqa', 'data', 'train-00000-of-00001.parquet'),
-    columnData: [
-      { name: 'image', data: [{ bytes: jpeg, path: null }] },
-      { name: 'question', data: ['What stain is used?'] },
-      { name: 'answer', data: ['h&e'] },
-      { name: 'answer_type', data: ['open'] },
-    ],
-    schema: [
-      { name: 'root', num_children: 4 },
-      { name: 'image', repetition_type: 'OPTIONAL', num_children: 2 },
-      { name: 'bytes', type: 'BYTE_ARRAY', repetition_type: 'OPTIONAL' },
-      { name: 'path', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
-      { name: 'question', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
-      { name: 'answer', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
-      { name: 'answer_type', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
-    ],
+  writeHfParquet(join(data, 'quilt-vqa', 'data', 'train-00000-of-00001.parquet'), [{ image: { bytes: jpeg, path: null }, question: 'What stain is used?', answer: 'h&e' }], {
+    extra: { answer_type: ['open'] },
   });
   put(
     join(data, 'mimic-cxr-vqa', 'test.json'),

@@ -28,8 +28,16 @@ export interface ParquetRow {
   readonly answer: string;
 }
 
-/** Writes a parquet file shaped like the Hugging Face datasets: image struct {bytes: binary, path: string}, question, answer. */
-export function writeHfParquet(path: string, rows: readonly ParquetRow[], options: { rowGroupSize?: number } = {}): void {
+/**
+ * Writes a parquet file shaped like the Hugging Face datasets: image struct {bytes: binary, path: string},
+ * question, answer, then any `extra` string columns (e.g. Quilt-VQA's answer_type and context), one value per row.
+ */
+export function writeHfParquet(
+  path: string,
+  rows: readonly ParquetRow[],
+  options: { rowGroupSize?: number; extra?: Readonly<Record<string, ReadonlyArray<string | null>>> } = {},
+): void {
+  const extra = Object.entries(options.extra ?? {});
   parquetWriteFile({
     filename: path,
     ...(options.rowGroupSize !== undefined ? { rowGroupSize: options.rowGroupSize } : {}),
@@ -37,14 +45,16 @@ export function writeHfParquet(path: string, rows: readonly ParquetRow[], option
       { name: 'image', data: rows.map((r) => ({ bytes: r.image.bytes, path: r.image.path })) },
       { name: 'question', data: rows.map((r) => r.question) },
       { name: 'answer', data: rows.map((r) => r.answer) },
+      ...extra.map(([name, values]) => ({ name, data: [...values] })),
     ],
     schema: [
-      { name: 'root', num_children: 3 },
+      { name: 'root', num_children: 3 + extra.length },
       { name: 'image', repetition_type: 'OPTIONAL', num_children: 2 },
       { name: 'bytes', type: 'BYTE_ARRAY', repetition_type: 'OPTIONAL' },
       { name: 'path', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
       { name: 'question', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
       { name: 'answer', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
+      ...extra.map(([name]) => ({ name, type: 'BYTE_ARRAY' as const, converted_type: 'UTF8' as const, repetition_type: 'OPTIONAL' as const })),
     ],
   });
 }
