@@ -18,7 +18,7 @@ import torch.distributed as dist  # noqa: E402
 from datasets import Dataset  # noqa: E402
 from trl import GRPOConfig  # noqa: E402
 
-from test_trainer import CORPUS, Recorder, allowed_only, length_reward, step_labels, tiny_model, tiny_tokenizer  # noqa: E402
+from test_trainer import CORPUS, record_rewards, Recorder, allowed_only, length_reward, step_labels, tiny_model, tiny_tokenizer  # noqa: E402
 
 
 def main(url, out_dir):
@@ -34,15 +34,7 @@ def main(url, out_dir):
                       generation_kwargs={"suppress_tokens": allowed_only(tokenizer)})
     trainer = Recorder(model=model, reward_funcs=[length_reward], args=args, train_dataset=data,
                        processing_class=tokenizer, mrpo_url=url, step_labels=step_labels)
-    rewards_seen = []
-    original = trainer._calculate_rewards
-
-    def keep(*a):
-        r = original(*a)
-        rewards_seen.append(r[:, 0].tolist())  # gathered over both ranks
-        return r
-
-    trainer._calculate_rewards = keep
+    rewards_seen = record_rewards(trainer)  # gathered over both ranks
     trainer.train()
     rank = dist.get_rank()
     changed = any(not torch.equal(before[n], p.detach().cpu()) for n, p in trainer.accelerator.unwrap_model(

@@ -113,6 +113,20 @@ def reference_advantages(url, tokenizer, completion_ids, rewards, group, prefix=
     return token_advantages(MrpoClient(url).shape({"estimator": "mrpo", "groups": groups}))
 
 
+def record_rewards(trainer):
+    """A list that fills with each batch's first reward column, as TRL computes it (gathered over ranks)."""
+    rewards_seen = []
+    original = trainer._calculate_rewards
+
+    def keep(*a):
+        r = original(*a)
+        rewards_seen.append(r[:, 0].tolist())
+        return r
+
+    trainer._calculate_rewards = keep  # the trainer wraps this again inside its override
+    return rewards_seen
+
+
 def run(tmp_path, url, wrong=False, gas=1, tokenizer=None, trainer_kwargs=None, **extra):
     tokenizer = tokenizer or tiny_tokenizer()
     model = tiny_model(tokenizer)
@@ -126,15 +140,7 @@ def run(tmp_path, url, wrong=False, gas=1, tokenizer=None, trainer_kwargs=None, 
     trainer = Recorder(**{"model": model, "reward_funcs": [length_reward], "args": args, "train_dataset": data,
                           "eval_dataset": data, "processing_class": tokenizer, "mrpo_url": url, "wrong": wrong,
                           "step_labels": step_labels, **(trainer_kwargs or {})})
-    rewards_seen = []
-    original = trainer._calculate_rewards
-
-    def keep(*a):
-        r = original(*a)
-        rewards_seen.append(r[:, 0].tolist())
-        return r
-
-    trainer._calculate_rewards = keep  # the trainer wraps this again inside its override
+    rewards_seen = record_rewards(trainer)
     trainer.train()
     changed = any(not torch.equal(before[n], p.detach()) for n, p in trainer.model.named_parameters())
     return trainer, tokenizer, rewards_seen, changed

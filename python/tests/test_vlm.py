@@ -13,7 +13,7 @@ from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLIm
 from transformers.video_processing_utils import BaseVideoProcessor
 from trl import GRPOConfig
 
-from test_trainer import CORPUS, STORY, Recorder, allowed_only, check, length_reward, step_labels
+from test_trainer import CORPUS, record_rewards, STORY, Recorder, allowed_only, check, length_reward, step_labels
 
 VISION_TOKENS = ["<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>"]
 # The content-part loop of Qwen2.5-VL's own template, shortened: an image part becomes
@@ -102,15 +102,7 @@ def test_vlm_images_reach_the_model_and_advantages_are_mrpo(tmp_path, mrpo_serve
                       generation_kwargs={"suppress_tokens": allowed_only(tokenizer)})
     trainer = VLRecorder(model=model, reward_funcs=[length_reward], args=args, train_dataset=data,
                          processing_class=processor, mrpo_url=mrpo_serve, step_labels=step_labels)
-    rewards_seen = []
-    original = trainer._calculate_rewards
-
-    def keep(*a):
-        r = original(*a)
-        rewards_seen.append(r[:, 0].tolist())
-        return r
-
-    trainer._calculate_rewards = keep
+    rewards_seen = record_rewards(trainer)
     trainer.train()
 
     assert trainer.state.global_step == 2
