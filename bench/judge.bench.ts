@@ -7,10 +7,13 @@
  * per item is printed too (its ceiling on one core is 1000 / that).
  *
  * The ceiling is measured in the same run: a minimal client (node:http with a
- * keep-alive agent, nothing else) posting the same request bodies to the same
- * server at the same concurrency; the bench prints its rate and CPU per item
- * and mrpo's ratio to it. Every item has its own image (distinct PNGs), so
- * preparing data URLs is part of what is measured.
+ * keep-alive agent, nothing else) posting the request bodies the endpoint
+ * would build (prepared beforehand) to the same server at the same
+ * concurrency; the bench prints its rate and CPU per item and mrpo's ratio to
+ * it. The two run in interleaved rounds after a warm-up each (JIT and
+ * sockets), and every item has its own image (distinct PNGs), so preparing
+ * data URLs is part of what is measured for mrpo. Cache hits are compared
+ * with a bare prepared SQLite lookup of the same rows.
  */
 import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
@@ -21,6 +24,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import Database from 'better-sqlite3';
 import { openVerdictCache } from '../src/judges/cache.js';
 import { createJudgeEndpoint } from '../src/judges/openai/endpoint.js';
 import { createOpenAIStepJudge } from '../src/judges/openai/step-judge.js';
@@ -30,27 +34,63 @@ import type { Item } from '../src/types.js';
 const LATENCY_MS = 50;
 const CONCURRENCY = 32;
 const ITEMS = 1280;
+const WARM_UP = 256;
+const ROUNDS = 3;
 
-export async function run(): Promise<void> {
-  // Distinct 64×64 images (one grey level and one marked pixel each), so no two items share a data URL.
-  const images = await Promise.all(
-    Array.from({ length: ITEMS }, async (_, i) => {
+/** Distinct 64×64 PNG data URLs (one grey level and one marked pixel each), so no two items share an image. */
+async function distinctImages(n: number, offset: number): Promise<string[]> {
+  return Promise.all(
+    Array.from({ length: n }, async (_, j) => {
+      const i = offset + j;
       const raw = Buffer.alloc(64 * 64 * 3, 40 + (i % 200));
-      raw[(i % (64 * 64)) * 3] = 255;
+      raw[(Math.floor(i / 200) % (64 * 64)) * 3] = 255;
+      raw[(Math.floor(i / 200) % (64 * 64)) * 3 + 1] = i % 256;
       const png = await sharp(raw, { raw: { width: 64, height: 64, channels: 3 } }).png().toBuffer();
       return `data:image/png;base64,${png.toString('base64')}`;
     }),
   );
-  const items: Item[] = Array.from({ length: ITEMS }, (_, i) => ({
-    id: `q${i}`,
-    image: images[i],
-    question: `What is abnormal in case ${i}?`,
+}
+
+function makeItems(images: readonly string[], tag: string): Item[] {
+  return images.map((image, i) => ({
+    id: `${tag}${i}`,
+    image,
+    question: `What is abnormal in case ${tag}${i}?`,
     answer: 'pneumothorax',
     goldReasoning: 'Chest X-ray. The right lung shows a pleural line without lung markings beyond it: pneumothorax.',
     source: 'bench',
   }));
-  const steps = ['This is a chest X-ray.', 'The right lung shows a pleural line.', 'This is a pneumothorax.', 'The answer is pneumothorax.'];
+}
 
+const STEPS = ['This is a chest X-ray.', 'The right lung shows a pleural line.', 'This is a pneumothorax.', 'The answer is pneumothorax.'];
+
+/** The request bodies as the endpoint builds them, for the ceiling client. */
+function ceilingBodies(items: readonly Item[]): string[] {
+  return items.map((item) => {
+    const prompt = stepPrompt({ question: item.question, goldAnswer: item.answer, goldReasoning: item.goldReasoning ?? '', steps: STEPS });
+    const schema = stepSchema(STEPS.length);
+    return JSON.stringify({
+      model: 'bench-judge',
+      messages: [
+        { role: 'system', content: prompt.system },
+        { role: 'user', content: [{ type: 'text', text: prompt.user }, { type: 'image_url', image_url: { url: item.image } }] },
+      ],
+      response_format: { type: 'json_schema', json_schema: { name: schema.name, schema: schema.schema, strict: true } },
+    });
+  });
+}
+
+interface Measured {
+  readonly rate: number;
+  readonly cpuPerItem: number;
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+export async function run(): Promise<void> {
   const here = dirname(fileURLToPath(import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'judge-bench-server.ts'), String(LATENCY_MS)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const [baseUrl] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
@@ -60,49 +100,65 @@ export async function run(): Promise<void> {
     const options = { baseUrl, model: 'bench-judge', concurrency: CONCURRENCY, cache };
     const endpoint = createJudgeEndpoint(options);
     const judge = createOpenAIStepJudge(endpoint);
-    // Warm-up: connections, JIT.
-    await Promise.all(items.slice(0, CONCURRENCY).map((item) => judge.judgeSteps({ item: { ...item, question: `warm ${item.question}` }, steps })));
+    const url = `${baseUrl.replace(/\/+$/, '')}/chat/completions`;
 
-    let t0 = performance.now();
-    const cpu0 = process.cpuUsage();
-    const results = await Promise.all(items.map((item) => judge.judgeSteps({ item, steps })));
-    let seconds = (performance.now() - t0) / 1000;
-    const cpu = process.cpuUsage(cpu0);
-    const judged = results.filter((r) => r.kind === 'judged').length;
-    const rate = judged / seconds;
+    // Warm-up of both clients (connections, JIT) on items of their own, then ROUNDS interleaved rounds, each
+    // on items (and images) not seen before; the medians are reported.
+    const warm = makeItems(await distinctImages(WARM_UP, 0), 'warm');
+    await Promise.all(warm.map((item) => judge.judgeSteps({ item, steps: STEPS })));
+    await bareClient(url, ceilingBodies(warm), CONCURRENCY);
+    const mrpo: Measured[] = [];
+    const ceiling: Measured[] = [];
+    let last: Item[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const items = makeItems(await distinctImages(ITEMS, WARM_UP + round * ITEMS), `r${round}-`);
+      const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
+      const results = await Promise.all(items.map((item) => judge.judgeSteps({ item, steps: STEPS })));
+      const seconds = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      const judged = results.filter((r) => r.kind === 'judged').length;
+      if (judged !== items.length) throw new Error(`only ${judged} of ${items.length} items were judged`);
+      mrpo.push({ rate: judged / seconds, cpuPerItem: (cpu.user + cpu.system) / 1000 / judged });
+      // The ceiling: the same bodies (the other round's items, so neither side sees an image twice) from a bare client.
+      ceiling.push(await bareClient(url, ceilingBodies(makeItems(await distinctImages(ITEMS, WARM_UP + (ROUNDS + round) * ITEMS), `c${round}-`)), CONCURRENCY));
+      last = items;
+    }
+    const rate = median(mrpo.map((m) => m.rate));
+    const cpuPerItem = median(mrpo.map((m) => m.cpuPerItem));
+    const ceilingRate = median(ceiling.map((m) => m.rate));
+    const ceilingCpu = median(ceiling.map((m) => m.cpuPerItem));
     const ideal = CONCURRENCY / (LATENCY_MS / 1000);
-    console.log(`judge/items_per_s (latency ${LATENCY_MS} ms, concurrency ${CONCURRENCY}, ${ITEMS} items): ${rate.toFixed(1)} items/s`);
+    const each = (ms: Measured[], f: (m: Measured) => number, digits: number): string => ms.map((m) => f(m).toFixed(digits)).join(', ');
+    console.log(`# ${ROUNDS} interleaved rounds of ${ITEMS} items with distinct images (medians; rounds in brackets), after ${WARM_UP} warm-up items each`);
+    console.log(`judge/items_per_s (latency ${LATENCY_MS} ms, concurrency ${CONCURRENCY}): ${rate.toFixed(1)} items/s [${each(mrpo, (m) => m.rate, 1)}]`);
     console.log(`judge/ratio_to_ideal (ideal ${ideal}/s): ${(rate / ideal).toFixed(3)} ratio`);
-    const cpuPerItem = (cpu.user + cpu.system) / 1000 / judged;
-    console.log(`judge/client_cpu_per_item: ${cpuPerItem.toFixed(2)} ms`);
+    console.log(`judge/client_cpu_per_item: ${cpuPerItem.toFixed(2)} ms [${each(mrpo, (m) => m.cpuPerItem, 2)}]`);
+    console.log(`judge/ceiling_items_per_s (bare node:http keep-alive client, same server, same kind of bodies): ${ceilingRate.toFixed(1)} items/s [${each(ceiling, (m) => m.rate, 1)}]`);
+    console.log(`judge/ceiling_cpu_per_item: ${ceilingCpu.toFixed(2)} ms [${each(ceiling, (m) => m.cpuPerItem, 2)}]`);
+    console.log(`judge/ratio_to_ceiling: ${(rate / ceilingRate).toFixed(3)} ratio`);
+    console.log(`judge/cpu_ratio_to_ceiling (mrpo CPU per item ÷ ceiling's): ${(cpuPerItem / ceilingCpu).toFixed(2)} ratio`);
 
-    // The ceiling: the same bodies (as the endpoint builds them) from a bare node:http keep-alive client.
-    const bodies = items.map((item) => {
-      const prompt = stepPrompt({ question: `ceiling ${item.question}`, goldAnswer: item.answer, goldReasoning: item.goldReasoning ?? '', steps });
-      const schema = stepSchema(steps.length);
-      return JSON.stringify({
-        model: 'bench-judge',
-        messages: [
-          { role: 'system', content: prompt.system },
-          { role: 'user', content: [{ type: 'text', text: prompt.user }, { type: 'image_url', image_url: { url: item.image } }] },
-        ],
-        response_format: { type: 'json_schema', json_schema: { name: schema.name, schema: schema.schema, strict: true } },
-      });
-    });
-    const ceiling = await bareClient(`${baseUrl.replace(/\/+$/, '')}/chat/completions`, bodies, CONCURRENCY);
-    console.log(`judge/ceiling_items_per_s (bare node:http keep-alive client, same server and bodies): ${ceiling.rate.toFixed(1)} items/s`);
-    console.log(`judge/ceiling_cpu_per_item: ${ceiling.cpuPerItem.toFixed(2)} ms`);
-    console.log(`judge/ratio_to_ceiling: ${(rate / ceiling.rate).toFixed(3)} ratio`);
-    console.log(`judge/cpu_ratio_to_ceiling (mrpo CPU per item ÷ ceiling's): ${(cpuPerItem / ceiling.cpuPerItem).toFixed(2)} ratio`);
-
-    const warm = createJudgeEndpoint(options);
-    const rerun = createOpenAIStepJudge(warm);
-    t0 = performance.now();
-    const hits = await Promise.all(items.map((item) => rerun.judgeSteps({ item, steps })));
-    seconds = (performance.now() - t0) / 1000;
-    if (warm.meter.snapshot().requests !== 0 || hits.some((h) => h.kind !== 'judged')) throw new Error('the cache rerun sent requests');
-    console.log(`judge/cache_hits_per_s (SQLite, ${ITEMS} items): ${(ITEMS / seconds).toFixed(0)} hits/s`);
+    // Cache hits: a new endpoint (as a rerun would have) over the last round's items, against a bare prepared lookup.
+    cache.flush();
+    const rerun = createJudgeEndpoint(options);
+    const rerunJudge = createOpenAIStepJudge(rerun);
+    let t0 = performance.now();
+    const hits = await Promise.all(last.map((item) => rerunJudge.judgeSteps({ item, steps: STEPS })));
+    const hitRate = last.length / ((performance.now() - t0) / 1000);
+    if (rerun.meter.snapshot().requests !== 0 || hits.some((h) => h.kind !== 'judged')) throw new Error('the cache rerun sent requests');
     cache.close();
+    const db = new Database(join(dir, 'judge.sqlite'), { readonly: true });
+    const keys = db.prepare<[], { model: string; prompt_version: string; input_hash: string }>('SELECT model, prompt_version, input_hash FROM verdicts').all();
+    const lookup = db.prepare<[string, string, string], string>('SELECT value FROM verdicts WHERE model = ? AND prompt_version = ? AND input_hash = ?').pluck();
+    t0 = performance.now();
+    let found = 0;
+    for (const k of keys) if (lookup.get(k.model, k.prompt_version, k.input_hash) !== undefined) found += 1;
+    const bareRate = found / ((performance.now() - t0) / 1000);
+    db.close();
+    console.log(`judge/cache_hits_per_s (SQLite, new endpoint, ${last.length} items at once): ${hitRate.toFixed(0)} hits/s`);
+    console.log(`judge/cache_ceiling_lookups_per_s (bare prepared better-sqlite3 SELECT of the same ${found} rows): ${bareRate.toFixed(0)} lookups/s`);
+    console.log(`judge/cache_ratio_to_ceiling: ${(hitRate / bareRate).toFixed(3)} ratio`);
   } finally {
     child.stdin?.end();
     await once(child, 'exit');

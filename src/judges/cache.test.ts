@@ -1,7 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
 import { hashInputs, openVerdictCache } from './cache.js';
 
 const dirs: string[] = [];
@@ -39,5 +41,48 @@ describe('verdict cache', () => {
     expect(hashInputs({ a: 1, b: { c: [1, 2], d: 'x' } })).toBe(hashInputs({ b: { d: 'x', c: [1, 2] }, a: 1 }));
     expect(hashInputs({ a: 1, b: { c: [1, 2] } })).not.toBe(hashInputs({ a: 1, b: { c: [2, 1] } }));
     expect(hashInputs({ a: 'x' })).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('hashInputs is the SHA-256 of the sorted-key JSON text (pinned: existing caches keep their keys)', () => {
+    // Expected values: `printf '%s' '<text>' | sha256sum` of the JSON written out by hand.
+    // {"goldAnswer":"A","goldReasoning":"R","image":"d","kind":"steps","question":"Q?","settings":{"reasoningEffort":null,"temperature":null},"steps":["s1","s2"]}
+    const step = { kind: 'steps', question: 'Q?', goldAnswer: 'A', goldReasoning: 'R', steps: ['s1', 's2'], image: 'd', settings: { temperature: null, reasoningEffort: null } };
+    expect(hashInputs(step)).toBe('21338622b0ab00bb6b9634837ec58757c24162328b0a3e3a80b06fed8c836c69');
+    // {"a":[1,null,"x",{"b":2,"c":null}],"n":null,"s":"é\"q","z":{"x":true,"y":[]}}: undefined members left out, an undefined element is null.
+    const odd = { z: { y: [], x: true }, s: 'é"q', a: [1, undefined, 'x', { c: null, b: 2, d: undefined }], n: null, u: undefined };
+    expect(hashInputs(odd)).toBe('acd5fb0b33a9d06b3af1d4fe226a4f986b0df3c6766604201a960839948b913a');
+    // Already in order (no re-sorting needed) or not: the same text, so the same hash.
+    expect(hashInputs({ a: [1, null, 'x', { b: 2, c: null }], n: null, s: 'é"q', z: { x: true, y: [] } })).toBe('acd5fb0b33a9d06b3af1d4fe226a4f986b0df3c6766604201a960839948b913a');
+  });
+
+  it('pending writes are read back at once and committed together; a kill after the turn keeps them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mrpo-cache-'));
+    dirs.push(dir);
+    const path = join(dir, 'judge.sqlite');
+    const cache = openVerdictCache(path);
+    cache.set('m', 'v1', 'h1', { correct: true });
+    cache.setImageDigest('src1', 'prep', 'sent1');
+    expect(cache.get('m', 'v1', 'h1')).toEqual({ correct: true });
+    expect(cache.imageDigest('src1', 'prep')).toBe('sent1');
+    const other = new Database(path, { readonly: true });
+    expect(other.prepare('SELECT COUNT(*) AS n FROM verdicts').get()).toEqual({ n: 0 }); // not yet committed
+    cache.flush();
+    expect(other.prepare('SELECT COUNT(*) AS n FROM verdicts').get()).toEqual({ n: 1 });
+    other.close();
+    cache.close();
+
+    // A process that stores 300 verdicts, lets one event-loop turn pass, and is then killed (SIGKILL, no close()).
+    const script = [
+      `import { openVerdictCache } from ${JSON.stringify(new URL('./cache.ts', import.meta.url).pathname)};`,
+      `const c = openVerdictCache(${JSON.stringify(path)});`,
+      `for (let i = 0; i < 300; i++) c.set('m', 'v1', 'k' + i, { correct: i % 2 === 0 });`,
+      `setImmediate(() => setImmediate(() => process.kill(process.pid, 'SIGKILL')));`,
+    ].join('\n');
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(child.signal).toBe('SIGKILL');
+    const reopened = openVerdictCache(path);
+    expect(reopened.size()).toBe(301);
+    expect(reopened.get('m', 'v1', 'k299')).toEqual({ correct: false });
+    reopened.close();
   });
 });

@@ -25,24 +25,64 @@ export interface VerdictCache {
   /** The digest of the image as sent, for a source digest and preparation seen before. */
   imageDigest(sourceDigest: string, preparation: string): string | undefined;
   setImageDigest(sourceDigest: string, preparation: string, sentDigest: string): void;
+  /** Writes what is pending now (writes are otherwise committed together at the end of the event-loop turn). */
+  flush(): void;
   /** Rows stored. */
   size(): number;
   close(): void;
 }
 
+/**
+ * JSON text of a JSON-serialisable value with every object's keys in sorted
+ * order (otherwise exactly `JSON.stringify`'s: an undefined member is left
+ * out, an undefined array element or a non-finite number is `null`).
+ */
+function canonicalJson(v: unknown): string {
+  if (inOrder(v)) return JSON.stringify(v) ?? 'null';
+  if (Array.isArray(v)) {
+    let out = '[';
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i] as unknown;
+      out += (i === 0 ? '' : ',') + (x === undefined || typeof x === 'function' ? 'null' : canonicalJson(x));
+    }
+    return `${out}]`;
+  }
+  if (v !== null && typeof v === 'object') {
+    const record = v as Record<string, unknown>;
+    let out = '{';
+    let first = true;
+    for (const k of Object.keys(record).sort()) {
+      const x = record[k];
+      if (x === undefined || typeof x === 'function') continue;
+      out += `${first ? '' : ','}${JSON.stringify(k)}:${canonicalJson(x)}`;
+      first = false;
+    }
+    return `${out}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+/** Whether every object in v already has its keys in sorted order (so `JSON.stringify` is canonical as it is). */
+function inOrder(v: unknown): boolean {
+  if (v === null || typeof v !== 'object') return true;
+  if (Array.isArray(v)) {
+    for (const x of v) if (x !== null && typeof x === 'object' && !inOrder(x)) return false;
+    return true;
+  }
+  let previous: string | undefined;
+  for (const k in v) {
+    if (previous !== undefined && k < previous) return false;
+    if (!Object.hasOwn(v, k)) return false;
+    const x = (v as Record<string, unknown>)[k];
+    if (x !== null && typeof x === 'object' && !inOrder(x)) return false;
+    previous = k;
+  }
+  return true;
+}
+
 /** SHA-256 (hex) of a JSON-serialisable value with its object keys sorted, so key order never changes the hash. */
 export function hashInputs(value: unknown): string {
-  const canonical = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(canonical);
-    if (v !== null && typeof v === 'object')
-      return Object.fromEntries(
-        Object.keys(v as Record<string, unknown>)
-          .sort()
-          .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
-      );
-    return v;
-  };
-  return createHash('sha256').update(JSON.stringify(canonical(value))).digest('hex');
+  return createHash('sha256').update(canonicalJson(value)).digest('hex');
 }
 
 /** Opens (creating if needed) the cache file; `:memory:` gives a cache that lives as long as the process. */
@@ -78,29 +118,88 @@ function createTable(db: Database.Database): void {
   ) WITHOUT ROWID`);
 }
 
+/** Image-table rows of one preparation that are kept in memory (about 0.3 KB each). */
+const MEMORY_IMAGE_ROWS = 200_000;
+
 function wrap(db: Database.Database): VerdictCache {
-  const getStmt = db.prepare<[string, string, string], { value: string }>(
-    'SELECT value FROM verdicts WHERE model = ? AND prompt_version = ? AND input_hash = ?',
-  );
+  const getStmt = db
+    .prepare<[string, string, string], string>('SELECT value FROM verdicts WHERE model = ? AND prompt_version = ? AND input_hash = ?')
+    .pluck();
   const setStmt = db.prepare<[string, string, string, string, string]>(
     'INSERT OR REPLACE INTO verdicts (model, prompt_version, input_hash, value, created_at) VALUES (?, ?, ?, ?, ?)',
   );
-  const countStmt = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM verdicts');
-  const getImageStmt = db.prepare<[string, string], { sent_digest: string }>('SELECT sent_digest FROM image_digests WHERE source_digest = ? AND preparation = ?');
+  const countStmt = db.prepare<[], number>('SELECT COUNT(*) FROM verdicts').pluck();
+  const getImageStmt = db.prepare<[string, string], string>('SELECT sent_digest FROM image_digests WHERE source_digest = ? AND preparation = ?').pluck();
+  const countImagesStmt = db.prepare<[string], number>('SELECT COUNT(*) FROM image_digests WHERE preparation = ?').pluck();
+  const allImagesStmt = db.prepare<[string], { source_digest: string; sent_digest: string }>('SELECT source_digest, sent_digest FROM image_digests WHERE preparation = ?');
+  // The image table of a preparation is read into memory at its first lookup (when it has at most
+  // MEMORY_IMAGE_ROWS rows), so that a hit costs one SQLite lookup, not two; larger tables are looked up row by row.
+  const imagesInMemory = new Map<string, Map<string, string> | null>();
+  const imagesOf = (preparation: string): Map<string, string> | null => {
+    let images = imagesInMemory.get(preparation);
+    if (images === undefined) {
+      images = null;
+      if ((countImagesStmt.get(preparation) ?? 0) <= MEMORY_IMAGE_ROWS) {
+        images = new Map();
+        for (const row of allImagesStmt.iterate(preparation)) images.set(row.source_digest, row.sent_digest);
+      }
+      imagesInMemory.set(preparation, images);
+    }
+    return images;
+  };
   const setImageStmt = db.prepare<[string, string, string]>('INSERT OR REPLACE INTO image_digests (source_digest, preparation, sent_digest) VALUES (?, ?, ?)');
+
+  // Writes wait for the end of the current event-loop turn and then go in one transaction: verdicts that
+  // arrive together (a batch of replies) cost one commit. Reads see pending writes. A kill loses at most the
+  // writes of the turn it interrupts; a committed transaction is whole (WAL).
+  const pendingVerdicts = new Map<string, [string, string, string, string, string]>();
+  const pendingImages = new Map<string, [string, string, string]>();
+  let scheduled: NodeJS.Immediate | null = null;
+  const writeAll = db.transaction(() => {
+    for (const row of pendingVerdicts.values()) setStmt.run(...row);
+    for (const row of pendingImages.values()) setImageStmt.run(...row);
+  });
+  const flush = (): void => {
+    if (scheduled !== null) clearImmediate(scheduled);
+    scheduled = null;
+    if (pendingVerdicts.size + pendingImages.size === 0) return;
+    writeAll();
+    pendingVerdicts.clear();
+    pendingImages.clear();
+  };
+  const schedule = (): void => {
+    if (pendingVerdicts.size + pendingImages.size >= 512) flush();
+    else scheduled ??= setImmediate(flush);
+  };
+  const verdictKey = (model: string, promptVersion: string, inputHash: string): string => `${model}\u0000${promptVersion}\u0000${inputHash}`;
   return {
     get(model, promptVersion, inputHash) {
-      const row = getStmt.get(model, promptVersion, inputHash);
-      return row === undefined ? undefined : (JSON.parse(row.value) as unknown);
+      const pending = pendingVerdicts.get(verdictKey(model, promptVersion, inputHash));
+      const value = pending !== undefined ? pending[3] : getStmt.get(model, promptVersion, inputHash);
+      return value === undefined ? undefined : (JSON.parse(value) as unknown);
     },
     set(model, promptVersion, inputHash, value) {
-      setStmt.run(model, promptVersion, inputHash, JSON.stringify(value), new Date().toISOString());
+      pendingVerdicts.set(verdictKey(model, promptVersion, inputHash), [model, promptVersion, inputHash, JSON.stringify(value), new Date().toISOString()]);
+      schedule();
     },
-    imageDigest: (sourceDigest, preparation) => getImageStmt.get(sourceDigest, preparation)?.sent_digest,
+    imageDigest(sourceDigest, preparation) {
+      const images = imagesOf(preparation);
+      if (images !== null) return images.get(sourceDigest);
+      return pendingImages.get(`${sourceDigest}\u0000${preparation}`)?.[2] ?? getImageStmt.get(sourceDigest, preparation);
+    },
     setImageDigest(sourceDigest, preparation, sentDigest) {
-      setImageStmt.run(sourceDigest, preparation, sentDigest);
+      imagesOf(preparation)?.set(sourceDigest, sentDigest);
+      pendingImages.set(`${sourceDigest}\u0000${preparation}`, [sourceDigest, preparation, sentDigest]);
+      schedule();
     },
-    size: () => countStmt.get()?.n ?? 0,
-    close: () => db.close(),
+    flush,
+    size: () => {
+      flush();
+      return countStmt.get() ?? 0;
+    },
+    close: () => {
+      flush();
+      db.close();
+    },
   };
 }

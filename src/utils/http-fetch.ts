@@ -1,9 +1,8 @@
 /**
- * A small `fetch` over node:http / node:https with a keep-alive agent, for
- * the OpenAI SDK's `fetch` option (judges, the OpenAI sampler). Node 20's
- * global fetch (undici + web streams) costs about 0.75 ms of main-thread CPU
- * per chat completion more than this (measured with `npm run bench -- judge`),
- * and the judge client is CPU-bound on one thread.
+ * A small `fetch` over node:http / node:https keep-alive agents (the
+ * exchange itself is http-client.ts), for the OpenAI SDK's `fetch` option in
+ * the OpenAI sampler: Node 20's global fetch costs about 0.75 ms of
+ * main-thread CPU per chat completion more.
  *
  * What it supports is what the SDK uses: a URL, method, headers, a string or
  * byte body, and an AbortSignal. The whole response body is read into memory
@@ -12,9 +11,7 @@
  * with the socket error as `cause`, and the signal's reason (an `AbortError`)
  * on abort, so the SDK classifies them as it does for global fetch.
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import { createHttpAgents, sendHttp, type HttpReply } from './http-client.js';
 
 export interface HttpFetchOptions {
   /** Sockets per host (default 64); set it to the request concurrency. */
@@ -49,100 +46,37 @@ function bodyBytes(body: BodyLike): Buffer | undefined {
   throw new TypeError('http-fetch: only string and byte bodies are supported');
 }
 
-function decode(raw: Buffer, encoding: string | undefined): Buffer {
-  switch ((encoding ?? '').trim().toLowerCase()) {
-    case '':
-    case 'identity':
-      return raw;
-    case 'gzip':
-    case 'x-gzip':
-      return gunzipSync(raw);
-    case 'deflate':
-      return inflateSync(raw);
-    case 'br':
-      return brotliDecompressSync(raw);
-    default:
-      throw new TypeError(`http-fetch: unsupported content-encoding "${encoding}"`);
-  }
-}
-
-function responseHeaders(res: IncomingMessage): Headers {
+function responseHeaders(reply: HttpReply): Headers {
   const headers = new Headers();
-  for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
-    const name = res.rawHeaders[i];
-    if (name.toLowerCase() === 'content-encoding' || name.toLowerCase() === 'content-length') continue;
-    headers.append(name, res.rawHeaders[i + 1]);
+  const raw = reply.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    if (name === 'content-encoding' || name === 'content-length') continue;
+    headers.append(raw[i], raw[i + 1]);
   }
   return headers;
 }
 
-function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
-}
-
 /** A `fetch` for one client: keep-alive agents (http and https) shared by its requests. */
 export function createHttpFetch(options: HttpFetchOptions = {}): typeof fetch {
-  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64 };
-  const agents = { http: new HttpAgent(agentOptions), https: new HttpsAgent(agentOptions) };
-  const httpFetch = (input: FetchInput, init: RequestInit = {}): Promise<Response> => {
+  const agents = createHttpAgents(options.maxSockets ?? 64);
+  const httpFetch = async (input: FetchInput, init: RequestInit = {}): Promise<Response> => {
     const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
     const signal = init.signal ?? undefined;
-    return new Promise<Response>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(abortReason(signal));
-        return;
-      }
-      let body: Buffer | undefined;
-      try {
-        body = bodyBytes(init.body);
-      } catch (error) {
-        reject(error);
-        return;
-      }
-      const headers = headerRecord(init.headers);
-      if (body !== undefined) headers['content-length'] = String(body.byteLength);
-      headers['accept-encoding'] ??= 'gzip, deflate, br';
-      const secure = url.protocol === 'https:';
-      if (!secure && url.protocol !== 'http:') {
-        reject(new TypeError(`http-fetch: unsupported protocol ${url.protocol}`));
-        return;
-      }
-      const send = secure ? httpsRequest : httpRequest;
-      const req = send(url, { method: init.method ?? 'GET', headers, agent: secure ? agents.https : agents.http });
-      let settled = false;
-      const onAbort = (): void => {
-        if (settled) return;
-        settled = true;
-        req.destroy();
-        reject(abortReason(signal as AbortSignal));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const finish = (outcome: () => void): void => {
-        signal?.removeEventListener('abort', onAbort);
-        if (settled) return;
-        settled = true;
-        outcome();
-      };
-      req.on('error', (error) => finish(() => reject(Object.assign(new TypeError('fetch failed'), { cause: error }))));
-      req.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', (error) => finish(() => reject(Object.assign(new TypeError('fetch failed'), { cause: error }))));
-        res.on('end', () =>
-          finish(() => {
-            try {
-              const status = res.statusCode ?? 0;
-              const nullBody = status === 204 || status === 205 || status === 304 || init.method === 'HEAD';
-              const data = nullBody ? null : decode(Buffer.concat(chunks), res.headers['content-encoding']);
-              resolve(new Response(data, { status, statusText: res.statusMessage ?? '', headers: responseHeaders(res) }));
-            } catch (error) {
-              reject(Object.assign(new TypeError('fetch failed'), { cause: error }));
-            }
-          }),
-        );
-      });
-      req.end(body);
-    });
+    if (signal?.aborted) throw signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`http-fetch: unsupported protocol ${url.protocol}`);
+    const body = bodyBytes(init.body);
+    const headers = headerRecord(init.headers);
+    headers['accept-encoding'] ??= 'gzip, deflate, br';
+    let reply: HttpReply;
+    try {
+      reply = await sendHttp(agents, url, { method: init.method ?? 'GET', headers, ...(body !== undefined ? { body } : {}), ...(signal ? { signal } : {}) });
+    } catch (error) {
+      // An abort fails with the signal's reason, anything else as fetch's TypeError with the cause attached.
+      if (signal?.aborted) throw error;
+      throw Object.assign(new TypeError('fetch failed'), { cause: error });
+    }
+    return new Response(reply.body, { status: reply.status, statusText: reply.statusText, headers: responseHeaders(reply) });
   };
   return httpFetch as typeof fetch;
 }

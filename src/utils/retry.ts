@@ -140,7 +140,7 @@ export function classifyRemoteError(error: unknown, nowMs: number): RemoteFailur
     const retryAfter = typeof headers?.get === 'function' ? retryAfterMs(headers, nowMs) : null;
     return { category: `http ${status}`, status, retryable: RETRYABLE_STATUS.has(status) || status >= 500, retryAfterMs: retryAfter, message };
   }
-  if (is('APIConnectionError')) return { category: 'connection error', status: null, retryable: true, retryAfterMs: null, message };
+  if (is('APIConnectionError', 'ConnectionError')) return { category: 'connection error', status: null, retryable: true, retryAfterMs: null, message };
   if (error instanceof SyntaxError) return { category: 'malformed response', status: null, retryable: true, retryAfterMs: null, message };
   return { category: 'client error', status: null, retryable: false, retryAfterMs: null, message };
 }

@@ -25,8 +25,7 @@ export function createOpenAIAnswerJudge(endpoint: JudgeEndpoint): AnswerJudge {
           promptVersion: ANSWER_PROMPT_VERSION,
           inputs: { kind: 'answer', question: item.question, goldAnswer: item.answer, answer },
           image: item.image,
-          prompt: answerPrompt({ question: item.question, goldAnswer: item.answer, answer }),
-          schema: ANSWER_SCHEMA,
+          build: () => ({ prompt: answerPrompt({ question: item.question, goldAnswer: item.answer, answer }), schema: ANSWER_SCHEMA }),
           parse: (content) => {
             const correct = parseAnswerVerdict(content);
             return correct === null ? null : { correct };

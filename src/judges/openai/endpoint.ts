@@ -1,27 +1,27 @@
 /**
  * One OpenAI-compatible chat-completions endpoint used as a judge (hosted
- * OpenAI, vLLM, SGLang, Ollama, llama.cpp server), through the official
- * `openai` SDK, with the reliability the judges need (issue 3):
+ * OpenAI, vLLM, SGLang, Ollama, llama.cpp server), over node:http keep-alive
+ * (chat-client.ts), with the reliability the judges need:
  *
  * - bounded concurrency (p-limit; cache hits take no slot; identical calls
  *   in flight at the same time share one request);
- * - the SDK's own retries off, ours on: exponential backoff with jitter,
+ * - retries: exponential backoff with jitter,
  *   `Retry-After` honoured, a per-request timeout, every retry counted;
  * - structured output: `json_schema` first; on an HTTP 400/422 that names the
  *   response format the endpoint falls back to `json_object`, then to no
  *   response format, and remembers that for every later call; replies are
  *   always parsed tolerantly;
  * - a persistent verdict cache keyed by (model, prompt version, SHA-256 of
- *   the inputs and the image as sent), storing successes only;
+ *   the inputs and the image as sent), storing successes only; a hit costs
+ *   the key and one lookup (the prompt is built only for a request, and the
+ *   digest of an image as sent is remembered per source);
  * - token usage and cost in a shared meter;
  * - every failure an `Unjudged` value with its reason, never a thrown error,
  *   and never with the API key in it (server messages are redacted).
  */
 import { createHash } from 'node:crypto';
-import OpenAI from 'openai';
-import { createHttpFetch } from '../../utils/http-fetch.js';
 import pLimit from 'p-limit';
-import { DEFAULT_MAX_PIXELS, imageSourceDigest, imageToDataUrl } from '../../data/images.js';
+import { DEFAULT_MAX_PIXELS, imageSourceDigest, imageToDataUrl, inlineImageDigest, isDataUrl } from '../../data/images.js';
 import type { ImageSource } from '../../types.js';
 import { createRng } from '../../utils/rng.js';
 import { AGAIN, DEFAULT_BACKOFF, failureDetail, retryLoop, sleep as realSleep, type BackoffOptions, type RemoteFailure } from '../../utils/retry.js';
@@ -30,6 +30,7 @@ import type { JudgeUsage, Unjudged } from '../judge.js';
 import { hashInputs, type VerdictCache } from '../cache.js';
 import { createJudgeMeter, defaultPrices, type JudgeMeter, type Prices } from '../meter.js';
 import type { JsonSchemaSpec, PromptText } from '../prompts.js';
+import { createChatClient } from './chat-client.js';
 
 export const DEFAULT_JUDGE_MODEL = 'gpt-5-mini';
 export const DEFAULT_JUDGE_BASE_URL = 'https://api.openai.com/v1';
@@ -97,8 +98,8 @@ export interface JudgeCall<T> {
   /** Everything the verdict depends on except the image (hashed into the cache key). */
   readonly inputs: Readonly<Record<string, unknown>>;
   readonly image: ImageSource;
-  readonly prompt: PromptText;
-  readonly schema: JsonSchemaSpec;
+  /** The prompt and response schema; called only when a request is made (not on a cache hit). */
+  readonly build: () => { readonly prompt: PromptText; readonly schema: JsonSchemaSpec };
   /** Parses a reply; null = unparseable. */
   readonly parse: (content: string) => T | null;
   /** Checks a value read back from the cache; null = unusable (the call is made again). */
@@ -135,6 +136,9 @@ const FORMAT_COMPLAINT = /response_format|json_schema|json_object|schema|structu
 
 const NEXT_FORMAT: Record<ResponseFormatMode, ResponseFormatMode | null> = { json_schema: 'json_object', json_object: 'none', none: null };
 
+/** How many characters of image sources (data URLs, paths) an endpoint remembers digests for (64 Mi). */
+const KNOWN_DIGEST_CHARS = 64 * 2 ** 20;
+
 export function createJudgeEndpoint(options: JudgeEndpointOptions): JudgeEndpoint {
   const model = options.model ?? DEFAULT_JUDGE_MODEL;
   const baseUrl = (options.baseUrl ?? DEFAULT_JUDGE_BASE_URL).replace(/\/+$/, '');
@@ -157,7 +161,11 @@ export function createJudgeEndpoint(options: JudgeEndpointOptions): JudgeEndpoin
     ...(options.requestSeed !== undefined ? { seed: options.requestSeed } : {}),
   };
   let format: ResponseFormatMode = 'json_schema';
-  const toUrl = options.imageUrl ?? ((image: ImageSource) => imageToDataUrl(image, options.maxPixels === undefined ? {} : { maxPixels: options.maxPixels }));
+  // The default preparation reads an image's header, not all its pixels: an image within the budget is sent as
+  // it is, and a truncated one is the judge server's to refuse (http 400). (A full decode cost 0.6–0.8 ms of CPU
+  // per 64×64 PNG, more than the rest of a judge call; `mrpo data build` decodes every image once.)
+  const toUrl =
+    options.imageUrl ?? ((image: ImageSource) => imageToDataUrl(image, { validate: false, ...(options.maxPixels === undefined ? {} : { maxPixels: options.maxPixels }) }));
   const preparation = options.imageUrl === undefined ? `data-url maxPixels=${options.maxPixels ?? DEFAULT_MAX_PIXELS}` : options.imagePreparation;
 
   const inFlight = new Map<string, Promise<unknown>>();
@@ -180,14 +188,37 @@ export function createJudgeEndpoint(options: JudgeEndpointOptions): JudgeEndpoin
     return encoded;
   }
 
-  const client = new OpenAI({
-    apiKey: options.apiKey ?? 'no-key', // the SDK insists on a key; key-less local servers ignore it
-    baseURL: baseUrl,
-    maxRetries: 0, // our retries are the only ones, so each is counted
-    timeout: timeoutMs,
-    logLevel: 'off',
-    fetch: createHttpFetch({ maxSockets: Math.max(1, options.concurrency ?? 8) }),
+  const client = createChatClient({
+    baseUrl,
+    ...(options.apiKey !== undefined ? { apiKey: options.apiKey } : {}),
+    maxSockets: Math.max(1, options.concurrency ?? 8),
+    timeoutMs,
   });
+
+  // Per data URL, the digest of the image as sent: a second call with the same image (the answer after the
+  // steps, n samples of one item) skips hashing it and the cache's image lookup. Bounded by the URLs' total
+  // length; only used with a cache and a named preparation. (A file is read and hashed on every call: it may
+  // have changed.)
+  const knownDigests = new Map<string, string>();
+  let knownChars = 0;
+  const rememberDigest = (image: ImageSource, digest: string): void => {
+    if (typeof image !== 'string' || !isDataUrl(image) || knownDigests.has(image)) return;
+    knownDigests.set(image, digest);
+    knownChars += image.length;
+    if (knownChars > KNOWN_DIGEST_CHARS)
+      for (const [old] of knownDigests) {
+        if (knownChars <= KNOWN_DIGEST_CHARS) break;
+        knownDigests.delete(old);
+        knownChars -= old.length;
+      }
+  };
+  const prepare = async (source: ImageSource): Promise<EncodedForCall | Unjudged> => {
+    try {
+      return await encodeImage(source);
+    } catch (error) {
+      return unjudged('bad image', redactSecrets((error as Error).message ?? String(error), secrets, 300));
+    }
+  };
 
   function responseFormatParam(mode: ResponseFormatMode, schema: JsonSchemaSpec): Record<string, unknown> {
     if (mode === 'json_schema') return { response_format: { type: 'json_schema', json_schema: { name: schema.name, schema: schema.schema, strict: true } } };
@@ -212,29 +243,30 @@ export function createJudgeEndpoint(options: JudgeEndpointOptions): JudgeEndpoin
       }
       return true;
     };
+    const { prompt, schema } = request.build();
     const outcome = await retryLoop(
       async (attempts): Promise<{ kind: 'ok'; value: T; usage: JudgeUsage } | Unjudged | typeof AGAIN> => {
         mode = format;
         const body = {
           model,
           messages: [
-            { role: 'system' as const, content: request.prompt.system },
+            { role: 'system', content: prompt.system },
             {
-              role: 'user' as const,
+              role: 'user',
               content: [
-                { type: 'text' as const, text: request.prompt.user },
-                { type: 'image_url' as const, image_url: { url: imageUrl } },
+                { type: 'text', text: prompt.user },
+                { type: 'image_url', image_url: { url: imageUrl } },
               ],
             },
           ],
-          ...responseFormatParam(mode, request.schema),
+          ...responseFormatParam(mode, schema),
           ...(options.maxCompletionTokens !== undefined ? { max_completion_tokens: options.maxCompletionTokens } : {}),
           ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
           ...(options.requestSeed !== undefined ? { seed: options.requestSeed } : {}),
           ...(options.reasoningEffort !== undefined ? { reasoning_effort: options.reasoningEffort } : {}),
-        } as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming;
+        };
         meter.request();
-        const response = await client.chat.completions.create(body, { signal, timeout: timeoutMs, maxRetries: 0 });
+        const response = await client.complete(body, signal);
         const p = response.usage?.prompt_tokens ?? 0;
         const c = response.usage?.completion_tokens ?? 0;
         meter.usage(p, c);
@@ -261,24 +293,24 @@ export function createJudgeEndpoint(options: JudgeEndpointOptions): JudgeEndpoin
     meter,
     responseFormat: () => format,
     async call<T>(request: JudgeCall<T>, signal?: AbortSignal): Promise<JudgeCallResult<T>> {
-      // A rerun: the cache may know the digest of the prepared image from the source's own digest (no decoding).
-      const source = cache !== null && preparation !== undefined ? await imageSourceDigest(request.image) : undefined;
-      let digest = source === undefined ? undefined : cache?.imageDigest(source, preparation as string);
+      // With a cache, the digest of the image as sent may be known without preparing it: from this endpoint's
+      // memory, or (a rerun) from the cache's record of what this source gave under this preparation.
+      const keyed = cache !== null && preparation !== undefined;
+      let digest = keyed && typeof request.image === 'string' ? knownDigests.get(request.image) : undefined;
+      let source: string | undefined;
+      if (keyed && digest === undefined) {
+        source = typeof request.image === 'string' && !isDataUrl(request.image) ? await imageSourceDigest(request.image) : inlineImageDigest(request.image);
+        digest = source === undefined ? undefined : cache.imageDigest(source, preparation);
+      }
       let image: EncodedForCall | undefined;
-      const prepare = async (): Promise<EncodedForCall | Unjudged> => {
-        try {
-          return await encodeImage(request.image);
-        } catch (error) {
-          return unjudged('bad image', redactSecrets((error as Error).message ?? String(error), secrets, 300));
-        }
-      };
       if (digest === undefined) {
-        const prepared = await prepare();
+        const prepared = await prepare(request.image);
         if ('kind' in prepared) return prepared;
         image = prepared;
         digest = prepared.digest;
         if (source !== undefined) cache?.setImageDigest(source, preparation as string, digest);
       }
+      if (keyed) rememberDigest(request.image, digest);
       const key = hashInputs({ ...request.inputs, image: digest, settings: verdictSettings });
       const hit = cache?.get(model, request.promptVersion, key);
       if (hit !== undefined) {
@@ -294,7 +326,7 @@ export function createJudgeEndpoint(options: JudgeEndpointOptions): JudgeEndpoin
         return result.kind === 'unjudged' ? { kind: 'unjudged', reason: result.reason } : { kind: 'ok', value: result.value, cached: true, usage: NO_USAGE };
       }
       if (image === undefined) {
-        const prepared = await prepare();
+        const prepared = await prepare(request.image);
         if ('kind' in prepared) return prepared;
         image = prepared;
       }

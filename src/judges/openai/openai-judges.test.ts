@@ -6,6 +6,8 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { imageToDataUrl } from '../../data/images.js';
 import type { StepJudgement } from '../judge.js';
@@ -397,6 +399,59 @@ describe('reliability', () => {
     expect(result.kind === 'unjudged' && result.reason).toMatch(/^bad image \(.*\/nonexistent\/x\.png/);
     expect(server.requests).toHaveLength(0);
     expect(endpoint.meter.snapshot().unjudged).toEqual({ 'bad image': 1 });
+  });
+
+  it('default preparation: bytes that are not an image are "bad image" without a request; a PNG within budget is sent byte for byte', async () => {
+    const server = await serve({ responder: gradeAll });
+    const endpoint = createJudgeEndpoint({ baseUrl: server.baseUrl, model: 'gpt-5-mini', timeoutMs: 2000 });
+    const judge = createOpenAIStepJudge(endpoint);
+    const garbage = `data:image/png;base64,${Buffer.from('certainly not a picture').toString('base64')}`;
+    const bad = await judge.judgeSteps({ item: { ...item(1), image: garbage }, steps: STEPS });
+    expect(bad.kind === 'unjudged' && bad.reason).toMatch(/^bad image \(.*not a readable image/);
+    expect(server.requests).toHaveLength(0);
+    // Only the header is read: a 3×2 PNG within the pixel budget goes out as the very same data URL.
+    const png = await sharp({ create: { width: 3, height: 2, channels: 3, background: '#336699' } }).png().toBuffer();
+    const url = `data:image/png;base64,${png.toString('base64')}`;
+    expect((await judge.judgeSteps({ item: { ...item(2), image: url }, steps: STEPS })).kind).toBe('judged');
+    expect(requestImageUrls(server.requests[0].body)).toEqual([url]);
+    // Only the header is read: a PNG cut short after its header is the judge server's to refuse (here it accepts it).
+    const cut = `data:image/png;base64,${png.subarray(0, png.length - 12).toString('base64')}`;
+    expect((await judge.judgeSteps({ item: { ...item(3), image: cut }, steps: STEPS })).kind).toBe('judged');
+    expect(requestImageUrls(server.requests[1].body)).toEqual([cut]);
+  });
+
+  it('many calls at once give the verdicts, and leave the cache rows, of the same calls made one by one', async () => {
+    // The reply depends on the request: step i of item n is aligned iff (n + i) is even, contributing iff n % 3 = 0.
+    const server = await serve({
+      responder: (r) => {
+        const n = Number(/image (\d+)\?/.exec(requestText(r.body))?.[1]);
+        return { kind: 'content', content: stepVerdictsContent(Array.from({ length: countPromptSteps(r.body) }, (_, i) => [(n + i + 1) % 2 === 0 ? 1 : 0, n % 3 === 0 ? 1 : 0] as const)) };
+      },
+    });
+    const items = Array.from({ length: 40 }, (_, i) => item(i));
+    const rows = (path: string) => {
+      const db = new Database(path, { readonly: true });
+      const out = db.prepare('SELECT model, prompt_version, input_hash, value FROM verdicts ORDER BY input_hash').all();
+      db.close();
+      return out;
+    };
+    const dir = tempDir();
+    const oneByOne = openVerdictCache(join(dir, 'one.sqlite'));
+    const judgeA = createOpenAIStepJudge(createJudgeEndpoint(fastOptions(server, { cache: oneByOne, concurrency: 1 }).options));
+    const sequential: StepJudgement[] = [];
+    for (const x of items) sequential.push(await judgeA.judgeSteps({ item: x, steps: STEPS }));
+    oneByOne.close();
+    const atOnce = openVerdictCache(join(dir, 'all.sqlite'));
+    const judgeB = createOpenAIStepJudge(createJudgeEndpoint(fastOptions(server, { cache: atOnce, concurrency: 16 }).options));
+    const concurrent = await Promise.all(items.map((x) => judgeB.judgeSteps({ item: x, steps: STEPS })));
+    atOnce.close();
+    expect(concurrent).toEqual(sequential);
+    // Item 3, step 1: (3 + 0 + 1) even → aligned; 3 % 3 = 0 → contributing. Item 4, step 1: not aligned, not contributing.
+    expect(sequential[3]).toMatchObject({ kind: 'judged', verdicts: [{ alignment: 1, contribution: 1 }, { alignment: 0, contribution: 1 }, { alignment: 1, contribution: 1 }] });
+    expect(sequential[4]).toMatchObject({ kind: 'judged', verdicts: [{ alignment: 0, contribution: 0 }, { alignment: 1, contribution: 0 }, { alignment: 0, contribution: 0 }] });
+    const a = rows(join(dir, 'one.sqlite'));
+    expect(a).toHaveLength(40);
+    expect(rows(join(dir, 'all.sqlite'))).toEqual(a);
   });
 
   it('an aborted signal gives an unjudged "aborted" value', async () => {

@@ -34,6 +34,16 @@ function reviveSteps(k: number) {
 
 export function createOpenAIStepJudge(endpoint: JudgeEndpoint): StepJudge {
   const meter = endpoint.meter;
+  // The reply parser and cache reviver for K steps, made once per K.
+  const readers = new Map<number, { parse: (content: string) => ParsedStepVerdicts | null; revive: (cached: unknown) => ParsedStepVerdicts | null }>();
+  const readersFor = (k: number) => {
+    let r = readers.get(k);
+    if (r === undefined) {
+      r = { parse: (content) => parseStepVerdicts(content, k), revive: reviveSteps(k) };
+      readers.set(k, r);
+    }
+    return r;
+  };
   return {
     name: `openai:${endpoint.model}@${STEP_PROMPT_VERSION}`,
     async judgeSteps(request: StepJudgeRequest, signal?: AbortSignal): Promise<StepJudgement> {
@@ -49,10 +59,8 @@ export function createOpenAIStepJudge(endpoint: JudgeEndpoint): StepJudge {
             promptVersion: STEP_PROMPT_VERSION,
             inputs: { kind: 'steps', question: item.question, goldAnswer: item.answer, goldReasoning: gold, steps },
             image: item.image,
-            prompt: stepPrompt({ question: item.question, goldAnswer: item.answer, goldReasoning: gold, steps }),
-            schema: stepSchema(k),
-            parse: (content) => parseStepVerdicts(content, k),
-            revive: reviveSteps(k),
+            build: () => ({ prompt: stepPrompt({ question: item.question, goldAnswer: item.answer, goldReasoning: gold, steps }), schema: stepSchema(k) }),
+            ...readersFor(k),
           },
           signal,
         );
