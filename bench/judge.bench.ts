@@ -29,6 +29,7 @@ import { openVerdictCache } from '../src/judges/cache.js';
 import { createJudgeEndpoint } from '../src/judges/openai/endpoint.js';
 import { createOpenAIStepJudge } from '../src/judges/openai/step-judge.js';
 import { stepPrompt, stepSchema } from '../src/judges/prompts.js';
+import type { StepJudgement } from '../src/judges/judge.js';
 import type { Item } from '../src/types.js';
 
 const LATENCY_MS = 50;
@@ -109,7 +110,7 @@ export async function run(): Promise<void> {
     await bareClient(url, ceilingBodies(warm), CONCURRENCY);
     const mrpo: Measured[] = [];
     const ceiling: Measured[] = [];
-    let last: Item[] = [];
+    const judgedItems: Item[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const items = makeItems(await distinctImages(ITEMS, WARM_UP + round * ITEMS), `r${round}-`);
       const t0 = performance.now();
@@ -122,7 +123,7 @@ export async function run(): Promise<void> {
       mrpo.push({ rate: judged / seconds, cpuPerItem: (cpu.user + cpu.system) / 1000 / judged });
       // The ceiling: the same bodies (the other round's items, so neither side sees an image twice) from a bare client.
       ceiling.push(await bareClient(url, ceilingBodies(makeItems(await distinctImages(ITEMS, WARM_UP + (ROUNDS + round) * ITEMS), `c${round}-`)), CONCURRENCY));
-      last = items;
+      judgedItems.push(...items);
     }
     const rate = median(mrpo.map((m) => m.rate));
     const cpuPerItem = median(mrpo.map((m) => m.cpuPerItem));
@@ -139,15 +140,43 @@ export async function run(): Promise<void> {
     console.log(`judge/ratio_to_ceiling: ${(rate / ceilingRate).toFixed(3)} ratio`);
     console.log(`judge/cpu_ratio_to_ceiling (mrpo CPU per item ÷ ceiling's): ${(cpuPerItem / ceilingCpu).toFixed(2)} ratio`);
 
-    // Cache hits: a new endpoint (as a rerun would have) over the last round's items, against a bare prepared lookup.
-    cache.flush();
-    const rerun = createJudgeEndpoint(options);
-    const rerunJudge = createOpenAIStepJudge(rerun);
-    let t0 = performance.now();
-    const hits = await Promise.all(last.map((item) => rerunJudge.judgeSteps({ item, steps: STEPS })));
-    const hitRate = last.length / ((performance.now() - t0) / 1000);
-    if (rerun.meter.snapshot().requests !== 0 || hits.some((h) => h.kind !== 'judged')) throw new Error('the cache rerun sent requests');
+    // Cache hits: a new endpoint (as a rerun would have; warmed on the warm-up items) over every round's items,
+    // against a bare prepared lookup of the same rows.
     cache.close();
+    let rerunCache = openVerdictCache(join(dir, 'judge.sqlite'));
+    let rerun = createJudgeEndpoint({ ...options, cache: rerunCache });
+    let rerunJudge = createOpenAIStepJudge(rerun);
+    // The caller bounds its fan-out as `mrpo judge` does (2 × concurrency calls at a time).
+    const bounded = async (list: readonly Item[]): Promise<StepJudgement[]> => {
+      const out: StepJudgement[] = new Array(list.length);
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 2 * CONCURRENCY }, async () => {
+          while (next < list.length) {
+            const i = next++;
+            out[i] = await rerunJudge.judgeSteps({ item: list[i], steps: STEPS });
+          }
+        }),
+      );
+      return out;
+    };
+    await bounded(warm);
+    const hitRates: number[] = [];
+    let hits: StepJudgement[] = [];
+    let t0 = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      // As a rerun in a new process: the cache file opened afresh (its first lookups read it into memory).
+      rerunCache.close();
+      rerunCache = openVerdictCache(join(dir, 'judge.sqlite'));
+      rerun = createJudgeEndpoint({ ...options, cache: rerunCache });
+      rerunJudge = createOpenAIStepJudge(rerun);
+      t0 = performance.now();
+      hits = await bounded(judgedItems);
+      hitRates.push(judgedItems.length / ((performance.now() - t0) / 1000));
+    }
+    const hitRate = median(hitRates);
+    if (rerun.meter.snapshot().requests !== 0 || hits.some((h) => h.kind !== 'judged')) throw new Error('the cache rerun sent requests');
+    rerunCache.close();
     const db = new Database(join(dir, 'judge.sqlite'), { readonly: true });
     const keys = db.prepare<[], { model: string; prompt_version: string; input_hash: string }>('SELECT model, prompt_version, input_hash FROM verdicts').all();
     const lookup = db.prepare<[string, string, string], string>('SELECT value FROM verdicts WHERE model = ? AND prompt_version = ? AND input_hash = ?').pluck();
@@ -156,7 +185,7 @@ export async function run(): Promise<void> {
     for (const k of keys) if (lookup.get(k.model, k.prompt_version, k.input_hash) !== undefined) found += 1;
     const bareRate = found / ((performance.now() - t0) / 1000);
     db.close();
-    console.log(`judge/cache_hits_per_s (SQLite, new endpoint, ${last.length} items at once): ${hitRate.toFixed(0)} hits/s`);
+    console.log(`judge/cache_hits_per_s (SQLite file opened afresh, new endpoint, ${judgedItems.length} items, ${2 * CONCURRENCY} at a time; ${ROUNDS} rounds, median): ${hitRate.toFixed(0)} hits/s [${hitRates.map((r) => r.toFixed(0)).join(', ')}]`);
     console.log(`judge/cache_ceiling_lookups_per_s (bare prepared better-sqlite3 SELECT of the same ${found} rows): ${bareRate.toFixed(0)} lookups/s`);
     console.log(`judge/cache_ratio_to_ceiling: ${(hitRate / bareRate).toFixed(3)} ratio`);
   } finally {

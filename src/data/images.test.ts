@@ -9,6 +9,7 @@ import {
   DEFAULT_MAX_PIXELS,
   decodeDataUrl,
   fitToPixelBudget,
+  imageSourceDigest,
   imageToDataUrl,
   prepareImage,
   sniffImageMime,
@@ -118,6 +119,15 @@ describe('prepareImage', () => {
     await expect(prepareImage({ pixels: new Uint8Array(5), width: 2, height: 2, channels: 1 }, { where: 'r1' })).rejects.toThrow(
       'r1: raw image has 5 bytes, expected width × height × channels = 4',
     );
+  });
+});
+
+describe('imageSourceDigest', () => {
+  it('is the SHA-256 of a kind tag and the content (pinned: caches keep their image rows)', async () => {
+    // printf 'data-url\0data:image/png;base64,AAAA' | sha256sum; printf 'bytes\0image/png\0\x01\x02\x03' | sha256sum
+    expect(await imageSourceDigest('data:image/png;base64,AAAA')).toBe('8d436dc24dc8caefbf0d05120014ff55bff9b37fb0847fd5e43762377b610733');
+    expect(await imageSourceDigest({ bytes: new Uint8Array([1, 2, 3]), mime: 'image/png' })).toBe('aa6caaa2f38f7dfd3bf1afeedd32b62f1b3fffb1197e579e4e7631a931f20980');
+    expect(await imageSourceDigest('https://example.org/x.png')).toBeUndefined();
   });
 });
 

@@ -8,7 +8,7 @@
  * Every failure is an InputError whose `where` names the file or record and the
  * field (`train.jsonl line 3 field "image"`), never a bare sharp message.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { imageSize } from 'image-size';
@@ -136,10 +136,10 @@ export async function imageSourceDigest(image: ImageSource): Promise<string | un
 
 /** `imageSourceDigest` of a source that needs no reading (a data URL, bytes, pixels); undefined for paths and URLs. */
 export function inlineImageDigest(image: ImageSource): string | undefined {
-  const hash = createHash('sha256');
-  if (typeof image === 'string') return isDataUrl(image) ? hash.update('data-url\u0000').update(image).digest('hex') : undefined;
-  if ('bytes' in image) return hash.update(`bytes\u0000${image.mime}\u0000`).update(image.bytes).digest('hex');
-  return hash.update(`pixels\u0000${image.width}x${image.height}x${image.channels}\u0000`).update(image.pixels).digest('hex');
+  // (`hash` is the one-shot form of createHash: the same digest of the same bytes, at less cost per call.)
+  if (typeof image === 'string') return isDataUrl(image) ? hash('sha256', `data-url\u0000${image}`, 'hex') : undefined;
+  if ('bytes' in image) return createHash('sha256').update(`bytes\u0000${image.mime}\u0000`).update(image.bytes).digest('hex');
+  return createHash('sha256').update(`pixels\u0000${image.width}x${image.height}x${image.channels}\u0000`).update(image.pixels).digest('hex');
 }
 
 /**

@@ -11,9 +11,15 @@
  * A second table remembers, for an image source (SHA-256 of its bytes) and a
  * named preparation (e.g. `data-url maxPixels=802816`), the SHA-256 of the
  * image as sent, so that a rerun finds its verdicts without decoding and
- * re-encoding every image (the cost of a cache hit is then two lookups).
+ * re-encoding every image.
+ *
+ * Both tables are read into memory at their first lookup while they are
+ * small enough (100,000 verdicts per judge model and prompt version, 200,000
+ * images per preparation), so that a hit costs a map lookup and a JSON.parse;
+ * larger ones are looked up row by row. Writes are batched: committed in one
+ * transaction at the end of the event-loop turn (or every 512 rows).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -33,33 +39,17 @@ export interface VerdictCache {
 }
 
 /**
- * JSON text of a JSON-serialisable value with every object's keys in sorted
- * order (otherwise exactly `JSON.stringify`'s: an undefined member is left
- * out, an undefined array element or a non-finite number is `null`).
+ * A value with every object's keys inserted in sorted order (arrays and
+ * primitives as they are), so that `JSON.stringify` of it is canonical. Parts
+ * already in order are reused, not copied.
  */
-function canonicalJson(v: unknown): string {
-  if (inOrder(v)) return JSON.stringify(v) ?? 'null';
-  if (Array.isArray(v)) {
-    let out = '[';
-    for (let i = 0; i < v.length; i++) {
-      const x = v[i] as unknown;
-      out += (i === 0 ? '' : ',') + (x === undefined || typeof x === 'function' ? 'null' : canonicalJson(x));
-    }
-    return `${out}]`;
-  }
-  if (v !== null && typeof v === 'object') {
-    const record = v as Record<string, unknown>;
-    let out = '{';
-    let first = true;
-    for (const k of Object.keys(record).sort()) {
-      const x = record[k];
-      if (x === undefined || typeof x === 'function') continue;
-      out += `${first ? '' : ','}${JSON.stringify(k)}:${canonicalJson(x)}`;
-      first = false;
-    }
-    return `${out}}`;
-  }
-  return JSON.stringify(v) ?? 'null';
+function sortedCopy(v: unknown): unknown {
+  if (v === null || typeof v !== 'object' || inOrder(v)) return v;
+  if (Array.isArray(v)) return v.map(sortedCopy);
+  const record = v as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(record).sort()) out[k] = sortedCopy(record[k]);
+  return out;
 }
 
 /** Whether every object in v already has its keys in sorted order (so `JSON.stringify` is canonical as it is). */
@@ -82,7 +72,7 @@ function inOrder(v: unknown): boolean {
 
 /** SHA-256 (hex) of a JSON-serialisable value with its object keys sorted, so key order never changes the hash. */
 export function hashInputs(value: unknown): string {
-  return createHash('sha256').update(canonicalJson(value)).digest('hex');
+  return hash('sha256', JSON.stringify(sortedCopy(value)) ?? 'null', 'hex');
 }
 
 /** Opens (creating if needed) the cache file; `:memory:` gives a cache that lives as long as the process. */
@@ -120,6 +110,8 @@ function createTable(db: Database.Database): void {
 
 /** Image-table rows of one preparation that are kept in memory (about 0.3 KB each). */
 const MEMORY_IMAGE_ROWS = 200_000;
+/** Verdicts of one judge model and prompt version that are kept in memory (0.2–0.5 KB each). */
+const MEMORY_VERDICT_ROWS = 100_000;
 
 function wrap(db: Database.Database): VerdictCache {
   const getStmt = db
@@ -129,6 +121,8 @@ function wrap(db: Database.Database): VerdictCache {
     'INSERT OR REPLACE INTO verdicts (model, prompt_version, input_hash, value, created_at) VALUES (?, ?, ?, ?, ?)',
   );
   const countStmt = db.prepare<[], number>('SELECT COUNT(*) FROM verdicts').pluck();
+  const countVerdictsStmt = db.prepare<[string, string], number>('SELECT COUNT(*) FROM verdicts WHERE model = ? AND prompt_version = ?').pluck();
+  const allVerdictsStmt = db.prepare<[string, string], { input_hash: string; value: string }>('SELECT input_hash, value FROM verdicts WHERE model = ? AND prompt_version = ?');
   const getImageStmt = db.prepare<[string, string], string>('SELECT sent_digest FROM image_digests WHERE source_digest = ? AND preparation = ?').pluck();
   const countImagesStmt = db.prepare<[string], number>('SELECT COUNT(*) FROM image_digests WHERE preparation = ?').pluck();
   const allImagesStmt = db.prepare<[string], { source_digest: string; sent_digest: string }>('SELECT source_digest, sent_digest FROM image_digests WHERE preparation = ?');
@@ -172,14 +166,43 @@ function wrap(db: Database.Database): VerdictCache {
     else scheduled ??= setImmediate(flush);
   };
   const verdictKey = (model: string, promptVersion: string, inputHash: string): string => `${model}\u0000${promptVersion}\u0000${inputHash}`;
+
+  // The verdicts of a (model, prompt version) are read into memory at its first lookup when there are at most
+  // MEMORY_VERDICT_ROWS of them; later writes are added, so the map is the whole table and a miss needs no query.
+  // Past that many rows the map stops growing and lookups go to SQLite again.
+  const verdictsInMemory = new Map<string, Map<string, string> | null>();
+  const verdictsOf = (model: string, promptVersion: string): Map<string, string> | null => {
+    const name = `${model}\u0000${promptVersion}`;
+    let verdicts = verdictsInMemory.get(name);
+    if (verdicts === undefined) {
+      verdicts = null;
+      if ((countVerdictsStmt.get(model, promptVersion) ?? 0) <= MEMORY_VERDICT_ROWS) {
+        verdicts = new Map();
+        for (const row of allVerdictsStmt.iterate(model, promptVersion)) verdicts.set(row.input_hash, row.value);
+      }
+      verdictsInMemory.set(name, verdicts);
+    }
+    return verdicts;
+  };
   return {
     get(model, promptVersion, inputHash) {
-      const pending = pendingVerdicts.get(verdictKey(model, promptVersion, inputHash));
-      const value = pending !== undefined ? pending[3] : getStmt.get(model, promptVersion, inputHash);
+      let value: string | undefined;
+      const inMemory = verdictsOf(model, promptVersion);
+      if (inMemory !== null) value = inMemory.get(inputHash);
+      else {
+        const pending = pendingVerdicts.size === 0 ? undefined : pendingVerdicts.get(verdictKey(model, promptVersion, inputHash));
+        value = pending !== undefined ? pending[3] : getStmt.get(model, promptVersion, inputHash);
+      }
       return value === undefined ? undefined : (JSON.parse(value) as unknown);
     },
     set(model, promptVersion, inputHash, value) {
-      pendingVerdicts.set(verdictKey(model, promptVersion, inputHash), [model, promptVersion, inputHash, JSON.stringify(value), new Date().toISOString()]);
+      const text = JSON.stringify(value);
+      const inMemory = verdictsOf(model, promptVersion);
+      if (inMemory !== null) {
+        inMemory.set(inputHash, text);
+        if (inMemory.size > MEMORY_VERDICT_ROWS) verdictsInMemory.set(`${model}\u0000${promptVersion}`, null);
+      }
+      pendingVerdicts.set(verdictKey(model, promptVersion, inputHash), [model, promptVersion, inputHash, text, new Date().toISOString()]);
       schedule();
     },
     imageDigest(sourceDigest, preparation) {

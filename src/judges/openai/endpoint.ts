@@ -19,7 +19,7 @@
  * - every failure an `Unjudged` value with its reason, never a thrown error,
  *   and never with the API key in it (server messages are redacted).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import pLimit from 'p-limit';
 import { DEFAULT_MAX_PIXELS, imageSourceDigest, imageToDataUrl, inlineImageDigest, isDataUrl } from '../../data/images.js';
 import type { ImageSource } from '../../types.js';
@@ -174,7 +174,7 @@ export function createJudgeEndpoint(options: JudgeEndpointOptions): JudgeEndpoin
   const recentImages = new Map<string, Promise<EncodedForCall>>();
   const encodeFresh = async (image: ImageSource): Promise<EncodedForCall> => {
     const url = await toUrl(image);
-    return { url, digest: createHash('sha256').update(url).digest('hex') };
+    return { url, digest: hash('sha256', url, 'hex') };
   };
   function encodeImage(image: ImageSource): Promise<EncodedForCall> {
     if (typeof image !== 'string') return encodeFresh(image);
@@ -287,61 +287,87 @@ export function createJudgeEndpoint(options: JudgeEndpointOptions): JudgeEndpoin
     return failed(outcome.failure.category, failureDetail(outcome.failure, outcome.attempts, secrets));
   }
 
+  /** The cache key of a call whose sent image has this digest. */
+  const keyOf = (request: JudgeCall<unknown>, digest: string): string => hashInputs({ ...request.inputs, image: digest, settings: verdictSettings });
+  /** A verdict from the cache, or null. */
+  const cachedValue = <T>(request: JudgeCall<T>, key: string): JudgeCallResult<T> | null => {
+    const stored = cache?.get(model, request.promptVersion, key);
+    const value = stored === undefined ? null : request.revive(stored);
+    return value === null ? null : { kind: 'ok', value, cached: true, usage: NO_USAGE };
+  };
+  const keyed = cache !== null && preparation !== undefined;
+
+  async function callSlow<T>(request: JudgeCall<T>, signal: AbortSignal | undefined, known: { digest?: string; key?: string; source?: string }): Promise<JudgeCallResult<T>> {
+    // With a cache, the digest of the image as sent may be known without preparing it: from this endpoint's
+    // memory, or (a rerun) from the cache's record of what this source gave under this preparation.
+    let digest = known.digest;
+    let source = known.source;
+    if (keyed && digest === undefined && source === undefined) {
+      source = typeof request.image === 'string' && !isDataUrl(request.image) ? await imageSourceDigest(request.image) : inlineImageDigest(request.image);
+      digest = source === undefined ? undefined : cache.imageDigest(source, preparation);
+    }
+    let image: EncodedForCall | undefined;
+    if (digest === undefined) {
+      const prepared = await prepare(request.image);
+      if ('kind' in prepared) return prepared;
+      image = prepared;
+      digest = prepared.digest;
+      if (source !== undefined) cache?.setImageDigest(source, preparation as string, digest);
+    }
+    if (keyed) rememberDigest(request.image, digest);
+    let key = known.key;
+    if (key === undefined) {
+      key = keyOf(request, digest);
+      const hit = cachedValue(request, key);
+      if (hit !== null) return hit;
+    }
+    // Identical calls in flight at once (e.g. n samples with the same answer) share one request.
+    const flightKey = `${request.promptVersion}\u0000${key}`;
+    const shared = inFlight.get(flightKey) as Promise<{ kind: 'ok'; value: T } | Unjudged> | undefined;
+    if (shared !== undefined) {
+      // The tokens were paid (and are recorded) by the caller that made the request.
+      const result = await shared;
+      return result.kind === 'unjudged' ? { kind: 'unjudged', reason: result.reason } : { kind: 'ok', value: result.value, cached: true, usage: NO_USAGE };
+    }
+    if (image === undefined) {
+      const prepared = await prepare(request.image);
+      if ('kind' in prepared) return prepared;
+      image = prepared;
+    }
+    const url = image.url;
+    const pending = limit(() => attemptLoop(request, url, signal));
+    inFlight.set(flightKey, pending);
+    let result: { kind: 'ok'; value: T; usage: JudgeUsage } | Unjudged;
+    try {
+      result = await pending;
+    } finally {
+      inFlight.delete(flightKey);
+    }
+    if (result.kind === 'unjudged') return result;
+    cache?.set(model, request.promptVersion, key, result.value);
+    return { kind: 'ok', value: result.value, cached: false, usage: result.usage };
+  }
+
   return {
     model,
     baseUrl,
     meter,
     responseFormat: () => format,
-    async call<T>(request: JudgeCall<T>, signal?: AbortSignal): Promise<JudgeCallResult<T>> {
-      // With a cache, the digest of the image as sent may be known without preparing it: from this endpoint's
-      // memory, or (a rerun) from the cache's record of what this source gave under this preparation.
-      const keyed = cache !== null && preparation !== undefined;
-      let digest = keyed && typeof request.image === 'string' ? knownDigests.get(request.image) : undefined;
-      let source: string | undefined;
-      if (keyed && digest === undefined) {
-        source = typeof request.image === 'string' && !isDataUrl(request.image) ? await imageSourceDigest(request.image) : inlineImageDigest(request.image);
+    call<T>(request: JudgeCall<T>, signal?: AbortSignal): Promise<JudgeCallResult<T>> {
+      // A cache hit on an image seen before (a data URL this endpoint has met, or one the cache knows from its
+      // own digest) is answered without an await; anything else takes the asynchronous path.
+      if (!keyed) return callSlow(request, signal, {});
+      let digest = typeof request.image === 'string' ? knownDigests.get(request.image) : undefined;
+      if (digest === undefined && (typeof request.image !== 'string' || isDataUrl(request.image))) {
+        const source = inlineImageDigest(request.image);
         digest = source === undefined ? undefined : cache.imageDigest(source, preparation);
+        if (digest === undefined) return callSlow(request, signal, source === undefined ? {} : { source });
+        rememberDigest(request.image, digest);
       }
-      let image: EncodedForCall | undefined;
-      if (digest === undefined) {
-        const prepared = await prepare(request.image);
-        if ('kind' in prepared) return prepared;
-        image = prepared;
-        digest = prepared.digest;
-        if (source !== undefined) cache?.setImageDigest(source, preparation as string, digest);
-      }
-      if (keyed) rememberDigest(request.image, digest);
-      const key = hashInputs({ ...request.inputs, image: digest, settings: verdictSettings });
-      const hit = cache?.get(model, request.promptVersion, key);
-      if (hit !== undefined) {
-        const value = request.revive(hit);
-        if (value !== null) return { kind: 'ok', value, cached: true, usage: NO_USAGE };
-      }
-      // Identical calls in flight at once (e.g. n samples with the same answer) share one request.
-      const flightKey = `${request.promptVersion}\u0000${key}`;
-      const shared = inFlight.get(flightKey) as Promise<{ kind: 'ok'; value: T } | Unjudged> | undefined;
-      if (shared !== undefined) {
-        // The tokens were paid (and are recorded) by the caller that made the request.
-        const result = await shared;
-        return result.kind === 'unjudged' ? { kind: 'unjudged', reason: result.reason } : { kind: 'ok', value: result.value, cached: true, usage: NO_USAGE };
-      }
-      if (image === undefined) {
-        const prepared = await prepare(request.image);
-        if ('kind' in prepared) return prepared;
-        image = prepared;
-      }
-      const url = image.url;
-      const pending = limit(() => attemptLoop(request, url, signal));
-      inFlight.set(flightKey, pending);
-      let result: { kind: 'ok'; value: T; usage: JudgeUsage } | Unjudged;
-      try {
-        result = await pending;
-      } finally {
-        inFlight.delete(flightKey);
-      }
-      if (result.kind === 'unjudged') return result;
-      cache?.set(model, request.promptVersion, key, result.value);
-      return { kind: 'ok', value: result.value, cached: false, usage: result.usage };
+      if (digest === undefined) return callSlow(request, signal, {});
+      const key = keyOf(request, digest);
+      const hit = cachedValue(request, key);
+      return hit !== null ? Promise.resolve(hit) : callSlow(request, signal, { digest, key });
     },
   };
 }
