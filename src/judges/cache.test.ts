@@ -55,6 +55,28 @@ describe('verdict cache', () => {
     expect(hashInputs({ a: [1, null, 'x', { b: 2, c: null }], n: null, s: 'é"q', z: { x: true, y: [] } })).toBe('acd5fb0b33a9d06b3af1d4fe226a4f986b0df3c6766604201a960839948b913a');
   });
 
+  it('tables larger than the in-memory limit are looked up row by row, before and after reopening', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mrpo-cache-'));
+    dirs.push(dir);
+    const path = join(dir, 'judge.sqlite');
+    const limits = { memoryVerdicts: 3, memoryImages: 2 };
+    const a = openVerdictCache(path, limits);
+    for (let i = 0; i < 5; i++) a.set('m', 'v1', `h${i}`, { n: i }); // the map is dropped at the 4th row
+    for (let i = 0; i < 4; i++) a.setImageDigest(`s${i}`, 'p', `d${i}`);
+    a.set('m', 'v2', 'h0', { other: true }); // another prompt version has a map of its own
+    expect([0, 1, 2, 3, 4].map((i) => a.get('m', 'v1', `h${i}`))).toEqual([{ n: 0 }, { n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }]);
+    expect([0, 1, 2, 3].map((i) => a.imageDigest(`s${i}`, 'p'))).toEqual(['d0', 'd1', 'd2', 'd3']);
+    expect(a.get('m', 'v1', 'h5')).toBeUndefined();
+    a.close();
+    const b = openVerdictCache(path, limits); // 5 rows > 3: never read into memory
+    expect([4, 0].map((i) => b.get('m', 'v1', `h${i}`))).toEqual([{ n: 4 }, { n: 0 }]);
+    expect(b.get('m', 'v2', 'h0')).toEqual({ other: true });
+    expect(b.imageDigest('s3', 'p')).toBe('d3');
+    expect(b.imageDigest('s9', 'p')).toBeUndefined();
+    expect(b.size()).toBe(6);
+    b.close();
+  });
+
   it('pending writes are read back at once and committed together; a kill after the turn keeps them', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mrpo-cache-'));
     dirs.push(dir);

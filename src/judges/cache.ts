@@ -75,8 +75,15 @@ export function hashInputs(value: unknown): string {
   return hash('sha256', JSON.stringify(sortedCopy(value)) ?? 'null', 'hex');
 }
 
+export interface VerdictCacheOptions {
+  /** Most verdicts of one judge model and prompt version held in memory (default 100,000). */
+  readonly memoryVerdicts?: number;
+  /** Most image rows of one preparation held in memory (default 200,000). */
+  readonly memoryImages?: number;
+}
+
 /** Opens (creating if needed) the cache file; `:memory:` gives a cache that lives as long as the process. */
-export function openVerdictCache(path: string): VerdictCache {
+export function openVerdictCache(path: string, options: VerdictCacheOptions = {}): VerdictCache {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   let db: Database.Database;
   try {
@@ -88,7 +95,7 @@ export function openVerdictCache(path: string): VerdictCache {
   } catch (error) {
     throw new InputError(path, `not a usable verdict cache (${(error as Error).message}); delete it or give another --cache file`);
   }
-  return wrap(db);
+  return wrap(db, { memoryVerdicts: options.memoryVerdicts ?? 100_000, memoryImages: options.memoryImages ?? 200_000 });
 }
 
 function createTable(db: Database.Database): void {
@@ -108,12 +115,7 @@ function createTable(db: Database.Database): void {
   ) WITHOUT ROWID`);
 }
 
-/** Image-table rows of one preparation that are kept in memory (about 0.3 KB each). */
-const MEMORY_IMAGE_ROWS = 200_000;
-/** Verdicts of one judge model and prompt version that are kept in memory (0.2–0.5 KB each). */
-const MEMORY_VERDICT_ROWS = 100_000;
-
-function wrap(db: Database.Database): VerdictCache {
+function wrap(db: Database.Database, limits: Required<VerdictCacheOptions>): VerdictCache {
   const getStmt = db
     .prepare<[string, string, string], string>('SELECT value FROM verdicts WHERE model = ? AND prompt_version = ? AND input_hash = ?')
     .pluck();
@@ -127,13 +129,13 @@ function wrap(db: Database.Database): VerdictCache {
   const countImagesStmt = db.prepare<[string], number>('SELECT COUNT(*) FROM image_digests WHERE preparation = ?').pluck();
   const allImagesStmt = db.prepare<[string], { source_digest: string; sent_digest: string }>('SELECT source_digest, sent_digest FROM image_digests WHERE preparation = ?');
   // The image table of a preparation is read into memory at its first lookup (when it has at most
-  // MEMORY_IMAGE_ROWS rows), so that a hit costs one SQLite lookup, not two; larger tables are looked up row by row.
+  // limits.memoryImages rows, about 0.3 KB each); larger tables are looked up row by row.
   const imagesInMemory = new Map<string, Map<string, string> | null>();
   const imagesOf = (preparation: string): Map<string, string> | null => {
     let images = imagesInMemory.get(preparation);
     if (images === undefined) {
       images = null;
-      if ((countImagesStmt.get(preparation) ?? 0) <= MEMORY_IMAGE_ROWS) {
+      if ((countImagesStmt.get(preparation) ?? 0) <= limits.memoryImages) {
         images = new Map();
         for (const row of allImagesStmt.iterate(preparation)) images.set(row.source_digest, row.sent_digest);
       }
@@ -168,15 +170,15 @@ function wrap(db: Database.Database): VerdictCache {
   const verdictKey = (model: string, promptVersion: string, inputHash: string): string => `${model}\u0000${promptVersion}\u0000${inputHash}`;
 
   // The verdicts of a (model, prompt version) are read into memory at its first lookup when there are at most
-  // MEMORY_VERDICT_ROWS of them; later writes are added, so the map is the whole table and a miss needs no query.
-  // Past that many rows the map stops growing and lookups go to SQLite again.
+  // limits.memoryVerdicts of them (0.2–0.5 KB each); later writes are added, so the map is the whole table and a
+  // miss needs no query. Past that many rows the map is dropped and lookups go to SQLite again.
   const verdictsInMemory = new Map<string, Map<string, string> | null>();
   const verdictsOf = (model: string, promptVersion: string): Map<string, string> | null => {
     const name = `${model}\u0000${promptVersion}`;
     let verdicts = verdictsInMemory.get(name);
     if (verdicts === undefined) {
       verdicts = null;
-      if ((countVerdictsStmt.get(model, promptVersion) ?? 0) <= MEMORY_VERDICT_ROWS) {
+      if ((countVerdictsStmt.get(model, promptVersion) ?? 0) <= limits.memoryVerdicts) {
         verdicts = new Map();
         for (const row of allVerdictsStmt.iterate(model, promptVersion)) verdicts.set(row.input_hash, row.value);
       }
@@ -200,7 +202,7 @@ function wrap(db: Database.Database): VerdictCache {
       const inMemory = verdictsOf(model, promptVersion);
       if (inMemory !== null) {
         inMemory.set(inputHash, text);
-        if (inMemory.size > MEMORY_VERDICT_ROWS) verdictsInMemory.set(`${model}\u0000${promptVersion}`, null);
+        if (inMemory.size > limits.memoryVerdicts) verdictsInMemory.set(`${model}\u0000${promptVersion}`, null);
       }
       pendingVerdicts.set(verdictKey(model, promptVersion, inputHash), [model, promptVersion, inputHash, text, new Date().toISOString()]);
       schedule();
@@ -211,7 +213,11 @@ function wrap(db: Database.Database): VerdictCache {
       return pendingImages.get(`${sourceDigest}\u0000${preparation}`)?.[2] ?? getImageStmt.get(sourceDigest, preparation);
     },
     setImageDigest(sourceDigest, preparation, sentDigest) {
-      imagesOf(preparation)?.set(sourceDigest, sentDigest);
+      const images = imagesOf(preparation);
+      if (images !== null) {
+        images.set(sourceDigest, sentDigest);
+        if (images.size > limits.memoryImages) imagesInMemory.set(preparation, null);
+      }
       pendingImages.set(`${sourceDigest}\u0000${preparation}`, [sourceDigest, preparation, sentDigest]);
       schedule();
     },
