@@ -140,7 +140,7 @@ export async function run(): Promise<void> {
     console.log(`judge/ratio_to_ceiling: ${(rate / ceilingRate).toFixed(3)} ratio`);
     console.log(`judge/cpu_ratio_to_ceiling (mrpo CPU per item ÷ ceiling's): ${(cpuPerItem / ceilingCpu).toFixed(2)} ratio`);
 
-    // Cache hits: a new endpoint (as a rerun would have; warmed on the warm-up items) over every round's items,
+    // Cache hits: a new endpoint (as a rerun would have; warmed by one discarded rerun) over every round's items,
     // against a bare prepared lookup of the same rows.
     cache.close();
     let rerunCache = openVerdictCache(join(dir, 'judge.sqlite'));
@@ -161,6 +161,7 @@ export async function run(): Promise<void> {
       return out;
     };
     await bounded(warm);
+    await bounded(judgedItems); // one discarded rerun: the hit path warm (JIT), as the request path was
     const hitRates: number[] = [];
     let hits: StepJudgement[] = [];
     let t0 = 0;
