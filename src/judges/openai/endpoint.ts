@@ -136,7 +136,7 @@ const FORMAT_COMPLAINT = /response_format|json_schema|json_object|schema|structu
 
 const NEXT_FORMAT: Record<ResponseFormatMode, ResponseFormatMode | null> = { json_schema: 'json_object', json_object: 'none', none: null };
 
-/** How many characters of image sources (data URLs, paths) an endpoint remembers digests for (64 Mi). */
+/** How many characters of data URLs an endpoint remembers the sent digests of (64 Mi). */
 const KNOWN_DIGEST_CHARS = 64 * 2 ** 20;
 
 export function createJudgeEndpoint(options: JudgeEndpointOptions): JudgeEndpoint {
