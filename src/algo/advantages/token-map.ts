@@ -11,8 +11,11 @@
  * Steps must be sorted and non-overlapping (as segmentSteps returns them).
  * Tokens are expected in text order; out-of-order tokens are handled by a
  * binary search, only slower.
+ *
+ * Offsets come as `[start, end]` pairs or flat (an Int32Array `start₀, end₀, …`,
+ * what `mrpo serve` decodes request bodies to); the scan itself reads the flat form.
  */
-import type { Step, TokenOffset } from '../../types.js';
+import type { Step, TokenOffsets } from '../../types.js';
 
 export interface TokenStepMap {
   /** Step index of each token, −1 for none. */
@@ -33,16 +36,32 @@ function firstStepEndingAfter(steps_K: readonly Step[], s: number): number {
   return lo;
 }
 
+/** The number of tokens in offsets (pairs or flat). */
+export function tokenCount(offsets_T: TokenOffsets): number {
+  return offsets_T instanceof Int32Array ? offsets_T.length >> 1 : offsets_T.length;
+}
+
+/** Offsets as a flat Int32Array `start₀, end₀, start₁, …` (the array itself when it already is one). */
+export function flatOffsets(offsets_T: TokenOffsets): Int32Array {
+  if (offsets_T instanceof Int32Array) return offsets_T;
+  const flat = new Int32Array(2 * offsets_T.length);
+  for (let t = 0; t < offsets_T.length; t++) {
+    flat[2 * t] = offsets_T[t][0];
+    flat[2 * t + 1] = offsets_T[t][1];
+  }
+  return flat;
+}
+
 /** Calls visit(t, k) for every token t that belongs to a step k (the rule above). */
-function forEachTokenStep(offsets_T: readonly TokenOffset[], steps_K: readonly Step[], visit: (t: number, k: number) => void): void {
-  const T = offsets_T.length;
+function forEachTokenStep(offsets_T: TokenOffsets, steps_K: readonly Step[], visit: (t: number, k: number) => void): void {
+  const flat = flatOffsets(offsets_T);
+  const T = flat.length >> 1;
   const K = steps_K.length;
   let k = 0;
   let prevStart = -Infinity;
   for (let t = 0; t < T; t++) {
-    const off = offsets_T[t];
-    const s = off[0];
-    const e = off[1];
+    const s = flat[2 * t];
+    const e = flat[2 * t + 1];
     if (e <= s) continue;
     if (s < prevStart) k = firstStepEndingAfter(steps_K, s);
     prevStart = s;
@@ -60,8 +79,8 @@ function forEachTokenStep(offsets_T: readonly TokenOffset[], steps_K: readonly S
   }
 }
 
-export function mapTokensToSteps(offsets_T: readonly TokenOffset[], steps_K: readonly Step[]): TokenStepMap {
-  const step_T = new Int32Array(offsets_T.length).fill(-1);
+export function mapTokensToSteps(offsets_T: TokenOffsets, steps_K: readonly Step[]): TokenStepMap {
+  const step_T = new Int32Array(tokenCount(offsets_T)).fill(-1);
   const tokens_K = new Int32Array(steps_K.length);
   forEachTokenStep(offsets_T, steps_K, (t, k) => {
     step_T[t] = k;
@@ -78,12 +97,12 @@ export function mapTokensToSteps(offsets_T: readonly TokenOffset[], steps_K: rea
  * Plain number[] (what JSON output and backends take).
  */
 export function tokenAdvantagesFor(
-  offsets_T: readonly TokenOffset[],
+  offsets_T: TokenOffsets,
   steps_K: readonly Step[],
   advantage: number,
   stepValues_K: readonly number[] | undefined,
 ): { tokenAdvantages: number[]; unmappedSteps: number } {
-  const T = offsets_T.length;
+  const T = tokenCount(offsets_T);
   const out = new Array<number>(T);
   for (let t = 0; t < T; t++) out[t] = advantage;
   const K = steps_K.length;
