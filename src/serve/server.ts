@@ -199,7 +199,7 @@ export function createMrpoServer(options: ServeOptions = {}): MrpoServer {
       const compact = encodingOf(req.url, route);
       if (route === '/v1/score' && scorer === null) throw new HttpError(503, 'no step judge is configured on this server (start it with --judge offline, or give the LLM judge MRPO_JUDGE_API_KEY or --judge-base-url); /v1/shape is available');
       // The body is read (size limit, deadline) before a slot is taken, so slow uploads cannot hold the slots.
-      const parsed = parseJsonBody(await readBody(req, maxBodyBytes, bodyTimeoutMs));
+      const parsed = parseJsonBody(await readBody(req, maxBodyBytes, bodyTimeoutMs), route === '/v1/shape');
       const json = compact ? decodeCompactRequest(parsed) : parsed;
       const entered = gate.tryEnter();
       if (entered === null) throw new HttpError(429, 'server is busy; retry after the Retry-After delay', { headers: { 'retry-after': retryAfter } });
