@@ -76,13 +76,14 @@ function tooLarge(limitBytes: number): HttpError {
 }
 
 /**
- * Parses a JSON body (UTF-8); a syntax error is a 400 at path `$`. With `flatOffsets` (the /v1/shape routes),
- * completions' `[start, end]` token offsets come back as flat Int32Arrays when they are in the plain form
- * (json-offsets.ts); the values and errors are otherwise those of JSON.parse.
+ * Parses a JSON body (UTF-8); a syntax error is a 400 at path `$`. With `flatOffsets` (the /v1/shape route),
+ * completions' `[start, end]` token offsets (and with `base64`, base64 ones: compact.ts) come back as flat
+ * Int32Arrays when they are in the plain form (json-offsets.ts); the values and errors are otherwise those of
+ * JSON.parse.
  */
-export function parseJsonBody(bytes: Buffer, flatOffsets = false): unknown {
-  if (flatOffsets) {
-    const fast = parseWithFlatOffsets(bytes);
+export function parseJsonBody(bytes: Buffer, flatOffsets?: { readonly base64: boolean }): unknown {
+  if (flatOffsets !== undefined) {
+    const fast = parseWithFlatOffsets(bytes, flatOffsets);
     if (fast !== undefined) return fast;
   }
   const text = bytes.toString('utf8');
@@ -99,7 +100,11 @@ export function parseJsonBody(bytes: Buffer, flatOffsets = false): unknown {
  * are written run by run) and encoded to UTF-8 once.
  */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
-  const bytes = Buffer.from(stringifyWithRuns(body), 'utf8');
+  sendJsonBytes(res, status, Buffer.from(stringifyWithRuns(body), 'utf8'), headers);
+}
+
+/** Writes bytes that already are a JSON document (compact.ts's response). */
+export function sendJsonBytes(res: ServerResponse, status: number, bytes: Buffer, headers: Readonly<Record<string, string>> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(bytes.length), ...headers });
   res.end(bytes);
 }

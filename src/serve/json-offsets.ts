@@ -22,6 +22,8 @@
  * those of `JSON.parse` + the schema.
  */
 
+import { decodeBase64, int32View } from './base64.js';
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
@@ -99,10 +101,22 @@ function scanPairs(b: Buffer, start: number): { values: Int32Array; end: number 
   }
 }
 
+/** Decodes the base64 string whose opening quote is at `open` into int32 values, whole tokens (8 bytes) only. */
+function scanBase64(b: Buffer, open: number): { values: Int32Array; end: number } | null {
+  const close = stringEnd(b, open);
+  if (close < 0 || b.subarray(open, close).includes(BACKSLASH)) return null; // an escape: not plain base64
+  const bytes = decodeBase64(b.toString('latin1', open + 1, close));
+  return bytes === null || bytes.length % 8 !== 0 ? null : { values: int32View(bytes), end: close + 1 };
+}
+
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** The parsed body with flat Int32Array offsets, or undefined when the body must be parsed the ordinary way. */
-export function parseWithFlatOffsets(b: Buffer): unknown {
+/**
+ * The parsed body with flat Int32Array offsets, or undefined when the body must be parsed the ordinary way.
+ * `base64` (the compact encoding, compact.ts) also decodes offsets given as a base64 string, straight from the
+ * body's bytes; a string that is not valid base64 of whole tokens gives undefined too.
+ */
+export function parseWithFlatOffsets(b: Buffer, options: { readonly base64?: boolean } = {}): unknown {
   const found: Int32Array[] = [];
   const pieces: string[] = [];
   const prefix = `mrpo-offsets:${Math.random().toString(36).slice(2)}:`;
@@ -118,8 +132,10 @@ export function parseWithFlatOffsets(b: Buffer): unknown {
     let i = skipSpace(b, close + 1);
     if (b[i] !== COLON) continue; // the string "tokenOffsets" as a value
     i = skipSpace(b, i + 1);
-    if (b[i] !== OPEN) continue; // not an array: left to the schema
-    const scanned = scanPairs(b, i);
+    let scanned: { values: Int32Array; end: number } | null;
+    if (b[i] === OPEN) scanned = scanPairs(b, i);
+    else if (b[i] === QUOTE && options.base64 === true) scanned = scanBase64(b, i);
+    else continue; // neither: left to the schema
     if (scanned === null) return undefined;
     pieces.push(b.toString('utf8', copied, i), `"${prefix}${found.length}"`);
     found.push(scanned.values);
