@@ -24,6 +24,7 @@ import { createMrpoServer } from '../../serve/server.js';
 import { checkEndpointUrl } from '../io.js';
 import { describeAnswerReward } from '../../rewards/answer-components.js';
 import { openSemanticScorer } from '../../rewards/semantic-config.js';
+import { serveWatchesParent } from '../node-flags.js';
 
 const help = `mrpo serve — MRPO shaping and scoring over HTTP for trainers you already run (TRL, verl, OpenRLHF)
 
@@ -250,6 +251,7 @@ export const serveCommand: Command = {
       return 0;
     }
 
+    serveWatchesParent();
     const imageRoot = config.imageRoot === null ? null : resolve(io.cwd, config.imageRoot);
     if (imageRoot !== null && !(await stat(imageRoot).then((st) => st.isDirectory(), () => false)))
       throw new ConfigError('--image-root', `"${config.imageRoot}" is not a directory`);
@@ -281,7 +283,7 @@ export const serveCommand: Command = {
     );
     try {
       const url = await server.listen(config.port, config.host);
-      logger.log('info', 'listening', { url, judge: judge.description, auth: token === null ? 'none' : 'bearer', concurrency: config.concurrency, queue: config.queue });
+      logger.log('info', 'listening', { url, pid: process.pid, judge: judge.description, auth: token === null ? 'none' : 'bearer', concurrency: config.concurrency, queue: config.queue });
       // Said once: a request's default semantic weight (0.5) has no scorer unless --semantic-model is given.
       logger.log(semantic === null ? 'warn' : 'info', 'answer reward (default weights; a request may set its own)', {
         answerReward: describeAnswerReward({ semantic }),
