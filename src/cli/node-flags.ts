@@ -3,7 +3,7 @@
  * short-lived objects (the body, its texts, 272k per-token numbers, the
  * response), and Node's default young generation (16 MiB semi-spaces) scavenges
  * many times per request. `--max-semi-space-size=64` cut a request's CPU by
- * 15–22% here (docs/cli.md, `mrpo serve`). Heap sizes can only be set when a
+ * 15–22% here (README "mrpo serve", bench/serve.bench.ts). Heap sizes can only be set when a
  * process starts (`v8.setFlagsFromString` has no effect on them afterwards), so
  * the entry points (bin/mrpo.js, src/cli/main.ts) run `serve` in a child Node
  * process with the flags added:

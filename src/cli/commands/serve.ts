@@ -70,6 +70,8 @@ Flags (each also a key of the --config file, YAML or JSON; flags win):
 Environment (secrets are never flags or config keys):
   MRPO_SERVE_TOKEN         when set, every route but /healthz needs "Authorization: Bearer <token>"
   MRPO_JUDGE_API_KEY       the judge's API key (else OPENAI_API_KEY)
+  MRPO_SERVE_NODE_OPTIONS  V8 flags of the child process that serves (default --max-semi-space-size=64;
+                           empty: serve in this process); a flag already in NODE_OPTIONS wins
 
 Logs: one JSON line per request on stderr (route, status, ms); no bodies, no secrets.
 
