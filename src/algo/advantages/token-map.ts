@@ -52,17 +52,13 @@ export function flatOffsets(offsets_T: TokenOffsets): Int32Array {
   return flat;
 }
 
-/** Calls visit(t, k) for every token t that belongs to a step k (the rule above). */
+/** Calls visit(t, k) for every token t that belongs to a step k (the rule above); pairs are read in place, not copied. */
 function forEachTokenStep(offsets_T: TokenOffsets, steps_K: readonly Step[], visit: (t: number, k: number) => void): void {
-  const flat = flatOffsets(offsets_T);
-  const T = flat.length >> 1;
   const K = steps_K.length;
   let k = 0;
   let prevStart = -Infinity;
-  for (let t = 0; t < T; t++) {
-    const s = flat[2 * t];
-    const e = flat[2 * t + 1];
-    if (e <= s) continue;
+  const token = (t: number, s: number, e: number): void => {
+    if (e <= s) return;
     if (s < prevStart) k = firstStepEndingAfter(steps_K, s);
     prevStart = s;
     while (k < K && steps_K[k].end <= s) k++;
@@ -76,6 +72,11 @@ function forEachTokenStep(offsets_T: TokenOffsets, steps_K: readonly Step[], vis
       }
     }
     if (best >= 0) visit(t, best);
+  };
+  if (offsets_T instanceof Int32Array) {
+    for (let t = 0; 2 * t < offsets_T.length; t++) token(t, offsets_T[2 * t], offsets_T[2 * t + 1]);
+  } else {
+    for (let t = 0; t < offsets_T.length; t++) token(t, offsets_T[t][0], offsets_T[t][1]);
   }
 }
 
