@@ -41,17 +41,6 @@ export function tokenCount(offsets_T: TokenOffsets): number {
   return offsets_T instanceof Int32Array ? offsets_T.length >> 1 : offsets_T.length;
 }
 
-/** Offsets as a flat Int32Array `start₀, end₀, start₁, …` (the array itself when it already is one). */
-export function flatOffsets(offsets_T: TokenOffsets): Int32Array {
-  if (offsets_T instanceof Int32Array) return offsets_T;
-  const flat = new Int32Array(2 * offsets_T.length);
-  for (let t = 0; t < offsets_T.length; t++) {
-    flat[2 * t] = offsets_T[t][0];
-    flat[2 * t + 1] = offsets_T[t][1];
-  }
-  return flat;
-}
-
 /** Calls visit(t, k) for every token t that belongs to a step k (the rule above); pairs are read in place, not copied. */
 function forEachTokenStep(offsets_T: TokenOffsets, steps_K: readonly Step[], visit: (t: number, k: number) => void): void {
   const K = steps_K.length;
