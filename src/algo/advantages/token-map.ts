@@ -13,7 +13,7 @@
  * binary search, only slower.
  *
  * Offsets come as `[start, end]` pairs or flat (an Int32Array `start₀, end₀, …`,
- * what `mrpo serve` decodes request bodies to); the scan itself reads the flat form.
+ * what `mrpo serve` decodes request bodies to); both are read in place.
  */
 import type { Step, TokenOffsets } from '../../types.js';
 
