@@ -20,7 +20,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compactResponseBytes } from '../src/serve/compact.js';
 import { parseJsonBody } from '../src/serve/http.js';
-import { stringifyWithRuns } from '../src/serve/json-runs.js';
+import { jsonBytesWithRuns } from '../src/serve/json-runs.js';
 import { parseShapeRequest, shape } from '../src/shape/index.js';
 import { createRng, type Rng } from '../src/utils/rng.js';
 import { quantile } from '../src/utils/stats.js';
@@ -208,7 +208,7 @@ export async function run(): Promise<void> {
     );
     console.log(`# ceiling: a bare node:http server in its own process that reads the body and returns those bytes; same client, runs interleaved`);
     // The same work without HTTP, in this process, as the server does it: parse, validation, shape() and the response bytes.
-    const inProcCpu = cpuPerCall(() => Buffer.from(stringifyWithRuns(shape(parseShapeRequest(parseJsonBody(body, { base64: false })))), 'utf8'));
+    const inProcCpu = cpuPerCall(() => jsonBytesWithRuns(shape(parseShapeRequest(parseJsonBody(body, { base64: false })))));
     console.log(`serve/shape in-process (parse + shape + serialize, no HTTP): ${(inProcCpu * 1000).toFixed(0)} ms CPU per request = ${fmt(req.tokens / inProcCpu)} tokens per CPU-second`);
     for (const inFlight of [1, 2, 4]) {
       const m = await measure(shapeUrl, serve.pid, body, inFlight);

@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MrpoError } from '../errors.js';
 import { parseWithFlatOffsets } from './json-offsets.js';
-import { stringifyWithRuns } from './json-runs.js';
+import { jsonBytesWithRuns } from './json-runs.js';
 
 export class HttpError extends MrpoError {
   override readonly name: string = 'HttpError';
@@ -96,11 +96,11 @@ export function parseJsonBody(bytes: Buffer, flatOffsets?: { readonly base64: bo
 }
 
 /**
- * Writes `body` as JSON: the bytes of `JSON.stringify(body)`, produced by stringifyWithRuns (per-token advantages
- * are written run by run) and encoded to UTF-8 once.
+ * Writes `body` as JSON: the bytes of `JSON.stringify(body)` in UTF-8, produced by jsonBytesWithRuns (per-token
+ * advantages are written run by run, straight into the response buffer).
  */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
-  sendJsonBytes(res, status, Buffer.from(stringifyWithRuns(body), 'utf8'), headers);
+  sendJsonBytes(res, status, jsonBytesWithRuns(body), headers);
 }
 
 /** Writes bytes that already are a JSON document (compact.ts's response). */
