@@ -41,31 +41,51 @@ export function tokenCount(offsets_T: TokenOffsets): number {
   return offsets_T instanceof Int32Array ? offsets_T.length >> 1 : offsets_T.length;
 }
 
-/** Calls visit(t, k) for every token t that belongs to a step k (the rule above); pairs are read in place, not copied. */
+/** The step that token [s, e) overlaps most among steps k…, the earlier on a tie; −1 for none. */
+function bestStep(steps_K: readonly Step[], k: number, s: number, e: number): number {
+  let best = -1;
+  let bestOverlap = 0;
+  for (let j = k; j < steps_K.length && steps_K[j].start < e; j++) {
+    const overlap = Math.min(e, steps_K[j].end) - Math.max(s, steps_K[j].start);
+    if (overlap > bestOverlap) {
+      bestOverlap = overlap;
+      best = j;
+    }
+  }
+  return best;
+}
+
+/**
+ * Calls visit(t, k) for every token t that belongs to a step k (the rule above). One loop per offsets form, so
+ * that each reads its form in place.
+ */
 function forEachTokenStep(offsets_T: TokenOffsets, steps_K: readonly Step[], visit: (t: number, k: number) => void): void {
   const K = steps_K.length;
   let k = 0;
   let prevStart = -Infinity;
-  const token = (t: number, s: number, e: number): void => {
-    if (e <= s) return;
+  if (offsets_T instanceof Int32Array) {
+    for (let t = 0; 2 * t < offsets_T.length; t++) {
+      const s = offsets_T[2 * t];
+      const e = offsets_T[2 * t + 1];
+      if (e <= s) continue;
+      if (s < prevStart) k = firstStepEndingAfter(steps_K, s);
+      prevStart = s;
+      while (k < K && steps_K[k].end <= s) k++;
+      const best = bestStep(steps_K, k, s, e);
+      if (best >= 0) visit(t, best);
+    }
+    return;
+  }
+  for (let t = 0; t < offsets_T.length; t++) {
+    const off = offsets_T[t];
+    const s = off[0];
+    const e = off[1];
+    if (e <= s) continue;
     if (s < prevStart) k = firstStepEndingAfter(steps_K, s);
     prevStart = s;
     while (k < K && steps_K[k].end <= s) k++;
-    let best = -1;
-    let bestOverlap = 0;
-    for (let j = k; j < K && steps_K[j].start < e; j++) {
-      const overlap = Math.min(e, steps_K[j].end) - Math.max(s, steps_K[j].start);
-      if (overlap > bestOverlap) {
-        bestOverlap = overlap;
-        best = j;
-      }
-    }
+    const best = bestStep(steps_K, k, s, e);
     if (best >= 0) visit(t, best);
-  };
-  if (offsets_T instanceof Int32Array) {
-    for (let t = 0; 2 * t < offsets_T.length; t++) token(t, offsets_T[2 * t], offsets_T[2 * t + 1]);
-  } else {
-    for (let t = 0; t < offsets_T.length; t++) token(t, offsets_T[t][0], offsets_T[t][1]);
   }
 }
 
