@@ -9,7 +9,11 @@
  * own process, that reads the body and answers with the bytes `mrpo serve`
  * gave (bench/support/ceiling-server.ts). The client is node:http with
  * keep-alive. Latency is from sending the request to the last byte of the
- * response; server CPU per request is read from /proc.
+ * response; server CPU per request is read from /proc, for the process that
+ * serves (`mrpo serve` serves from a child with V8 flags, src/cli/node-flags.ts,
+ * and names its pid in the "listening" line). Then the same for the compact
+ * encoding (`?encoding=compact`, its own ceiling), and at 1 in flight a server
+ * without the V8 flags beside the default one.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
