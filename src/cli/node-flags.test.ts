@@ -18,6 +18,10 @@ describe('serveNodeFlags', () => {
     expect(serveNodeFlags(['shape', 'in.json'], {}, [])).toEqual([]);
     for (const flag of ['--help', '-h', '--dry-run']) expect(serveNodeFlags(['serve', flag], {}, [])).toEqual([]);
     expect(serveNodeFlags(['serve'], { MRPO_SERVE_RELAUNCHED: '1' }, [])).toEqual([]);
+    expect(serveNodeFlags(['serve'], {}, [], 'win32')).toEqual([]);
+    expect(serveNodeFlags(['serve'], {}, ['--inspect=9230'])).toEqual([]);
+    expect(serveNodeFlags(['serve'], { NODE_OPTIONS: '--inspect-brk' }, [])).toEqual([]);
+    expect(serveNodeFlags(['serve'], {}, [], 'linux')).toEqual(['--max-semi-space-size=64']);
   });
 
   it('leaves a flag the user gave in NODE_OPTIONS or on the node command line alone, and takes MRPO_SERVE_NODE_OPTIONS', () => {

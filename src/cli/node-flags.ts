@@ -11,7 +11,9 @@
  * - `MRPO_SERVE_NODE_OPTIONS` replaces the flags (empty: no child process);
  * - a flag the user already gave (in `NODE_OPTIONS` or on the node command line)
  *   is not added again, so `NODE_OPTIONS=--max-semi-space-size=32` wins;
- * - `--help`, `-h` and `--dry-run` run in place.
+ * - `--help`, `-h` and `--dry-run` run in place, and so does everything on
+ *   Windows (no process groups or POSIX signals to forward) and under
+ *   `--inspect` (the child would contend for the debugger's port).
  *
  * The child is in its own process group, so that a terminal's Ctrl-C reaches it
  * once, forwarded by this process: SIGINT, SIGTERM and SIGHUP are forwarded, and
@@ -30,8 +32,9 @@ const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 const flagName = (flag: string): string => flag.replace(/=.*$/s, '').replace(/_/g, '-');
 
 /** The flags to add for `argv` (a CLI command line without node and the script), or [] to run in place. */
-export function serveNodeFlags(argv: readonly string[], env: NodeJS.ProcessEnv, execArgv: readonly string[]): string[] {
-  if (argv[0] !== 'serve' || env[RELAUNCHED] === '1') return [];
+export function serveNodeFlags(argv: readonly string[], env: NodeJS.ProcessEnv, execArgv: readonly string[], platform: NodeJS.Platform = process.platform): string[] {
+  if (argv[0] !== 'serve' || env[RELAUNCHED] === '1' || platform === 'win32') return [];
+  if ([...execArgv, ...(env.NODE_OPTIONS ?? '').split(/\s+/)].some((f) => f.startsWith('--inspect'))) return [];
   if (argv.some((a) => a === '--help' || a === '-h' || a === '--dry-run')) return [];
   const given = new Set([...execArgv, ...(env.NODE_OPTIONS ?? '').split(/\s+/)].filter((f) => f.startsWith('--')).map(flagName));
   const wanted = (env.MRPO_SERVE_NODE_OPTIONS ?? DEFAULT_SERVE_NODE_OPTIONS).split(/\s+/).filter((f) => f !== '');
