@@ -72,6 +72,30 @@ describe('compactResponseBytes', () => {
   });
 });
 
+describe('POST /v1/shape: offsets the scanner reads and those it leaves to JSON.parse', () => {
+  it('give the same answers and the same errors', async () => {
+    const url = await start();
+    const request = exampleShapeRequest();
+    const plain = JSON.stringify(request);
+    const reference = await postJson(`${url}/v1/shape`, plain);
+    expect(reference.status).toBe(200);
+    expect(reference.body).toEqual(JSON.parse(JSON.stringify(shape(parseShapeRequest(request)))));
+    // the same numbers written as 3.0 and 3e0 (JSON.parse reads them; the scanner gives up): the same response
+    const odd = plain.replace(/"tokenOffsets":\[\[0,(\d+)\]/, (_, end: string) => `"tokenOffsets":[[0.0,${end}e0]`);
+    expect(odd).not.toBe(plain);
+    expect((await postJson(`${url}/v1/shape`, odd)).body).toEqual(reference.body);
+    // indented JSON (whitespace inside the pairs) is scanned: the same response
+    expect((await postJson(`${url}/v1/shape`, JSON.stringify(request, null, 2))).body).toEqual(reference.body);
+    // a negative start and a start after its end: the schema's errors, with the pair's path
+    for (const bad of ['[[-1,3]]', '[[5,2]]']) {
+      const reply = await postJson(`${url}/v1/shape`, plain.replace(/"tokenOffsets":\[\[[^\]]*\]/, `"tokenOffsets":${bad.slice(0, -1)}`));
+      expect(reply.status).toBe(400);
+      expect((reply.body as { error: { path: string; message: string } }).error).toMatchObject({ path: '$.groups[0].completions[0].tokenOffsets[0]' });
+      expect((reply.body as { error: { message: string } }).error.message).toMatch(/0 ≤ start ≤ end/);
+    }
+  });
+});
+
 describe('POST /v1/shape?encoding=compact', () => {
   it('gives exactly the JSON route’s values, and in-process shape()’s, for every estimator', async () => {
     const url = await start();
