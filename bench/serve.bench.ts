@@ -9,7 +9,11 @@
  * own process, that reads the body and answers with the bytes `mrpo serve`
  * gave (bench/support/ceiling-server.ts). The client is node:http with
  * keep-alive. Latency is from sending the request to the last byte of the
- * response; server CPU per request is read from /proc.
+ * response; server CPU per request is read from /proc, for the process that
+ * serves (`mrpo serve` serves from a child with V8 flags, src/cli/node-flags.ts,
+ * and names its pid in the "listening" line). Then the same for the compact
+ * encoding (`?encoding=compact`, its own ceiling), and at 1 in flight a server
+ * without the V8 flags beside the default one.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -18,7 +22,9 @@ import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stringifyWithRuns } from '../src/serve/json-runs.js';
+import { compactResponseBytes } from '../src/serve/compact.js';
+import { parseJsonBody } from '../src/serve/http.js';
+import { jsonBytesWithRuns } from '../src/serve/json-runs.js';
 import { parseShapeRequest, shape } from '../src/shape/index.js';
 import { createRng, type Rng } from '../src/utils/rng.js';
 import { quantile } from '../src/utils/stats.js';
@@ -74,22 +80,30 @@ export function makeRequest(seed: number): { body: string; tokens: number; compl
   return { body: JSON.stringify({ estimator: 'mrpo', groups }), tokens, completions: PROMPTS * GROUP };
 }
 
-/** A server in a child process that prints `{"msg":"listening","url":…}` on stderr once it accepts connections. */
-async function startChild(args: string[], nodeFlags: string[] = [], cwd = root): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+/**
+ * A server in a child process that prints `{"msg":"listening","url":…}` on stderr once it accepts connections.
+ * `pid` is the process that serves: `mrpo serve` runs in a child of the started process (src/cli/node-flags.ts)
+ * and names it in that line.
+ */
+async function startChild(args: string[], env: Record<string, string> = {}, cwd = root): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   let err = '';
+  let pid = child.pid!;
   const url = await new Promise<string>((resolve, reject) => {
     child.stderr!.on('data', (c: Buffer) => {
       err += c.toString('utf8');
       const line = err.split('\n').find((l) => l.includes('"msg":"listening"'));
-      if (line !== undefined) resolve((JSON.parse(line) as { url: string }).url);
+      if (line === undefined) return;
+      const listening = JSON.parse(line) as { url: string; pid?: number };
+      pid = listening.pid ?? pid;
+      resolve(listening.url);
     });
     child.on('exit', (code) => reject(new Error(`${args[0]} exited (${code}): ${err.slice(-500)}`)));
   });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   return {
     url,
-    pid: child.pid!,
+    pid,
     stop: async () => {
       child.kill('SIGTERM');
       await exited;
@@ -153,6 +167,19 @@ async function measure(url: string, pid: number, body: Buffer, inFlight: number)
   return { rps: latencies.length / elapsed, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), n: latencies.length, cpu };
 }
 
+/** CPU seconds per call of f, after two warm-up calls (median of 9). */
+function cpuPerCall(f: () => unknown): number {
+  for (let i = 0; i < 2; i++) f();
+  const each: number[] = [];
+  for (let i = 0; i < 9; i++) {
+    const c0 = process.cpuUsage();
+    f();
+    const c1 = process.cpuUsage(c0);
+    each.push((c1.user + c1.system) / 1e6);
+  }
+  return quantile(each, 0.5);
+}
+
 interface CompactableRequest {
   groups: Array<{ completions: Array<{ tokenOffsets?: unknown }> }>;
 }
@@ -184,12 +211,8 @@ export async function run(): Promise<void> {
       `serve/batch: ${PROMPTS}×${GROUP} completions, ${fmt(req.tokens)} tokens (${(req.tokens / req.completions).toFixed(0)}/completion), request ${(body.length / 2 ** 20).toFixed(1)} MiB, response ${(bytes.length / 2 ** 20).toFixed(1)} MiB (same bytes as in-process shape())`,
     );
     console.log(`# ceiling: a bare node:http server in its own process that reads the body and returns those bytes; same client, runs interleaved`);
-    // The same work without HTTP, in this process: JSON.parse, validation, shape() and the response bytes.
-    const c0 = process.cpuUsage();
-    const reps = 6;
-    for (let i = 0; i < reps; i++) Buffer.from(stringifyWithRuns(shape(parseShapeRequest(JSON.parse(req.body)))), 'utf8');
-    const c1 = process.cpuUsage(c0);
-    const inProcCpu = (c1.user + c1.system) / 1e6 / reps;
+    // The same work without HTTP, in this process, as the server does it: parse, validation, shape() and the response bytes.
+    const inProcCpu = cpuPerCall(() => jsonBytesWithRuns(shape(parseShapeRequest(parseJsonBody(body, { base64: false })))));
     console.log(`serve/shape in-process (parse + shape + serialize, no HTTP): ${(inProcCpu * 1000).toFixed(0)} ms CPU per request = ${fmt(req.tokens / inProcCpu)} tokens per CPU-second`);
     for (const inFlight of [1, 2, 4]) {
       const m = await measure(shapeUrl, serve.pid, body, inFlight);
@@ -209,28 +232,30 @@ export async function run(): Promise<void> {
     await writeFile(join(dir, 'response-compact.json'), compactBytes);
     compactCeiling = await startChild([join(root, 'bench/support/ceiling-server.ts'), join(dir, 'response-compact.json')]);
     console.log(`serve/batch compact: request ${(compactBody.length / 2 ** 20).toFixed(1)} MiB, response ${(compactBytes.length / 2 ** 20).toFixed(1)} MiB`);
+    const compactCpu = cpuPerCall(() => compactResponseBytes(shape(parseShapeRequest(parseJsonBody(compactBody, { base64: true })))));
+    console.log(`serve/shape compact in-process (no HTTP): ${(compactCpu * 1000).toFixed(0)} ms CPU per request = ${fmt(req.tokens / compactCpu)} tokens per CPU-second`);
     for (const inFlight of [1, 2, 4]) {
       const m = await measure(compactUrl, serve.pid, compactBody, inFlight);
       const c = await measure(`${compactCeiling.url}/v1/shape`, compactCeiling.pid, compactBody, inFlight);
       const tag = `serve/shape-${PROMPTS}x${GROUP}x${TOKENS}@${inFlight} compact`;
       console.log(`${tag}: ${fmt(m.rps * req.tokens)} tokens/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms, server CPU ${(m.cpu * 1000).toFixed(0)} ms/request = ${fmt(req.tokens / m.cpu)} tokens per server CPU-second; ceiling ${fmt(c.rps * req.tokens)} tokens/s (p50 ${c.p50.toFixed(1)} ms); ratio ${(m.rps / c.rps).toFixed(3)}`);
     }
-    // A larger young generation (fewer scavenges while parsing the 3.7 MiB body), e.g. NODE_OPTIONS=--max-semi-space-size=64.
-    const big = await startChild([join(root, 'src/cli/main.ts'), 'serve', '--port', '0', '--judge', 'none'], ['--max-semi-space-size=64']);
+    // `mrpo serve` runs with --max-semi-space-size=64 by default (src/cli/node-flags.ts); here without it, interleaved.
+    const plain = await startChild([join(root, 'src/cli/main.ts'), 'serve', '--port', '0', '--judge', 'none'], { MRPO_SERVE_NODE_OPTIONS: '' });
     try {
-      for (const inFlight of [1, 4]) {
-        const m = await measure(`${big.url}/v1/shape`, big.pid, body, inFlight);
-        const d = await measure(shapeUrl, serve.pid, body, inFlight);
-        const tag = `serve/shape-${PROMPTS}x${GROUP}x${TOKENS}@${inFlight} --max-semi-space-size=64`;
-        console.log(`${tag}: ${fmt(m.rps * req.tokens)} tokens/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms, server CPU ${(m.cpu * 1000).toFixed(0)} ms/request (default flags, same moment: ${fmt(d.rps * req.tokens)} tokens/s, ${(d.cpu * 1000).toFixed(0)} ms/request)`);
+      for (const [name, b, query] of [['json', body, ''], ['compact', compactBody, '?encoding=compact']] as const) {
+        const m = await measure(`${plain.url}/v1/shape${query}`, plain.pid, b, 1);
+        const d = await measure(`${serve.url}/v1/shape${query}`, serve.pid, b, 1);
+        const tag = `serve/shape-${PROMPTS}x${GROUP}x${TOKENS}@1 ${name} without V8 flags (MRPO_SERVE_NODE_OPTIONS='')`;
+        console.log(`${tag}: ${fmt(m.rps * req.tokens)} tokens/s, p50 ${m.p50.toFixed(1)} ms, server CPU ${(m.cpu * 1000).toFixed(0)} ms/request (default, same moment: ${fmt(d.rps * req.tokens)} tokens/s, ${(d.cpu * 1000).toFixed(0)} ms/request)`);
       }
     } finally {
-      await big.stop();
+      await plain.stop();
     }
     // MRPO_BENCH_BASELINE=<another checkout>: its `mrpo serve` measured the same way, interleaved (before/after a change).
     const baselineRoot = process.env.MRPO_BENCH_BASELINE;
     if (baselineRoot !== undefined && baselineRoot !== '') {
-      const base = await startChild([join(baselineRoot, 'src/cli/main.ts'), 'serve', '--port', '0', '--judge', 'none'], [], baselineRoot);
+      const base = await startChild([join(baselineRoot, 'src/cli/main.ts'), 'serve', '--port', '0', '--judge', 'none'], {}, baselineRoot);
       try {
         for (const inFlight of [1, 4]) {
           const b = await measure(`${base.url}/v1/shape`, base.pid, body, inFlight);

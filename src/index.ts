@@ -4,7 +4,7 @@
  */
 
 // Shared shapes and errors
-export type { Item, ImageSource, Step, StepLabel, StepVerdict, TokenOffset, Rewards } from './types.js';
+export type { Item, ImageSource, Step, StepLabel, StepVerdict, TokenOffset, TokenOffsets, Rewards } from './types.js';
 export { MrpoError, UsageError, InputError, ConfigError, UnknownNameError, RemoteError } from './errors.js';
 export { createRng, type Rng } from './utils/rng.js';
 

@@ -50,6 +50,12 @@ export interface Step {
 /** Half-open character span [start, end) of one generated token in the completion text. */
 export type TokenOffset = readonly [start: number, end: number];
 
+/**
+ * The token spans of a completion: `[start, end]` pairs, or the same numbers flat in an Int32Array
+ * (`start₀, end₀, start₁, end₁, …`; what `mrpo serve` decodes request bodies to, without building 10⁵ pairs).
+ */
+export type TokenOffsets = readonly TokenOffset[] | Int32Array;
+
 /** The reward components of one completion (docs/method.md §3). */
 export interface Rewards {
   readonly answer: number;

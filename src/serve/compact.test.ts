@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeRequest } from '../../bench/serve.bench.js';
 import { parseShapeRequest, shape } from '../shape/index.js';
+import { compactResponseBytes, encodeCompactResponse } from './compact.js';
 import { exampleShapeRequest, mixedShapeRequest } from './test-support/fixtures.js';
 import { postJson, startServer, type RunningServer } from './test-support/http.js';
 
@@ -53,6 +54,48 @@ function decoded(body: Body): Body {
   return copy;
 }
 
+describe('compactResponseBytes', () => {
+  it('is byte for byte JSON.stringify of the base64 response, non-ASCII text, absent advantages and empty blocks included', () => {
+    const response = {
+      estimator: 'mrpo',
+      groups: [
+        { id: 'émoji 🫁', completions: [{ answer: 'pneumothorax — “left”', tokenAdvantages: [0.5, -1.25, 1e-300, -0] }, { answer: 'none' }] },
+        { completions: [{ tokenAdvantages: [] }, { tokenAdvantages: [Math.PI] }] },
+      ],
+      metrics: { n: 3 },
+    };
+    const bytes = compactResponseBytes(response);
+    expect(bytes.equals(Buffer.from(JSON.stringify(encodeCompactResponse(response)), 'utf8'))).toBe(true);
+    // the block layout by hand: 0.5 and −1.25 as little-endian float64 (the Python client's test pins the same bytes)
+    expect(bytes.toString('utf8')).toContain('"tokenAdvantages":"AAAAAAAA4D8AAAAAAAD0v');
+    expect(JSON.parse(bytes.toString('utf8')).groups[1].completions[0].tokenAdvantages).toBe('');
+  });
+});
+
+describe('POST /v1/shape: offsets the scanner reads and those it leaves to JSON.parse', () => {
+  it('give the same answers and the same errors', async () => {
+    const url = await start();
+    const request = exampleShapeRequest();
+    const plain = JSON.stringify(request);
+    const reference = await postJson(`${url}/v1/shape`, plain);
+    expect(reference.status).toBe(200);
+    expect(reference.body).toEqual(JSON.parse(JSON.stringify(shape(parseShapeRequest(request)))));
+    // the same numbers written as 3.0 and 3e0 (JSON.parse reads them; the scanner gives up): the same response
+    const odd = plain.replace(/"tokenOffsets":\[\[0,(\d+)\]/, (_, end: string) => `"tokenOffsets":[[0.0,${end}e0]`);
+    expect(odd).not.toBe(plain);
+    expect((await postJson(`${url}/v1/shape`, odd)).body).toEqual(reference.body);
+    // indented JSON (whitespace inside the pairs) is scanned: the same response
+    expect((await postJson(`${url}/v1/shape`, JSON.stringify(request, null, 2))).body).toEqual(reference.body);
+    // a negative start and a start after its end: the schema's errors, with the pair's path
+    for (const bad of ['[[-1,3]]', '[[5,2]]']) {
+      const reply = await postJson(`${url}/v1/shape`, plain.replace(/"tokenOffsets":\[\[[^\]]*\]/, `"tokenOffsets":${bad.slice(0, -1)}`));
+      expect(reply.status).toBe(400);
+      expect((reply.body as { error: { path: string; message: string } }).error).toMatchObject({ path: '$.groups[0].completions[0].tokenOffsets[0]' });
+      expect((reply.body as { error: { message: string } }).error.message).toMatch(/0 ≤ start ≤ end/);
+    }
+  });
+});
+
 describe('POST /v1/shape?encoding=compact', () => {
   it('gives exactly the JSON route’s values, and in-process shape()’s, for every estimator', async () => {
     const url = await start();
@@ -89,6 +132,12 @@ describe('POST /v1/shape?encoding=compact', () => {
     const path = '$.groups[0].completions[1].tokenOffsets';
     const cases: Array<[string, string, RegExp]> = [
       ['not base64!', path, /base64/],
+      // what Node's decoder would skip or stop at, and the URL-safe alphabet: refused (base64.ts counts on this)
+      ['AAAA AAAAAAA', path, /base64/],
+      ['AAAAAA==AAAA', path, /base64/],
+      ['AAAAAAAAAA-A', path, /base64/],
+      ['AAAAAAAAAA_A', path, /base64/],
+      ['AAAAAAAAAAA\n', path, /base64/],
       [Buffer.alloc(12).toString('base64'), path, /8 bytes .* per token, got 12 bytes/],
       [b64Offsets([[-1, 3]]), `${path}[0]`, /0 ≤ start ≤ end/],
       [b64Offsets([[5, 2]]), `${path}[0]`, /0 ≤ start ≤ end/],

@@ -6,7 +6,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MrpoError } from '../errors.js';
-import { stringifyWithRuns } from './json-runs.js';
+import { parseWithFlatOffsets } from './json-offsets.js';
+import { jsonBytesWithRuns } from './json-runs.js';
 
 export class HttpError extends MrpoError {
   override readonly name: string = 'HttpError';
@@ -26,12 +27,12 @@ export function errorBody(message: string, path?: string): { error: { message: s
 }
 
 /**
- * Reads the whole body as UTF-8, refusing (413) a declared or actual size over
+ * Reads the whole body (bytes), refusing (413) a declared or actual size over
  * `limitBytes`. On refusal the rest of the body is not read; the server then
  * closes the connection after the response. With `timeoutMs`, a body not
  * complete by then is refused with 408 (a slow client cannot hold the request).
  */
-export async function readBody(req: IncomingMessage, limitBytes: number, timeoutMs?: number): Promise<string> {
+export async function readBody(req: IncomingMessage, limitBytes: number, timeoutMs?: number): Promise<Buffer> {
   if (timeoutMs === undefined) return readBodyUnbounded(req, limitBytes);
   let timer: NodeJS.Timeout | undefined;
   const reading = readBodyUnbounded(req, limitBytes);
@@ -49,7 +50,7 @@ export async function readBody(req: IncomingMessage, limitBytes: number, timeout
   }
 }
 
-async function readBodyUnbounded(req: IncomingMessage, limitBytes: number): Promise<string> {
+async function readBodyUnbounded(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limitBytes) throw tooLarge(limitBytes);
   const chunks: Buffer[] = [];
@@ -67,15 +68,25 @@ async function readBodyUnbounded(req: IncomingMessage, limitBytes: number): Prom
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     throw new HttpError(400, `request body could not be read (${code})`, { headers: { connection: 'close' } });
   }
-  return Buffer.concat(chunks, size).toString('utf8');
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
 }
 
 function tooLarge(limitBytes: number): HttpError {
   return new HttpError(413, `request body is larger than the limit of ${limitBytes} bytes`, { headers: { connection: 'close' } });
 }
 
-/** Parses a JSON body; a syntax error is a 400 at path `$`. */
-export function parseJsonBody(text: string): unknown {
+/**
+ * Parses a JSON body (UTF-8); a syntax error is a 400 at path `$`. With `flatOffsets` (the /v1/shape route),
+ * completions' `[start, end]` token offsets (and with `base64`, base64 ones: compact.ts) come back as flat
+ * Int32Arrays when they are in the plain form (json-offsets.ts); the values and errors are otherwise those of
+ * JSON.parse.
+ */
+export function parseJsonBody(bytes: Buffer, flatOffsets?: { readonly base64: boolean }): unknown {
+  if (flatOffsets !== undefined) {
+    const fast = parseWithFlatOffsets(bytes, flatOffsets);
+    if (fast !== undefined) return fast;
+  }
+  const text = bytes.toString('utf8');
   if (text.trim() === '') throw new HttpError(400, 'request body is empty; expected a JSON object', { path: '$' });
   try {
     return JSON.parse(text) as unknown;
@@ -85,11 +96,15 @@ export function parseJsonBody(text: string): unknown {
 }
 
 /**
- * Writes `body` as JSON: the bytes of `JSON.stringify(body)`, produced by stringifyWithRuns (per-token advantages
- * are written run by run) and encoded to UTF-8 once.
+ * Writes `body` as JSON: the bytes of `JSON.stringify(body)` in UTF-8, produced by jsonBytesWithRuns (per-token
+ * advantages are written run by run, straight into the response buffer).
  */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
-  const bytes = Buffer.from(stringifyWithRuns(body), 'utf8');
+  sendJsonBytes(res, status, jsonBytesWithRuns(body), headers);
+}
+
+/** Writes bytes that already are a JSON document (compact.ts's response). */
+export function sendJsonBytes(res: ServerResponse, status: number, bytes: Buffer, headers: Readonly<Record<string, string>> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(bytes.length), ...headers });
   res.end(bytes);
 }

@@ -6,10 +6,16 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { makeRequest } from '../../bench/serve.bench.js';
 import { parseShapeRequest, shape } from '../shape/index.js';
-import { MIN_LENGTH, numbersJson, stringifyWithRuns } from './json-runs.js';
+import { jsonBytesWithRuns, MIN_LENGTH, numbersJson, stringifyWithRuns } from './json-runs.js';
 import { exampleShapeRequest, mixedShapeRequest } from './test-support/fixtures.js';
 
-const same = (value: unknown): void => expect(stringifyWithRuns(value)).toBe(JSON.stringify(value));
+/** Both writers: the text of JSON.stringify, and (jsonBytesWithRuns) its UTF-8 bytes. */
+const same = (value: unknown): void => {
+  expect(stringifyWithRuns(value)).toBe(JSON.stringify(value));
+  const text = JSON.stringify(value) as string | undefined; // undefined for undefined, functions, symbols
+  if (text === undefined) expect(() => jsonBytesWithRuns(value)).toThrow(TypeError);
+  else expect(jsonBytesWithRuns(value).equals(Buffer.from(text, 'utf8'))).toBe(true);
+};
 
 /** Numbers JSON.stringify writes in every form: integers, decimals, exponents, −0, the non-finite ones (written `null`). */
 const special = [0, -0, 1, -1, 0.1, 1 / 3, -2.5e-7, 1e21, 1e-7, 123456789012345680000, Number.MAX_VALUE, Number.MIN_VALUE, Number.EPSILON, NaN, Infinity, -Infinity];
@@ -35,7 +41,7 @@ const { tree } = fc.letrec((tie) => ({
 describe('stringifyWithRuns', () => {
   it('equals JSON.stringify on random nested values with long runs of numbers', () => {
     fc.assert(fc.property(tree, (v) => {
-        expect(stringifyWithRuns(v)).toBe(JSON.stringify(v));
+        same(v);
       }), { numRuns: 2000 });
   });
 

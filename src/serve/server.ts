@@ -30,9 +30,9 @@ import { InputError, RemoteError, UnknownNameError } from '../errors.js';
 import { parseShapeRequest, semanticScoresFor, shape } from '../shape/index.js';
 import type { SemanticScorer } from '../rewards/semantic.js';
 import { createBearerCheck } from './auth.js';
-import { decodeCompactRequest, encodeCompactResponse } from './compact.js';
+import { compactResponseBytes, decodeCompactRequest } from './compact.js';
 import { createGate } from './gate.js';
-import { errorBody, HttpError, parseJsonBody, readBody, sendJson, sendText } from './http.js';
+import { errorBody, HttpError, parseJsonBody, readBody, sendJson, sendJsonBytes, sendText } from './http.js';
 import { nullLogger, type Logger } from './log.js';
 import { createServeMetrics, type JudgeStats, type ServeMetrics } from './metrics.js';
 import type { Scorer } from './score.js';
@@ -199,7 +199,7 @@ export function createMrpoServer(options: ServeOptions = {}): MrpoServer {
       const compact = encodingOf(req.url, route);
       if (route === '/v1/score' && scorer === null) throw new HttpError(503, 'no step judge is configured on this server (start it with --judge offline, or give the LLM judge MRPO_JUDGE_API_KEY or --judge-base-url); /v1/shape is available');
       // The body is read (size limit, deadline) before a slot is taken, so slow uploads cannot hold the slots.
-      const parsed = parseJsonBody(await readBody(req, maxBodyBytes, bodyTimeoutMs));
+      const parsed = parseJsonBody(await readBody(req, maxBodyBytes, bodyTimeoutMs), route === '/v1/shape' ? { base64: compact } : undefined);
       const json = compact ? decodeCompactRequest(parsed) : parsed;
       const entered = gate.tryEnter();
       if (entered === null) throw new HttpError(429, 'server is busy; retry after the Retry-After delay', { headers: { 'retry-after': retryAfter } });
@@ -209,7 +209,8 @@ export function createMrpoServer(options: ServeOptions = {}): MrpoServer {
           const request = parseShapeRequest(json, 'request body');
           const response = shape(request, semantic == null ? {} : await semanticScoresFor(request, semantic));
           metrics.countCompletions(route, response.groups.reduce((n, g) => n + g.completions.length, 0));
-          sendJson(res, 200, compact ? encodeCompactResponse(response) : response, extraHeaders());
+          if (compact) sendJsonBytes(res, 200, compactResponseBytes(response), extraHeaders());
+          else sendJson(res, 200, response, extraHeaders());
         } else {
           const result = await scorer!.score(json);
           metrics.countCompletions(route, result.completions);

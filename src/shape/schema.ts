@@ -7,15 +7,34 @@ import { z } from 'zod';
 import { InputError } from '../errors.js';
 import { ESTIMATOR_NAMES, type EstimatorName } from '../algo/advantages/index.js';
 import { SPLITTERS } from '../algo/steps.js';
-import type { TokenOffset } from '../types.js';
+import type { TokenOffset, TokenOffsets } from '../types.js';
 import { DEFAULT_ANSWER_WEIGHTS } from '../rewards/answer.js';
 import { DEFAULT_MAX_STEPS, DEFAULT_MIN_STEPS } from '../rewards/length.js';
 import { answerWeightRule, checkAnswerWeights, checkStepBounds, maxStepsRule, minStepsRule, stdEpsilonRule, tauRule } from '../utils/ranges.js';
 
 const finite = () => z.number().refine(Number.isFinite, { message: 'expected a finite number' });
 
-/** Token offsets, checked by hand in one loop: zod per-tuple parsing is ~20× slower on 10^5 offsets. */
-const tokenOffsets = z.unknown().transform((value, ctx): TokenOffset[] => {
+const badPair = (pair: string) => `expected a pair [start, end] of integers with 0 ≤ start ≤ end, received ${pair}`;
+
+/**
+ * Token offsets, checked by hand in one loop: zod per-tuple parsing is ~20× slower on 10^5 offsets. JSON gives
+ * `[start, end]` pairs; `mrpo serve` may hand over the same numbers flat in an Int32Array (`start₀, end₀, …`), which
+ * is checked by the same rule, with the same messages and paths.
+ */
+const tokenOffsets = z.unknown().transform((value, ctx): TokenOffsets => {
+  if (value instanceof Int32Array) {
+    if (value.length % 2 !== 0) {
+      ctx.addIssue({ code: 'custom', message: `expected start, end values in pairs, received ${value.length} values` });
+      return z.NEVER;
+    }
+    for (let i = 0; i < value.length; i += 2) {
+      if (value[i] < 0 || value[i + 1] < value[i]) {
+        ctx.addIssue({ code: 'custom', path: [i >> 1], message: badPair(`[${value[i]},${value[i + 1]}]`) });
+        return z.NEVER;
+      }
+    }
+    return value;
+  }
   if (!Array.isArray(value)) {
     ctx.addIssue({ code: 'custom', message: `expected an array of [start, end] pairs, received ${describe(value)}` });
     return z.NEVER;
@@ -30,7 +49,7 @@ const tokenOffsets = z.unknown().transform((value, ctx): TokenOffset[] => {
       (pair[0] as number) < 0 ||
       (pair[1] as number) < (pair[0] as number)
     ) {
-      ctx.addIssue({ code: 'custom', path: [i], message: `expected a pair [start, end] of integers with 0 ≤ start ≤ end, received ${JSON.stringify(pair) ?? 'undefined'}` });
+      ctx.addIssue({ code: 'custom', path: [i], message: badPair(JSON.stringify(pair) ?? 'undefined') });
       return z.NEVER;
     }
   }
@@ -54,12 +73,13 @@ const completionSchema = z
   .superRefine((c, ctx) => {
     const offsets = c.tokenOffsets;
     if (offsets === undefined) return;
-    for (let i = 0; i < offsets.length; i++) {
-      if (offsets[i][1] > c.text.length) {
-        ctx.addIssue({ code: 'custom', path: ['tokenOffsets', i], message: `token ends at ${offsets[i][1]}, after the end of text (length ${c.text.length})` });
-        return;
-      }
+    const tooFar = (i: number, end: number) =>
+      ctx.addIssue({ code: 'custom', path: ['tokenOffsets', i], message: `token ends at ${end}, after the end of text (length ${c.text.length})` });
+    if (offsets instanceof Int32Array) {
+      for (let i = 1; i < offsets.length; i += 2) if (offsets[i] > c.text.length) return tooFar(i >> 1, offsets[i]);
+      return;
     }
+    for (let i = 0; i < offsets.length; i++) if (offsets[i][1] > c.text.length) return tooFar(i, offsets[i][1]);
   });
 
 const groupSchema = z

@@ -183,3 +183,80 @@ describe('the README worked example', () => {
     wrong.tokenAdvantages!.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 12));
   });
 });
+
+describe('shape: flat Int32Array token offsets (what mrpo serve decodes bodies to)', () => {
+  const flat = (pairs: ReadonlyArray<readonly [number, number]>) => Int32Array.from(pairs.flat());
+
+  it('gives the hand-computed per-token advantages of the pairs example', () => {
+    const text = '<think>A b. C d.</think><answer>x</answer>'; // steps [7,11) and [12,16)
+    const res = shape(
+      parseShapeRequest({
+        estimator: 'mrpo',
+        groups: [
+          {
+            completions: [
+              { text, rewards: { answer: 0, process: 0, length: 0 }, stepLabels: [1, 0], tokenOffsets: flat([[0, 7], [7, 11], [11, 16], [16, 42]]) },
+              { text, rewards: { answer: 1, process: 1, length: 0 } },
+            ],
+          },
+        ],
+      }),
+    );
+    const c = res.groups[0].completions[0];
+    // totals 0 and 2: mean 1, sample std √2, so A = −1/(√2 + 1e-4); step 1 valid (+|A|), step 2 invalid (−w₂·|A|, w₂ = 1)
+    const a = -1 / (Math.SQRT2 + 1e-4);
+    expect(c.advantage).toBeCloseTo(a, 12);
+    expect(c.tokenAdvantages).toHaveLength(4);
+    const expected = [a, -a, a, a];
+    c.tokenAdvantages!.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 12));
+    expect(c.unmappedSteps).toBe(0);
+  });
+
+  it('equals shape() with the same offsets as pairs on random requests (out-of-order and empty tokens too)', () => {
+    let seed = 12345;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const sentences = ['The lesion is hypodense.', 'No effusion is seen.', 'So it is benign.', 'The heart is large.', 'Both lungs are clear.'];
+    for (let trial = 0; trial < 30; trial++) {
+      const groups = Array.from({ length: 1 + rand(3) }, () => ({
+        gold: { answer: 'benign' },
+        completions: Array.from({ length: 2 + rand(3) }, () => {
+          const k = 1 + rand(5);
+          const text = `<think>${Array.from({ length: k }, () => sentences[rand(sentences.length)]).join(' ')}</think><answer>${rand(2) === 0 ? 'benign' : 'malignant'}</answer>`;
+          const pairs: Array<[number, number]> = [];
+          for (let s = 0; s < text.length; ) {
+            const e = Math.min(text.length, s + rand(6));
+            pairs.push([s, e]);
+            s = e === s ? s + 1 : e;
+          }
+          if (rand(4) === 0) pairs.reverse(); // out of order: the binary-search path
+          return { text, stepLabels: Array.from({ length: k }, () => rand(2) as 0 | 1), pairs };
+        }),
+      }));
+      const request = (form: 'pairs' | 'flat') => ({
+        estimator: ['grpo', 'gdpo', 'mrpo'][trial % 3],
+        groups: groups.map((g) => ({ gold: g.gold, completions: g.completions.map(({ pairs, ...c }) => ({ ...c, tokenOffsets: form === 'pairs' ? pairs : flat(pairs) })) })),
+      });
+      const fromPairs = shape(parseShapeRequest(request('pairs')));
+      expect(shape(parseShapeRequest(request('flat')))).toEqual(fromPairs);
+      expect(fromPairs.groups.flatMap((g) => g.completions).every((c) => c.tokenAdvantages !== undefined && c.tokenAdvantages.length > 0)).toBe(true);
+    }
+  });
+
+  it('rejects flat offsets by the pairs rules, with the same paths and messages', () => {
+    const bad = (tokenOffsets: Int32Array) => {
+      try {
+        parseShapeRequest({ estimator: 'mrpo', groups: [{ completions: [{ text: 'abc', rewards: { answer: 1 }, tokenOffsets }] }] });
+        return 'accepted';
+      } catch (error) {
+        return (error as InputError).message;
+      }
+    };
+    expect(bad(Int32Array.from([0, 1, 2, 1]))).toMatch(/\$\.groups\[0\]\.completions\[0\]\.tokenOffsets\[1\]: expected a pair \[start, end\] of integers with 0 ≤ start ≤ end, received \[2,1\]/);
+    expect(bad(Int32Array.from([-1, 1]))).toMatch(/tokenOffsets\[0\]: expected a pair .* received \[-1,1\]/);
+    expect(bad(Int32Array.from([0, 1, 1, 9]))).toMatch(/tokenOffsets\[1\]: token ends at 9, after the end of text \(length 3\)/);
+    expect(bad(Int32Array.from([0, 1, 2]))).toMatch(/tokenOffsets: expected start, end values in pairs, received 3 values/);
+  });
+});

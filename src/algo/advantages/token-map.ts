@@ -11,8 +11,11 @@
  * Steps must be sorted and non-overlapping (as segmentSteps returns them).
  * Tokens are expected in text order; out-of-order tokens are handled by a
  * binary search, only slower.
+ *
+ * Offsets come as `[start, end]` pairs or flat (an Int32Array `start₀, end₀, …`,
+ * what `mrpo serve` decodes request bodies to); both are read in place.
  */
-import type { Step, TokenOffset } from '../../types.js';
+import type { Step, TokenOffsets } from '../../types.js';
 
 export interface TokenStepMap {
   /** Step index of each token, −1 for none. */
@@ -33,13 +36,47 @@ function firstStepEndingAfter(steps_K: readonly Step[], s: number): number {
   return lo;
 }
 
-/** Calls visit(t, k) for every token t that belongs to a step k (the rule above). */
-function forEachTokenStep(offsets_T: readonly TokenOffset[], steps_K: readonly Step[], visit: (t: number, k: number) => void): void {
-  const T = offsets_T.length;
+/** The number of tokens in offsets (pairs or flat). */
+export function tokenCount(offsets_T: TokenOffsets): number {
+  return offsets_T instanceof Int32Array ? offsets_T.length >> 1 : offsets_T.length;
+}
+
+/** The step that token [s, e) overlaps most among steps k…, the earlier on a tie; −1 for none. */
+function bestStep(steps_K: readonly Step[], k: number, s: number, e: number): number {
+  let best = -1;
+  let bestOverlap = 0;
+  for (let j = k; j < steps_K.length && steps_K[j].start < e; j++) {
+    const overlap = Math.min(e, steps_K[j].end) - Math.max(s, steps_K[j].start);
+    if (overlap > bestOverlap) {
+      bestOverlap = overlap;
+      best = j;
+    }
+  }
+  return best;
+}
+
+/**
+ * Calls visit(t, k) for every token t that belongs to a step k (the rule above). One loop per offsets form, so
+ * that each reads its form in place.
+ */
+function forEachTokenStep(offsets_T: TokenOffsets, steps_K: readonly Step[], visit: (t: number, k: number) => void): void {
   const K = steps_K.length;
   let k = 0;
   let prevStart = -Infinity;
-  for (let t = 0; t < T; t++) {
+  if (offsets_T instanceof Int32Array) {
+    for (let t = 0; 2 * t < offsets_T.length; t++) {
+      const s = offsets_T[2 * t];
+      const e = offsets_T[2 * t + 1];
+      if (e <= s) continue;
+      if (s < prevStart) k = firstStepEndingAfter(steps_K, s);
+      prevStart = s;
+      while (k < K && steps_K[k].end <= s) k++;
+      const best = bestStep(steps_K, k, s, e);
+      if (best >= 0) visit(t, best);
+    }
+    return;
+  }
+  for (let t = 0; t < offsets_T.length; t++) {
     const off = offsets_T[t];
     const s = off[0];
     const e = off[1];
@@ -47,21 +84,13 @@ function forEachTokenStep(offsets_T: readonly TokenOffset[], steps_K: readonly S
     if (s < prevStart) k = firstStepEndingAfter(steps_K, s);
     prevStart = s;
     while (k < K && steps_K[k].end <= s) k++;
-    let best = -1;
-    let bestOverlap = 0;
-    for (let j = k; j < K && steps_K[j].start < e; j++) {
-      const overlap = Math.min(e, steps_K[j].end) - Math.max(s, steps_K[j].start);
-      if (overlap > bestOverlap) {
-        bestOverlap = overlap;
-        best = j;
-      }
-    }
+    const best = bestStep(steps_K, k, s, e);
     if (best >= 0) visit(t, best);
   }
 }
 
-export function mapTokensToSteps(offsets_T: readonly TokenOffset[], steps_K: readonly Step[]): TokenStepMap {
-  const step_T = new Int32Array(offsets_T.length).fill(-1);
+export function mapTokensToSteps(offsets_T: TokenOffsets, steps_K: readonly Step[]): TokenStepMap {
+  const step_T = new Int32Array(tokenCount(offsets_T)).fill(-1);
   const tokens_K = new Int32Array(steps_K.length);
   forEachTokenStep(offsets_T, steps_K, (t, k) => {
     step_T[t] = k;
@@ -78,12 +107,12 @@ export function mapTokensToSteps(offsets_T: readonly TokenOffset[], steps_K: rea
  * Plain number[] (what JSON output and backends take).
  */
 export function tokenAdvantagesFor(
-  offsets_T: readonly TokenOffset[],
+  offsets_T: TokenOffsets,
   steps_K: readonly Step[],
   advantage: number,
   stepValues_K: readonly number[] | undefined,
 ): { tokenAdvantages: number[]; unmappedSteps: number } {
-  const T = offsets_T.length;
+  const T = tokenCount(offsets_T);
   const out = new Array<number>(T);
   for (let t = 0; t < T; t++) out[t] = advantage;
   const K = steps_K.length;

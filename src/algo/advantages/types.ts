@@ -3,7 +3,7 @@
  * same input object in, the same shape out, so the loop never special-cases a
  * method.
  */
-import type { Rewards, Step, StepLabel, TokenOffset } from '../../types.js';
+import type { Rewards, Step, StepLabel, TokenOffsets } from '../../types.js';
 
 export interface AdvantageCompletion {
   readonly rewards: Rewards;
@@ -11,8 +11,8 @@ export interface AdvantageCompletion {
   readonly steps?: readonly Step[];
   /** Step validity labels aligned by step number; null/absent = unjudged or no gold reasoning. */
   readonly stepLabels?: readonly StepLabel[] | null;
-  /** Character span of each generated token; when given, per-token advantages are returned. */
-  readonly tokenOffsets?: readonly TokenOffset[];
+  /** Character span of each generated token (pairs, or flat in an Int32Array); when given, per-token advantages are returned. */
+  readonly tokenOffsets?: TokenOffsets;
 }
 
 export interface AdvantageGroup {

@@ -24,6 +24,7 @@ import { createMrpoServer } from '../../serve/server.js';
 import { checkEndpointUrl } from '../io.js';
 import { describeAnswerReward } from '../../rewards/answer-components.js';
 import { openSemanticScorer } from '../../rewards/semantic-config.js';
+import { serveWatchesParent } from '../node-flags.js';
 
 const help = `mrpo serve — MRPO shaping and scoring over HTTP for trainers you already run (TRL, verl, OpenRLHF)
 
@@ -69,6 +70,8 @@ Flags (each also a key of the --config file, YAML or JSON; flags win):
 Environment (secrets are never flags or config keys):
   MRPO_SERVE_TOKEN         when set, every route but /healthz needs "Authorization: Bearer <token>"
   MRPO_JUDGE_API_KEY       the judge's API key (else OPENAI_API_KEY)
+  MRPO_SERVE_NODE_OPTIONS  V8 flags of the child process that serves (default --max-semi-space-size=64;
+                           empty: serve in this process); a flag already in NODE_OPTIONS wins
 
 Logs: one JSON line per request on stderr (route, status, ms); no bodies, no secrets.
 
@@ -250,6 +253,7 @@ export const serveCommand: Command = {
       return 0;
     }
 
+    serveWatchesParent();
     const imageRoot = config.imageRoot === null ? null : resolve(io.cwd, config.imageRoot);
     if (imageRoot !== null && !(await stat(imageRoot).then((st) => st.isDirectory(), () => false)))
       throw new ConfigError('--image-root', `"${config.imageRoot}" is not a directory`);
@@ -281,7 +285,7 @@ export const serveCommand: Command = {
     );
     try {
       const url = await server.listen(config.port, config.host);
-      logger.log('info', 'listening', { url, judge: judge.description, auth: token === null ? 'none' : 'bearer', concurrency: config.concurrency, queue: config.queue });
+      logger.log('info', 'listening', { url, pid: process.pid, judge: judge.description, auth: token === null ? 'none' : 'bearer', concurrency: config.concurrency, queue: config.queue });
       // Said once: a request's default semantic weight (0.5) has no scorer unless --semantic-model is given.
       logger.log(semantic === null ? 'warn' : 'info', 'answer reward (default weights; a request may set its own)', {
         answerReward: describeAnswerReward({ semantic }),
