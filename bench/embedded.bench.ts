@@ -6,8 +6,9 @@
  * model's matmul FLOPs per second during training divided by the engine's
  * matmul rate (measured before and after the timed steps; the better one is
  * the ceiling). The training step is warmed with one full-size step first, and
- * is also timed on the stock tfjs BatchMatMul and Identity kernels for
- * comparison. Prompts are ~25 tokens, completions 50 tokens (an untrained
+ * is also timed on the stock tfjs BatchMatMul, Identity and Cast kernels for
+ * comparison (the same model code otherwise: engine.ts's written-out gradients
+ * are in both). Prompts are ~25 tokens, completions 50 tokens (an untrained
  * model rarely stops early; the training batch is built so every completion
  * has 50). Each figure is given per wall-clock second and per CPU-second: the
  * engine is single-threaded, so on a busy shared machine the CPU figure is the

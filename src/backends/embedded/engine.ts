@@ -29,8 +29,17 @@
  *   scalar loop at ≈1–1.7 GFLOP/s per CPU-second and was over half of a
  *   training step: `initEngine` replaces it with a kernel that runs each batch
  *   element through the backend's 2-D XNNPACK path (kernels.ts);
- * - the gradient of `gather` needs a kernel the wasm backend lacks, so token
- *   embedding (`embed`) carries its own: a scatter-add on the CPU;
+ * - XNNPACK packs the right-hand matrix of every product (≈6 ns per element
+ *   here, a transpose costs 0.4–1.5): a product whose right-hand side is
+ *   thousands of rows tall (weight gradients) or used once per batch element
+ *   (attention) pays for it, so the gradients below pick the arrangement that
+ *   packs the smaller operand (`weightGrad`, `bmmNT`);
+ * - the gradient of `gather` needs a kernel the wasm backend lacks, and its
+ *   Gather kernel is slow (≈30 ns per element): token embedding (`embed`) copies
+ *   rows on the CPU and its gradient is a scatter-add there;
+ * - autodiff through elementwise formulas costs about twice the ops of a
+ *   written-out gradient, plus casts and [N, d] ones tensors built in JS for
+ *   means: `gelu`, `layerNorm` and `logSumExpRows` carry their own;
  * - the wasm OneHot kernel ignores a float32 dtype (it writes int32 bits):
  *   one-hot rows are made as int32 and cast;
  * - there is no `gelu` op: the tanh form is written out (through sigmoid);

@@ -18,7 +18,7 @@
  */
 import type { Rng } from '../../utils/rng.js';
 import { numPatches, patchDim, type ModelConfig } from './config.js';
-import { bmm, bmmNT, embed, gelu, layerNorm, linear, logSumExpRows, tf } from './engine.js';
+import { bmm, bmmNT, embed, gatherRows, gelu, layerNorm, linear, logSumExpRows, tf } from './engine.js';
 import { BOS, PAD } from './tokenizer.js';
 
 export type Params = Record<string, tf.Tensor>;
@@ -242,7 +242,7 @@ export function prefill(
       for (let j = 0; j < L; j++) if (j > i || j < pad) maskData[(b * L + i) * L + j] = NEG;
   }
   const patchT = tf.reshape(linear(tf.tensor2d(patches_B, [B * P, patchDim(c)]), p['patch.w'] as tf.Tensor2D, p['patch.b'] as tf.Tensor1D), [B, P, d]);
-  const tokT = tf.reshape(tf.gather(p['tok.emb'], tf.tensor1d(ids, 'int32')), [B, S, d]);
+  const tokT = tf.reshape(gatherRows(p['tok.emb'] as tf.Tensor2D, ids), [B, S, d]);
   // Per row: take its text tokens (the last n_b columns) and place [pad][patches][text].
   const rows: tf.Tensor[] = [];
   for (let b = 0; b < B; b++) {
@@ -253,7 +253,7 @@ export function prefill(
     parts.push(tf.slice(patchT, [b, 0, 0], [1, P, d]), tf.slice(tokT, [b, pad, 0], [1, n, d]));
     rows.push(tf.concat(parts, 1));
   }
-  const pos = tf.reshape(tf.gather(p['pos.emb'], tf.tensor1d(posIds, 'int32')), [B, L, d]);
+  const pos = tf.reshape(gatherRows(p['pos.emb'] as tf.Tensor2D, posIds), [B, L, d]);
   let x = tf.reshape(tf.add(tf.concat(rows, 0), pos), [B * L, d]) as tf.Tensor2D;
   const mask = tf.tensor(maskData, [B, 1, L, L]);
   const caches: LayerCache[] = [];
@@ -278,8 +278,8 @@ export function decodeStep(p: Params, c: ModelConfig, state: DecodeState, tokens
     posIds[b] = col - state.pad_B[b];
     for (let j = 0; j < state.pad_B[b]; j++) maskData[b * Lk + j] = NEG;
   }
-  const emb = tf.gather(p['tok.emb'], tf.tensor1d(tokens_B, 'int32'));
-  let x = tf.add(emb, tf.gather(p['pos.emb'], tf.tensor1d(posIds, 'int32'))) as tf.Tensor2D; // [B, d]
+  const emb = gatherRows(p['tok.emb'] as tf.Tensor2D, tokens_B);
+  let x = tf.add(emb, gatherRows(p['pos.emb'] as tf.Tensor2D, posIds)) as tf.Tensor2D; // [B, d]
   const mask = tf.tensor(maskData, [B, 1, 1, Lk]);
   const caches: LayerCache[] = [];
   for (let l = 0; l < c.layers; l++) {
