@@ -6,8 +6,9 @@
  * model's matmul FLOPs per second during training divided by the engine's
  * matmul rate (measured before and after the timed steps; the better one is
  * the ceiling). The training step is warmed with one full-size step first, and
- * is also timed on the stock tfjs BatchMatMul and Identity kernels for
- * comparison. Prompts are ~25 tokens, completions 50 tokens (an untrained
+ * is also timed on the stock tfjs BatchMatMul, Identity and Cast kernels for
+ * comparison (the same model code otherwise: engine.ts's written-out gradients
+ * are in both). Prompts are ~25 tokens, completions 50 tokens (an untrained
  * model rarely stops early; the training batch is built so every completion
  * has 50). Each figure is given per wall-clock second and per CPU-second: the
  * engine is single-threaded, so on a busy shared machine the CPU figure is the
@@ -125,8 +126,11 @@ export async function run(): Promise<void> {
   await policy.train(batch, loss, opt);
   useFastKernels(false);
   await policy.train(batch, loss, opt); // and one on the stock kernels
+  // The first step after a switch of kernels runs 10–20% slower than the next (measured on the fast kernels: the
+  // engine's caches and JIT state follow the other kernel set), so each switch is followed by one untimed step.
   const step = async (fast: boolean): Promise<{ wall: number; cpu: number }> => {
     useFastKernels(fast);
+    await policy.train(batch, loss, opt);
     return timed(() => policy.train(batch, loss, opt));
   };
   // Interleaved rounds (a step on kernels.ts's kernels and one on the stock tfjs kernels, in alternating order),

@@ -29,8 +29,17 @@
  *   scalar loop at ≈1–1.7 GFLOP/s per CPU-second and was over half of a
  *   training step: `initEngine` replaces it with a kernel that runs each batch
  *   element through the backend's 2-D XNNPACK path (kernels.ts);
- * - the gradient of `gather` needs a kernel the wasm backend lacks, so token
- *   embedding is one-hot × matrix (through `linear`);
+ * - XNNPACK packs the right-hand matrix of every product (≈6 ns per element
+ *   here, a transpose costs 0.4–1.5): a product whose right-hand side is
+ *   thousands of rows tall (weight gradients) or used once per batch element
+ *   (attention) pays for it, so the gradients below pick the arrangement that
+ *   packs the smaller operand (`weightGrad`, `bmmNT`);
+ * - the gradient of `gather` needs a kernel the wasm backend lacks, and its
+ *   Gather kernel is slow (≈30 ns per element): token embedding (`embed`) copies
+ *   rows on the CPU and its gradient is a scatter-add there;
+ * - autodiff through elementwise formulas costs about twice the ops of a
+ *   written-out gradient, plus casts and [N, d] ones tensors built in JS for
+ *   means: `gelu`, `layerNorm` and `logSumExpRows` carry their own;
  * - the wasm OneHot kernel ignores a float32 dtype (it writes int32 bits):
  *   one-hot rows are made as int32 and cast;
  * - there is no `gelu` op: the tanh form is written out (through sigmoid);
@@ -71,6 +80,27 @@ export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tens
   return b === undefined ? linearNoBias(x, w) : linearBias(x, w, b);
 }
 
+/**
+ * A 2-D transpose. A width that is a multiple of 64 above 64 goes through 64-column blocks
+ * ([r, c] → [c/64, r, 64] → [c/64, 64, r]): the plain kernel's writes at a power-of-two stride thrash the
+ * cache (measured at [6272, 256]: 3.6 → 2.2 ms).
+ */
+export function transpose2d(t: tf.Tensor2D): tf.Tensor2D {
+  const [r, c] = t.shape;
+  if (c <= 64 || c % 64 !== 0) return tf.transpose(t);
+  return tf.tidy(() => tf.reshape(tf.transpose(tf.transpose(tf.reshape(t, [r, c / 64, 64]), [1, 0, 2]), [0, 2, 1]), [c, r])) as tf.Tensor2D;
+}
+
+/**
+ * xᵀ·g for x [N, a] and g [N, b] (a weight gradient), arranged so that the narrower of the two is the
+ * right-hand operand. XNNPACK packs the right-hand matrix of every product it runs (≈6 ns per element here,
+ * against ≈1–1.5 for a transpose), and both operands here are N rows tall: packing the [6272, 64] one and
+ * transposing the [6272, 256] one costs 4–5 ms less than the other way round.
+ */
+function weightGrad(x: tf.Tensor2D, g: tf.Tensor2D): tf.Tensor2D {
+  return x.shape[1] < g.shape[1] ? tf.transpose(tf.matMul(transpose2d(g), x)) : tf.matMul(transpose2d(x), g);
+}
+
 const linearNoBias = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, save: tf.GradSaveFunc) => {
   save([x, w]);
   return {
@@ -78,9 +108,7 @@ const linearNoBias = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, save: tf.GradSa
     gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
       const g = dy as tf.Tensor2D;
       const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
-      // dW = xᵀ·dy, or (dyᵀ·x)ᵀ when out < in: transposing the narrower of x and dy (N rows each) costs less.
-      const dW = ws.shape[0] <= ws.shape[1] ? tf.matMul(tf.transpose(xs), g) : tf.transpose(tf.matMul(tf.transpose(g), xs));
-      return [tf.matMul(g, tf.transpose(ws)), dW];
+      return [tf.matMul(g, tf.transpose(ws)), weightGrad(xs, g)];
     },
   };
 }) as unknown as CustomFn) as (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D;
@@ -88,22 +116,23 @@ const linearNoBias = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, save: tf.GradSa
 const linearBias = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
   save([x, w]);
   return {
-    value: tf.add(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D), b),
+    // the bias goes into the product (XNNPACK starts each output at its bias): no separate Add over [N, out]
+    value: tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias: b }),
     gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
       const g = dy as tf.Tensor2D;
       const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
       const [n, inner, out] = [g.shape[0], ws.shape[0], ws.shape[1]];
-      // Transpose the narrower of x and dy (N rows each): measured at N = 6,272, 7.6 vs 11.1 ms for 64 → 256 and
-      // 6.6 vs 10.5 ms for 256 → 64, dW and db together. db = Σ_rows dy as a product with a ones vector (the
-      // backend's column-sum, Sum over axis 0, is several times slower).
-      if (inner <= out) {
-        const dW = tf.matMul(tf.transpose(xs), g);
-        const db = tf.reshape(tf.matMul(tf.ones([1, n]) as tf.Tensor2D, g), [out]);
+      // db = Σ_rows dy as a product with a ones vector (the backend's column-sum, Sum over axis 0, is several
+      // times slower). When dy is the right-hand operand of dW (out ≤ in), ones·dy reuses the packing XNNPACK
+      // cached for dy; otherwise dyᵀ is at hand and dyᵀ·ones packs only the ones.
+      if (inner < out) {
+        const gT = transpose2d(g);
+        const dW = tf.transpose(tf.matMul(gT, xs));
+        const db = tf.reshape(tf.matMul(gT, tf.ones([n, 1]) as tf.Tensor2D), [out]);
         return [tf.matMul(g, tf.transpose(ws)), dW, db];
       }
-      const gT = tf.transpose(g);
-      const dW = tf.transpose(tf.matMul(gT, xs));
-      const db = tf.reshape(tf.matMul(gT, tf.ones([n, 1]) as tf.Tensor2D), [out]);
+      const dW = tf.matMul(transpose2d(xs), g);
+      const db = tf.reshape(tf.matMul(tf.ones([1, n]) as tf.Tensor2D, g), [out]);
       return [tf.matMul(g, tf.transpose(ws)), dW, db];
     },
   };
@@ -123,37 +152,124 @@ export const bmm = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSave
 }) as unknown as CustomFn) as (a: tf.Tensor3D, b: tf.Tensor3D) => tf.Tensor3D;
 
 /**
- * GELU, tanh form: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), computed as
- * x·σ(2·√(2/π)·(x + 0.044715·x³)) — the same function (0.5·(1 + tanh z) = σ(2z));
- * the backend's sigmoid is several times faster than its tanh.
+ * Batched a·bᵀ for a [N, m, k], b [N, n, k] (attention scores: q·kᵀ). The gradient for b is computed as
+ * dyᵀ·a ([N, n, m] × [N, m, k]) rather than as the transpose of aᵀ·dy: with k = d_head = 16 the latter is a
+ * 16-row product whose right-hand [m, n] matrix XNNPACK packs per batch element (measured 9.7 ms at
+ * [256, 98, 98]), while dyᵀ·a transposes dy once and packs only [m, 16] (≈2.9 + 5 ms).
  */
-export function gelu(x: tf.Tensor): tf.Tensor {
-  const inner = tf.mul(2 * Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.mul(x, tf.mul(x, x)))));
-  return tf.mul(x, tf.sigmoid(inner));
+export const bmmNT = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([a, b]);
+  return {
+    value: tf.matMul(a as tf.Tensor3D, tf.transpose(b, [0, 2, 1]) as tf.Tensor3D),
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+      const g = dy as tf.Tensor3D;
+      const [as, bs] = saved as [tf.Tensor3D, tf.Tensor3D];
+      return [tf.matMul(g, bs), tf.matMul(tf.transpose(g, [0, 2, 1]) as tf.Tensor3D, as)];
+    },
+  };
+}) as unknown as CustomFn) as (a: tf.Tensor3D, b: tf.Tensor3D) => tf.Tensor3D;
+
+/**
+ * Rows of `table` [V, d] at `ids`, copied on the CPU: the wasm backend's Gather kernel takes ≈10 ms for 5,248
+ * rows of 64 (30 ns per element), a copy of the table out and the rows back in well under 1 ms.
+ */
+export function gatherRows(table: tf.Tensor2D, ids: ArrayLike<number>): tf.Tensor2D {
+  const [V, d] = table.shape;
+  const t = table.dataSync() as Float32Array;
+  const out = new Float32Array(ids.length * d);
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    if (!(id >= 0 && id < V)) throw new RangeError(`row index ${id} outside [0, ${V})`);
+    out.set(t.subarray(id * d, id * d + d), i * d);
+  }
+  return tf.tensor2d(out, [ids.length, d]);
 }
 
 /**
+ * Rows of `table` [V, d] at `ids` (token embedding), differentiable in `table`. tf.gather's own gradient
+ * needs a kernel the wasm backend lacks (UnsortedSegmentSum); this one adds the rows of dy into a [V, d]
+ * array on the CPU, which is also far cheaper than the one-hot × matrix products it replaces (a forward
+ * and two backward products of [n, V] × [V, d] size).
+ */
+export function embed(table: tf.Tensor2D, ids: Int32Array): tf.Tensor2D {
+  const [V, d] = table.shape;
+  const f = tf.customGrad(((t: tf.Tensor) => ({
+    value: gatherRows(t as tf.Tensor2D, ids),
+    gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
+      const g = (dy as tf.Tensor).dataSync() as Float32Array;
+      const out = new Float32Array(V * d);
+      for (let i = 0; i < ids.length; i++) {
+        const src = i * d;
+        const dst = ids[i] * d;
+        for (let j = 0; j < d; j++) out[dst + j] += g[src + j];
+      }
+      return [tf.tensor2d(out, [V, d])];
+    },
+  })) as unknown as CustomFn) as (t: tf.Tensor2D) => tf.Tensor2D;
+  return f(table);
+}
+
+const GELU_C = 2 * Math.sqrt(2 / Math.PI);
+
+/**
+ * GELU, tanh form: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), computed as
+ * x·σ(2·√(2/π)·(x + 0.044715·x³)) — the same function (0.5·(1 + tanh z) = σ(2z));
+ * the backend's sigmoid is several times faster than its tanh. The gradient is
+ * written out, σ + x·σ·(1 − σ)·2·√(2/π)·(1 + 3·0.044715·x²): 9 elementwise ops
+ * where autodiff through the forward takes about twice as many, plus casts.
+ */
+export const gelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  const s = tf.sigmoid(tf.mul(GELU_C, tf.add(x, tf.mul(0.044715, tf.mul(x, tf.mul(x, x))))));
+  save([x, s]);
+  return {
+    value: tf.mul(x, s),
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+      const [xs, ss] = saved;
+      const slope = tf.add(tf.mul(tf.square(xs), 3 * 0.044715 * GELU_C), GELU_C); // dz/dx
+      const dsig = tf.mul(ss, tf.sub(1, ss));
+      return [tf.mul(dy as tf.Tensor, tf.add(ss, tf.mul(tf.mul(xs, slope), dsig)))];
+    },
+  };
+}) as unknown as CustomFn) as (x: tf.Tensor) => tf.Tensor;
+
+/**
  * log Σ_j exp(x_ij) over the last axis of x [N, V], keeping the axis; gradient
- * dy·softmax(x). (tfjs's logSumExp differentiates through its max with a slow
- * broadcast Equal.)
+ * dy·softmax(x). Computed from the backend's Softmax kernel (XNNPACK, with a
+ * vectorised exp: ≈5× faster here than the Exp kernel on the same tensor): at
+ * the row maximum m, softmax = exp(m − lse), so lse = m − log(max_j softmax_j),
+ * a log of a number in [1/V, 1]. The softmax is kept for the gradient. (tfjs's
+ * logSumExp differentiates through its max with a slow broadcast Equal.)
  */
 export const logSumExpRows = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
-  const m = tf.max(x, -1, true);
-  const lse = tf.add(m, tf.log(tf.sum(tf.exp(tf.sub(x, m)), -1, true)));
-  save([x, lse]);
+  const sm = tf.softmax(x);
+  const lse = tf.sub(tf.max(x, -1, true), tf.log(tf.max(sm, -1, true)));
+  save([sm]);
   return {
     value: lse,
-    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-      const [xs, l] = saved;
-      return [tf.mul(dy as tf.Tensor, tf.exp(tf.sub(xs, l)))];
-    },
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => [tf.mul(dy as tf.Tensor, saved[0])],
   };
 }) as unknown as CustomFn) as (x: tf.Tensor2D) => tf.Tensor2D;
 
-/** Layer norm over the last axis with gain g and bias b (eps 1e-5). */
-export function layerNorm(x: tf.Tensor2D, g: tf.Tensor1D, b: tf.Tensor1D): tf.Tensor2D {
-  const mean = tf.mean(x, -1, true);
-  const centred = tf.sub(x, mean);
-  const variance = tf.mean(tf.square(centred), -1, true);
-  return tf.add(tf.mul(tf.mul(centred, tf.rsqrt(tf.add(variance, 1e-5))), g), b);
-}
+/**
+ * Layer norm over the last axis of x [N, d] with gain g and bias b (eps 1e-5).
+ * The gradient is written out (x̂ = (x − μ)·r, r = 1/√(σ² + ε)):
+ * dx = r·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)) with dx̂ = dy·g, dg = Σ_rows dy·x̂,
+ * db = Σ_rows dy: a dozen ops where autodiff through the means, the square and
+ * the rsqrt takes two dozen and builds two [N, d] ones tensors in JS.
+ */
+export const layerNorm = tf.customGrad(((x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+  const centred = tf.sub(x, tf.mean(x, -1, true));
+  const r = tf.rsqrt(tf.add(tf.mean(tf.square(centred), -1, true), 1e-5));
+  const xhat = tf.mul(centred, r);
+  save([xhat, r, g]);
+  return {
+    value: tf.add(tf.mul(xhat, g), b),
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+      const d = dy as tf.Tensor;
+      const [xh, rs, gs] = saved;
+      const dxhat = tf.mul(d, gs);
+      const dx = tf.mul(tf.sub(tf.sub(dxhat, tf.mean(dxhat, -1, true)), tf.mul(xh, tf.mean(tf.mul(dxhat, xh), -1, true))), rs);
+      return [dx, tf.sum(tf.mul(d, xh), 0), tf.sum(d, 0)];
+    },
+  };
+}) as unknown as CustomFn) as (x: tf.Tensor2D, g: tf.Tensor1D, b: tf.Tensor1D) => tf.Tensor2D;

@@ -171,6 +171,41 @@ describe('sharing Identity', () => {
   });
 });
 
+describe('sharing Cast', () => {
+  it('is installed with the fast BatchMatMul and removed with it', () => {
+    useFastKernels(false);
+    const stock = tf.getKernel('Cast', 'wasm');
+    useFastKernels(true);
+    expect(tf.getKernel('Cast', 'wasm')).not.toBe(stock);
+  });
+
+  it('shares the data for the same dtype, converts other dtypes as the stock kernel does, and frees all memory', () => {
+    useFastKernels(true);
+    const before = tf.memory();
+    const x = tf.tensor1d([1.5, -2.7, 3, 0.49, -0.5]);
+    const same = tf.cast(x, 'float32');
+    expect(tf.memory().numDataBuffers).toBe(before.numDataBuffers + 1); // two tensors, one buffer
+    x.dispose();
+    expect(Array.from(same.dataSync())).toEqual(Array.from(Float32Array.of(1.5, -2.7, 3, 0.49, -0.5)));
+    const conversions = (t: tf.Tensor): Array<number[]> => {
+      const vals: Array<number[]> = [];
+      tf.tidy(() => {
+        for (const o of [tf.cast(t, 'int32'), tf.cast(t, 'bool'), tf.cast(tf.cast(t, 'int32'), 'float32'), tf.cast(tf.cast(t, 'int32'), 'int32')]) vals.push(Array.from(o.dataSync()));
+      });
+      return vals;
+    };
+    const fast = conversions(same);
+    useFastKernels(false);
+    const stock = conversions(same);
+    useFastKernels(true);
+    expect(fast).toEqual(stock);
+    expect(fast[0]).toEqual([1, -2, 3, 0, 0]); // truncation toward zero (by hand)
+    same.dispose();
+    const after = tf.memory();
+    expect([after.numTensors, after.numDataBuffers, after.numBytes]).toEqual([before.numTensors, before.numDataBuffers, before.numBytes]);
+  });
+});
+
 describe('training with the fast kernels', () => {
   it('gives the stock kernels’ metrics over four policy-gradient steps (to 6 decimals)', async () => {
     const words = Array.from({ length: 40 }, (_, i) => `w${i}`);

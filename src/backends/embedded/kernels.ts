@@ -1,5 +1,5 @@
 /**
- * Two kernel replacements for the tfjs wasm backend (pinned at 4.22.0), both
+ * Three kernel replacements for the tfjs wasm backend (pinned at 4.22.0), all
  * installed by `initEngine` and checked against the stock kernels in
  * kernels.test.ts.
  *
@@ -10,6 +10,12 @@
  * backend's own Reshape does and as tfjs's cpu backend does for Identity;
  * tensors are immutable, so sharing is safe. Measured: 15–20% less CPU per
  * training step at the demo size.
+ *
+ * **Cast to the same dtype without a copy.** tfjs's gradients of Multiply,
+ * RealDiv and others cast their saved inputs to float32 (`cast(b, 'float32')`),
+ * and the wasm Cast kernel copies even when nothing changes (≈50 copies per
+ * step). The replacement shares the data, as the sharing Identity does, when
+ * the dtype stays the same, and calls the stock kernel otherwise.
  *
  * **BatchMatMul through the 2-D path.**
  * The stock wasm kernel uses XNNPACK only when both operands have batch size 1
@@ -64,6 +70,8 @@ let stock: tf.KernelConfig | null = null;
 let fast: tf.KernelConfig | null = null;
 let stockIdentity: tf.KernelConfig | null = null;
 let sharedIdentity: tf.KernelConfig | null = null;
+let stockCast: tf.KernelConfig | null = null;
+let sharedCast: tf.KernelConfig | null = null;
 let wasmBatchMatMul: WasmBatchMatMul | null = null;
 let wasmOwner: unknown = null;
 
@@ -119,6 +127,18 @@ function sharingIdentity(args: { inputs: tf.NamedTensorInfoMap; backend: unknown
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
+/** Cast that shares the input's data when the dtype does not change. */
+function sameDtypeCast(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  const { dtype } = (args.attrs ?? {}) as { dtype?: tf.DataType };
+  if (dtype !== x.dtype || x.dtype === 'string' || stockCast === null) {
+    if (stockCast === null) throw new Error('sharing Cast used before installation');
+    return stockCast.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  }
+  (args.backend as WasmBackendInternals).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
 function swap(name: string, want: tf.KernelConfig): void {
   if (tf.getKernel(name, 'wasm') === want) return;
   tf.unregisterKernel(name, 'wasm');
@@ -126,24 +146,28 @@ function swap(name: string, want: tf.KernelConfig): void {
 }
 
 /**
- * Selects the wasm backend's BatchMatMul and Identity kernels: the
+ * Selects the wasm backend's BatchMatMul, Identity and Cast kernels: the
  * replacements above (`true`) or the stock ones (`false`). Call after the wasm
  * backend is initialised (`initEngine` does, with `true`); safe to call
  * repeatedly. Returns whether the replacements are now installed (never on a
  * tfjs-backend-wasm other than TESTED_WASM_VERSION).
  */
 export function useFastKernels(on: boolean): boolean {
-  if (stock === null || stockIdentity === null) {
+  if (stock === null || stockIdentity === null || stockCast === null) {
     const bmm = tf.getKernel('BatchMatMul', 'wasm');
     const identity = tf.getKernel('Identity', 'wasm');
-    if (bmm === undefined || identity === undefined) throw new Error('the tfjs wasm backend has no BatchMatMul or Identity kernel registered');
+    const cast = tf.getKernel('Cast', 'wasm');
+    if (bmm === undefined || identity === undefined || cast === undefined) throw new Error('the tfjs wasm backend has no BatchMatMul, Identity or Cast kernel registered');
     stock = bmm;
     stockIdentity = identity;
+    stockCast = cast;
+    sharedCast = { kernelName: 'Cast', backendName: 'wasm', kernelFunc: sameDtypeCast as unknown as tf.KernelFunc };
     fast = { kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc: viewKernel as unknown as tf.KernelFunc };
     sharedIdentity = { kernelName: 'Identity', backendName: 'wasm', kernelFunc: sharingIdentity as unknown as tf.KernelFunc };
   }
   const active = on && version_wasm === TESTED_WASM_VERSION;
   swap('BatchMatMul', active ? fast! : stock);
   swap('Identity', active ? sharedIdentity! : stockIdentity);
+  swap('Cast', active ? sharedCast! : stockCast);
   return active;
 }
