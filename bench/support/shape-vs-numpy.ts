@@ -100,7 +100,7 @@ export function compareWithNumpy(): void {
       `shape-vs-numpy/numpy ${timing.numpy} (re segmentation + numpy): ${ns(timing.median, T)} median, ${ns(timing.best, T)} best, of which segmentation ${ns(timing.segment_median, T)}, numpy ${ns(timing.numpy_median, T)} (${timing.runs} runs); mrpo shape() is ${(timing.median / full.median).toFixed(1)}× faster (R_ans given: ${(timing.median / given.median).toFixed(1)}×)`,
     );
     console.log(
-      `shape-vs-numpy/numpy vs shape() per-token MRPO advantages (same texts, offsets, labels, R_ans): max |diff| ${maxDiff.toExponential(2)} over ${advantages_T.length} tokens (shape(): ${shaped_T.length}, ${stepValued} of them with MRPO step values)${maxDiff <= 1e-9 ? '' : ' — MISMATCH, numpy figures not comparable'}`,
+      `shape-vs-numpy/numpy vs shape() per-token MRPO advantages (same texts, offsets, labels, R_ans): max |diff| ${maxDiff.toExponential(2)} over ${advantages_T.length} tokens (shape(): ${shaped_T.length}, ${stepValued} of them reshaped away from their completion's A)${maxDiff <= 1e-9 ? '' : ' — MISMATCH, numpy figures not comparable'}`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -143,27 +143,32 @@ def advantages(seg, cfg):
 
     # token -> step: the step overlapping most, the earlier on a tie; -1 for none
     counts = cfg["token_counts"]
-    tok_comp = np.repeat(np.arange(n_comp), counts)
-    off = cfg["offsets"].reshape(-1, 2).astype(np.int64)
-    s = off[:, 0] + base[tok_comp]
-    e = off[:, 1] + base[tok_comp]
+    off = cfg["offsets"].reshape(-1, 2)
+    tok_base = np.repeat(base, counts)
+    s = off[:, 0] + tok_base
+    e = off[:, 1] + tok_base
     n_steps = len(step_start)
     j = np.searchsorted(step_end, s, side="right")  # first step ending after s
     best = np.full(len(s), -1, dtype=np.int64)
     best_overlap = np.zeros(len(s), dtype=np.int64)
-    live = (e > s) & (j < n_steps)
-    while live.any():
-        jj = np.minimum(j, n_steps - 1)
-        live &= step_start[jj] < e
-        overlap = np.minimum(e, step_end[jj]) - np.maximum(s, step_start[jj])
-        better = live & (overlap > best_overlap)
-        best = np.where(better, jj, best)
-        best_overlap = np.where(better, overlap, best_overlap)
-        j = j + 1
-        live &= j < n_steps
+    # candidates j, j+1, ... while they start before e; later rounds only visit the tokens still live
+    idx = np.nonzero((e > s) & (j < n_steps))[0]
+    jj = j[idx]
+    while len(idx) > 0:
+        si, ei = s[idx], e[idx]
+        starts = step_start[jj]
+        ok = starts < ei
+        idx, jj, si, ei, starts = idx[ok], jj[ok], si[ok], ei[ok], starts[ok]
+        overlap = np.minimum(ei, step_end[jj]) - np.maximum(si, starts)
+        better = overlap > best_overlap[idx]
+        best[idx[better]] = jj[better]
+        best_overlap[idx[better]] = overlap[better]
+        jj = jj + 1
+        more = jj < n_steps
+        idx, jj = idx[more], jj[more]
 
-    out = A[tok_comp]
-    use = (best >= 0) & reshape[tok_comp]
+    out = np.repeat(A, counts)
+    use = (best >= 0) & np.repeat(reshape, counts)
     out[use] = step_value[best[use]]
     return out
 
