@@ -3,11 +3,15 @@
  * over 64 prompts × 8 completions × ~512 tokens with offsets, per estimator,
  * single-threaded; then with request validation added (what `mrpo shape` and
  * `POST /v1/shape` also do). Goal (issue 2): ≥ 5M tokens/s.
- * Figures: median and best of repeated calls.
+ * Figures: median and best of repeated calls. Then, for MRPO, shape() in
+ * ns/token beside a same-run ceiling (a loop touching each token offset) and a
+ * numpy reference (bench/support/shape-vs-numpy.ts), with the ratios and the
+ * numpy side's max |diff| from shape()'s per-token advantages.
  */
 import { ESTIMATOR_NAMES } from '../src/algo/advantages/index.js';
 import { parseShapeRequest, shape } from '../src/shape/index.js';
 import { fmt, makeBatch, timeIt } from './support/batch.js';
+import { compareWithNumpy } from './support/shape-vs-numpy.js';
 
 export async function run(): Promise<void> {
   for (const estimator of ESTIMATOR_NAMES) {
@@ -20,4 +24,5 @@ export async function run(): Promise<void> {
     const v = timeIt(() => void shape(parseShapeRequest(batch.request)));
     console.log(`shape+validate/${estimator}: ${fmt(batch.tokens / v.median)} tokens/s (best ${fmt(batch.tokens / v.best)}), ${fmt(batch.completions / v.median)} completions/s`);
   }
+  compareWithNumpy();
 }

@@ -1,0 +1,153 @@
+/**
+ * The `shape` bench's same-run comparisons for MRPO on the bench batch
+ * (64 × 8 × ~512 tokens): mrpo's `shape()` in ns/token, against
+ *
+ * - the ceiling: a minimal loop that reads each token's [start, end] pair of
+ *   the same batch and writes a per-token value into a fresh number[] per
+ *   completion (what the shortest possible per-token pass costs here);
+ * - a numpy reference (bench/support/shape_numpy.py, run with the worktree's
+ *   `.venv-python`): from the texts, the flat token offsets, the step labels
+ *   and the answer rewards R_ans (taken from shape()'s output; ROUGE-1/BLEU-1
+ *   are not ported), it segments the think blocks into steps (Python `re`),
+ *   computes R_proc, R_len, the group-normalised advantage, MRPO's step values,
+ *   the token → step map and the per-token advantages (numpy). Compared: those
+ *   per-token advantages against shape()'s `tokenAdvantages`, max |diff|. Because
+ *   the numpy side gets R_ans, the bench also times shape() with R_ans given in
+ *   the request (the same work as the numpy side) and gives both ratios.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_EPSILON, DEFAULT_TAU } from '../../src/algo/advantages/index.js';
+import { DEFAULT_MAX_STEPS, DEFAULT_MIN_STEPS } from '../../src/rewards/length.js';
+import { parseShapeRequest, shape } from '../../src/shape/index.js';
+import type { TokenOffset } from '../../src/types.js';
+import { fmt, makeBatch, timeIt } from './batch.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const PYTHON = join(root, '.venv-python', 'bin', 'python');
+const SCRIPT = join(root, 'bench', 'support', 'shape_numpy.py');
+const SECONDS = 2;
+
+interface NumpyTiming {
+  median: number;
+  best: number;
+  segment_median: number;
+  numpy_median: number;
+  runs: number;
+  numpy: string;
+}
+
+const ns = (seconds: number, tokens: number) => `${((seconds / tokens) * 1e9).toFixed(1)} ns/token`;
+
+export function compareWithNumpy(): void {
+  const batch = makeBatch({ prompts: 64, group: 8, tokens: 512, seed: 1, estimator: 'mrpo' });
+  const T = batch.tokens;
+  const request = parseShapeRequest(batch.request);
+  const response = shape(request);
+
+  const full = timeIt(() => void shape(request), SECONDS);
+  console.log(`shape-vs-numpy/mrpo shape(): ${ns(full.median, T)} median, ${ns(full.best, T)} best (${fmt(T / full.median)} tokens/s) — ${batch.completions} completions, ${T} tokens`);
+
+  // The same request with each completion's R_ans given: shape() then does what the numpy side does.
+  const answer_C = response.groups.flatMap((g) => g.completions.map((c) => c.rewards.answer));
+  let i = 0;
+  const givenRequest = parseShapeRequest({
+    ...batch.request,
+    groups: batch.request.groups.map((g) => ({ ...g, completions: g.completions.map((c) => ({ ...c, rewards: { answer: answer_C[i++] } })) })),
+  });
+  const given = timeIt(() => void shape(givenRequest), SECONDS);
+  console.log(`shape-vs-numpy/mrpo shape(), R_ans given: ${ns(given.median, T)} median, ${ns(given.best, T)} best (${fmt(T / given.median)} tokens/s)`);
+
+  // Ceiling: read each offset pair of the same batch, write one number per token.
+  const offsets_C = request.groups.flatMap((g) => g.completions.map((c) => c.tokenOffsets as readonly TokenOffset[]));
+  let sink: number[][] = [];
+  const ceiling = timeIt(() => {
+    const outs: number[][] = new Array(offsets_C.length);
+    for (let c = 0; c < offsets_C.length; c++) {
+      const offs = offsets_C[c];
+      const out = new Array<number>(offs.length);
+      for (let t = 0; t < offs.length; t++) {
+        const off = offs[t];
+        out[t] = off[1] > off[0] ? c : -1;
+      }
+      outs[c] = out;
+    }
+    sink = outs;
+  }, SECONDS);
+  if (sink.length !== offsets_C.length) throw new Error('ceiling loop lost its output');
+  console.log(
+    `shape-vs-numpy/ceiling (a loop reading each offset, writing a per-token value): ${ns(ceiling.median, T)} median, ${ns(ceiling.best, T)} best; shape() takes ${(full.median / ceiling.median).toFixed(1)}× its time (R_ans given: ${(given.median / ceiling.median).toFixed(1)}×)`,
+  );
+
+  if (!existsSync(PYTHON)) {
+    console.log(`shape-vs-numpy/numpy: skipped (no ${PYTHON}; create it with \`bash scripts/python-env.sh\`)`);
+    return;
+  }
+  const shaped_T = response.groups.flatMap((g) => g.completions.flatMap((c) => c.tokenAdvantages ?? []));
+  // Tokens that carry a step value rather than their completion's advantage (what the comparison exercises).
+  const stepValued = response.groups.reduce((n, g) => n + g.completions.reduce((m, c) => m + (c.tokenAdvantages ?? []).filter((a) => a !== c.advantage).length, 0), 0);
+  const dir = mkdtempSync(join(tmpdir(), 'mrpo-shape-numpy-'));
+  try {
+    const numpy = runNumpy(dir, batch.request, answer_C, offsets_C);
+    if (numpy === undefined) return;
+    const { timing, advantages_T } = numpy;
+    let maxDiff = advantages_T.length === shaped_T.length ? 0 : Number.POSITIVE_INFINITY;
+    for (let t = 0; t < Math.min(shaped_T.length, advantages_T.length); t++) maxDiff = Math.max(maxDiff, Math.abs(shaped_T[t] - advantages_T[t]));
+    console.log(
+      `shape-vs-numpy/numpy ${timing.numpy} (re segmentation + numpy): ${ns(timing.median, T)} median, ${ns(timing.best, T)} best, of which segmentation ${ns(timing.segment_median, T)}, numpy ${ns(timing.numpy_median, T)} (${timing.runs} runs); mrpo shape() is ${(timing.median / full.median).toFixed(1)}× faster (R_ans given: ${(timing.median / given.median).toFixed(1)}×)`,
+    );
+    console.log(
+      `shape-vs-numpy/numpy vs shape() per-token MRPO advantages (same texts, offsets, labels, R_ans): max |diff| ${maxDiff.toExponential(2)} over ${advantages_T.length} tokens (shape(): ${shaped_T.length}, ${stepValued} of them reshaped away from their completion's A)${maxDiff <= 1e-9 ? '' : ' — MISMATCH, numpy figures not comparable'}`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function runNumpy(
+  dir: string,
+  raw: ReturnType<typeof makeBatch>['request'],
+  answer_C: readonly number[],
+  offsets_C: ReadonlyArray<readonly TokenOffset[]>,
+): { timing: NumpyTiming; advantages_T: Float64Array } | undefined {
+  const completions = raw.groups.flatMap((g) => g.completions);
+  const texts = completions.map((c) => c.text);
+  // Python indexes strings by code point, JS by UTF-16 unit: the same for ASCII, which the bench batch is.
+  if (texts.some((t) => /[^\x00-\x7f]/.test(t))) throw new Error('shape-vs-numpy: the bench batch must be ASCII');
+  const total = offsets_C.reduce((n, o) => n + o.length, 0);
+  const flat = new Int32Array(2 * total);
+  let k = 0;
+  for (const offs of offsets_C) for (const [s, e] of offs) (flat[k++] = s), (flat[k++] = e);
+  const offsetsFile = join(dir, 'offsets.i32');
+  const outFile = join(dir, 'advantages.f64');
+  writeFileSync(offsetsFile, new Uint8Array(flat.buffer));
+  const input = {
+    texts,
+    group_sizes: raw.groups.map((g) => g.completions.length),
+    labels: completions.map((c) => c.stepLabels),
+    answer: answer_C,
+    tau: DEFAULT_TAU,
+    epsilon: DEFAULT_EPSILON,
+    min_steps: DEFAULT_MIN_STEPS,
+    max_steps: DEFAULT_MAX_STEPS,
+    round_weights: true,
+    offsets_file: offsetsFile,
+    token_counts: offsets_C.map((o) => o.length),
+    out_file: outFile,
+    seconds: SECONDS,
+  };
+  const inputFile = join(dir, 'batch.json');
+  writeFileSync(inputFile, JSON.stringify(input));
+  const r = spawnSync(PYTHON, [SCRIPT, inputFile], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    console.log(`shape-vs-numpy/numpy: failed (exit ${r.status}): ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`);
+    return undefined;
+  }
+  const timing = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as NumpyTiming;
+  const bytes = readFileSync(outFile);
+  const advantages_T = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  return { timing, advantages_T };
+}
