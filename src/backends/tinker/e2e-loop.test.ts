@@ -66,24 +66,26 @@ async function newBackend(server: FakeTinkerServer, wireFormat: 'json' | 'protob
   return b;
 }
 
+/** The small MRPO run both suites train (beta 0: the service has no KL term, backend.kl = reject). */
+const LOOP = {
+  algorithm: 'mrpo',
+  promptsPerStep: 2,
+  groupSize: 4,
+  maxTokens: 24,
+  beta: 0,
+  learningRate: 3e-3,
+  evalInterval: 0,
+  evalSize: 2,
+  checkpointInterval: 1,
+  samplesPerStep: 1,
+  dataset: { trainSize: 8, testSize: 2 },
+} as const;
+
 describe('MRPO through the training loop over the Tinker API (embedded policy behind the server)', () => {
   it.each(['json', 'protobuf'] as const)('trains, checkpoints and resumes; nothing is submitted twice with different content; seq_ids stay ordered (%s)', async (wireFormat) => {
     const server = await startServer();
     const runDir = join(await mkdtemp(join(tmpdir(), 'mrpo-e2e-run-')), 'run');
-    const base = {
-      algorithm: 'mrpo',
-      seed: 5,
-      promptsPerStep: 2,
-      groupSize: 4,
-      maxTokens: 24,
-      beta: 0, // the service has no KL term (backend.kl = reject)
-      learningRate: 3e-3,
-      evalInterval: 0,
-      evalSize: 2,
-      checkpointInterval: 1,
-      samplesPerStep: 1,
-      dataset: { trainSize: 8, testSize: 2 },
-    } as const;
+    const base = { ...LOOP, seed: 5 } as const;
     const first = TrainConfigSchema.parse({ ...base, steps: 2 });
     const result = await runTraining({ config: first, runDir, backend: await newBackend(server, wireFormat), task: await createTask(first) });
     expect(result.lastStep).toBe(2);
@@ -134,20 +136,7 @@ describe('MRPO through the training loop over the Tinker API (embedded policy be
 
 describe('MRPO on text items against both server personalities (hosted Tinker, SkyRL tx)', () => {
   const MODEL = 'Qwen/Qwen3-VL-30B-A3B-Instruct';
-  const base = {
-    algorithm: 'mrpo',
-    seed: 9,
-    promptsPerStep: 2,
-    groupSize: 4,
-    maxTokens: 24,
-    beta: 0,
-    learningRate: 3e-3,
-    evalInterval: 0,
-    evalSize: 2,
-    checkpointInterval: 1,
-    samplesPerStep: 1,
-    dataset: { trainSize: 8, testSize: 2 },
-  } as const;
+  const base = { ...LOOP, seed: 9 } as const;
 
   /** `faults: false` for runs through the CLI, whose default retry back-off is seconds. */
   async function personalityServer(personality: 'hosted' | 'skyrl', faults = true): Promise<FakeTinkerServer> {
