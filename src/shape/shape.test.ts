@@ -5,6 +5,20 @@ import { InputError } from '../errors.js';
 
 const think = (...sentences: string[]) => `<think>${sentences.join(' ')}</think>`;
 
+/**
+ * Two completions of one group: the first with steps [7,11) and [12,16), labels [1, 0], all rewards 0 and the
+ * given token offsets; the second with answer and process rewards 1.
+ */
+function twoStepExample(tokenOffsets: Array<[number, number]> | Int32Array) {
+  const text = '<think>A b. C d.</think><answer>x</answer>';
+  return shape(
+    parseShapeRequest({
+      estimator: 'mrpo',
+      groups: [{ completions: [{ text, rewards: { answer: 0, process: 0, length: 0 }, stepLabels: [1, 0], tokenOffsets }, { text, rewards: { answer: 1, process: 1, length: 0 } }] }],
+    }),
+  );
+}
+
 describe('shape: rewards given', () => {
   it('uses given rewards as is and computes GRPO advantages (hand-computed)', () => {
     const res = shape(
@@ -45,20 +59,7 @@ describe('shape: rewards given', () => {
   });
 
   it('returns per-token advantages and the unmapped-step count when offsets are given', () => {
-    const text = '<think>A b. C d.</think><answer>x</answer>'; // steps [7,11) and [12,16)
-    const res = shape(
-      parseShapeRequest({
-        estimator: 'mrpo',
-        groups: [
-          {
-            completions: [
-              { text, rewards: { answer: 0, process: 0, length: 0 }, stepLabels: [1, 0], tokenOffsets: [[0, 7], [7, 11], [11, 16], [16, 42]] },
-              { text, rewards: { answer: 1, process: 1, length: 0 } },
-            ],
-          },
-        ],
-      }),
-    );
+    const res = twoStepExample([[0, 7], [7, 11], [11, 16], [16, 42]]);
     const c = res.groups[0].completions[0];
     const a = c.advantage; // negative: lower total
     expect(a).toBeLessThan(0);
@@ -188,20 +189,7 @@ describe('shape: flat Int32Array token offsets (what mrpo serve decodes bodies t
   const flat = (pairs: ReadonlyArray<readonly [number, number]>) => Int32Array.from(pairs.flat());
 
   it('gives the hand-computed per-token advantages of the pairs example', () => {
-    const text = '<think>A b. C d.</think><answer>x</answer>'; // steps [7,11) and [12,16)
-    const res = shape(
-      parseShapeRequest({
-        estimator: 'mrpo',
-        groups: [
-          {
-            completions: [
-              { text, rewards: { answer: 0, process: 0, length: 0 }, stepLabels: [1, 0], tokenOffsets: flat([[0, 7], [7, 11], [11, 16], [16, 42]]) },
-              { text, rewards: { answer: 1, process: 1, length: 0 } },
-            ],
-          },
-        ],
-      }),
-    );
+    const res = twoStepExample(flat([[0, 7], [7, 11], [11, 16], [16, 42]]));
     const c = res.groups[0].completions[0];
     // totals 0 and 2: mean 1, sample std √2, so A = −1/(√2 + 1e-4); step 1 valid (+|A|), step 2 invalid (−w₂·|A|, w₂ = 1)
     const a = -1 / (Math.SQRT2 + 1e-4);
