@@ -122,7 +122,7 @@ export async function run(): Promise<void> {
   const loss: LossSpec = { kind: 'policy-gradient', beta: 0.04, epsLow: 0.2, epsHigh: 0.2, aggregation: 'seq-mean-token-mean', constant: 50 };
   const opt: OptimizerSpec = { learningRate: 1e-4, gradClip: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
   // Warm-up with a full-size step: the first 64-row step is cold (JIT, heap growth, XNNPACK setup) and would
-  // otherwise be timed (it took 2.70 s against 1.66 s steady in findings/perf.md).
+  // otherwise be timed (it took 2.70 s against 1.66 s steady when measured).
   await policy.train(batch, loss, opt);
   useFastKernels(false);
   await policy.train(batch, loss, opt); // and one on the stock kernels

@@ -2,7 +2,7 @@
  * The opt-in compact encoding of `POST /v1/shape?encoding=compact`, for
  * trainers that send large batches: parsing 272k nested `[start, end]` pairs
  * was a third of a request, and writing 272k per-token numbers another
- * (docs: findings/perf.md §2). The request and response are the JSON of the
+ * (README, "Benchmarks", `serve`). The request and response are the JSON of the
  * shape contract with two fields encoded as base64 of little-endian binary:
  *
  * - in: a completion's `tokenOffsets` may be a base64 string of int32 values
@@ -18,6 +18,7 @@
  */
 import { decodeBase64, float64Bytes, int32View } from './base64.js';
 import { HttpError } from './http.js';
+import { interleaveAscii, piecesAround, uniquePlaceholder } from './json-runs.js';
 
 /**
  * The flat `start₀, end₀, start₁, …` values of a base64 int32 string, decoded into a new Int32Array;
@@ -68,8 +69,6 @@ export function encodeCompactResponse<T extends WithGroups>(response: T): unknow
   };
 }
 
-let counter = 0;
-
 /**
  * The UTF-8 bytes of `JSON.stringify(encodeCompactResponse(response))`, assembled without running the 10⁶ base64
  * characters through JSON.stringify (they need no escaping): the response is stringified with a placeholder per
@@ -77,31 +76,19 @@ let counter = 0;
  * contain the placeholder text, the pieces do not add up and the plain route is taken.
  */
 export function compactResponseBytes<T extends WithGroups>(response: T): Buffer {
-  const blocks: Buffer[] = [];
-  const placeholder = `\u0000mrpo-f64-${(counter++).toString(36)}-${Math.random().toString(36).slice(2)}\u0000`;
+  const blocks: string[] = [];
+  const placeholder = uniquePlaceholder('f64');
   const skeleton = {
     ...response,
     groups: response.groups.map((group) => ({
       ...group,
       completions: group.completions.map((c) => {
         if (c.tokenAdvantages === undefined) return c;
-        blocks.push(float64Bytes(c.tokenAdvantages));
+        blocks.push(`"${encodeFloat64(c.tokenAdvantages)}"`);
         return { ...c, tokenAdvantages: placeholder };
       }),
     })),
   };
-  const parts = JSON.stringify(skeleton).split(JSON.stringify(placeholder));
-  if (parts.length !== blocks.length + 1) return Buffer.from(JSON.stringify(encodeCompactResponse(response)), 'utf8');
-  let size = 0;
-  for (const part of parts) size += Buffer.byteLength(part, 'utf8');
-  for (const block of blocks) size += 2 + 4 * Math.ceil(block.length / 3);
-  const out = Buffer.allocUnsafe(size);
-  let at = out.write(parts[0], 0, 'utf8');
-  for (let i = 0; i < blocks.length; i++) {
-    out[at++] = 0x22;
-    at += out.write(blocks[i].toString('base64'), at, 'latin1');
-    out[at++] = 0x22;
-    at += out.write(parts[i + 1], at, 'utf8');
-  }
-  return out;
+  const parts = piecesAround(skeleton, placeholder, blocks.length);
+  return parts === null ? Buffer.from(JSON.stringify(encodeCompactResponse(response)), 'utf8') : interleaveAscii(parts, blocks);
 }

@@ -1,9 +1,9 @@
 /**
- * JSON text of a value, byte for byte what `JSON.stringify(value)` gives,
+ * The JSON of a value, byte for byte what `JSON.stringify(value)` gives,
  * written faster when the value holds long arrays of numbers with runs of equal
  * values: a shape response's `tokenAdvantages`, where every token of a step has
  * the same advantage, is about 270k numbers per training batch, and converting
- * each one was a third of a `/v1/shape` request (docs: findings/perf.md §2).
+ * each one was a third of a `/v1/shape` request (README, "Benchmarks", `serve`).
  *
  * How: a depth-first walk in `JSON.stringify`'s own order (object keys in
  * `Object.keys` order, array elements by index) finds every all-number array of
@@ -25,6 +25,37 @@
 export const MIN_LENGTH = 32;
 
 let counter = 0;
+
+/**
+ * A placeholder string for one serialisation: a NUL, a tag, a counter and a random part, a NUL. Data that
+ * happens to contain it is caught by the caller (the split gives more pieces than it placed).
+ */
+export function uniquePlaceholder(tag: string): string {
+  return `\u0000mrpo-${tag}-${(counter++).toString(36)}-${Math.random().toString(36).slice(2)}\u0000`;
+}
+
+/**
+ * The pieces of `JSON.stringify(skeleton)` around each quoted `placeholder` (expected `count` times), or null
+ * when the text holds the placeholder some other number of times.
+ */
+export function piecesAround(skeleton: unknown, placeholder: string, count: number): string[] | null {
+  const parts = JSON.stringify(skeleton).split(JSON.stringify(placeholder));
+  return parts.length === count + 1 ? parts : null;
+}
+
+/** The UTF-8 bytes of parts[0] + inserts[0] + parts[1] + … + parts[n], written into one buffer (inserts are ASCII). */
+export function interleaveAscii(parts: readonly string[], inserts: readonly string[]): Buffer {
+  let size = 0;
+  for (const part of parts) size += Buffer.byteLength(part, 'utf8');
+  for (const text of inserts) size += text.length;
+  const out = Buffer.allocUnsafe(size);
+  let at = out.write(parts[0], 0, 'utf8');
+  for (let i = 0; i < inserts.length; i++) {
+    at += out.write(inserts[i], at, 'latin1');
+    at += out.write(parts[i + 1], at, 'utf8');
+  }
+  return out;
+}
 
 function isPlainContainer(v: object): boolean {
   if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return false;
@@ -93,42 +124,15 @@ function extract(value: unknown, placeholder: string, found: Array<readonly numb
   return copy ?? value;
 }
 
-/** The pieces of the JSON text: text between the arrays, and the arrays' numbers; null when JSON.stringify must do it all. */
-function pieces(value: unknown): { parts: string[]; found: Array<readonly number[]> } | null {
-  const found: Array<readonly number[]> = [];
-  const placeholder = `\u0000mrpo-runs-${(counter++).toString(36)}-${Math.random().toString(36).slice(2)}\u0000`;
-  const replaced = extract(value, placeholder, found, 0);
-  if (found.length === 0) return null;
-  const parts = JSON.stringify(replaced).split(JSON.stringify(placeholder));
-  if (parts.length !== found.length + 1) return null; // the data contains the placeholder text
-  return { parts, found };
-}
-
-/** Byte-identical to `JSON.stringify(value)` (no replacer, no indentation), faster on long runs of equal numbers. */
-export function stringifyWithRuns(value: unknown): string {
-  const p = pieces(value);
-  if (p === null) return JSON.stringify(value);
-  let out = p.parts[0];
-  for (let i = 0; i < p.found.length; i++) out += numbersJson(p.found[i]) + p.parts[i + 1];
-  return out;
-}
-
 /**
- * The UTF-8 bytes of `stringifyWithRuns(value)`, written piece by piece into one buffer (the numbers are ASCII),
- * without first joining a 5 MiB string.
+ * The UTF-8 bytes of `JSON.stringify(value)` (no replacer, no indentation), byte for byte, faster on long runs of
+ * equal numbers: the arrays are written run by run into one buffer, without first joining a 5 MiB string.
  */
 export function jsonBytesWithRuns(value: unknown): Buffer {
-  const p = pieces(value);
-  if (p === null) return Buffer.from(JSON.stringify(value), 'utf8');
-  const numbers = p.found.map(numbersJson);
-  let size = 0;
-  for (const part of p.parts) size += Buffer.byteLength(part, 'utf8');
-  for (const text of numbers) size += text.length;
-  const out = Buffer.allocUnsafe(size);
-  let at = out.write(p.parts[0], 0, 'utf8');
-  for (let i = 0; i < numbers.length; i++) {
-    at += out.write(numbers[i], at, 'latin1');
-    at += out.write(p.parts[i + 1], at, 'utf8');
-  }
-  return out;
+  const found: Array<readonly number[]> = [];
+  const placeholder = uniquePlaceholder('runs');
+  const replaced = extract(value, placeholder, found, 0);
+  const parts = found.length === 0 ? null : piecesAround(replaced, placeholder, found.length);
+  if (parts === null) return Buffer.from(JSON.stringify(value), 'utf8');
+  return interleaveAscii(parts, found.map(numbersJson));
 }

@@ -21,7 +21,7 @@
  * The stock wasm kernel uses XNNPACK only when both operands have batch size 1
  * and no transpose flag; every other product, attention's [B·H, L, d_h] ×
  * [B·H, d_h, L] among them, goes through a scalar blocked loop at ≈1–1.5
- * GFLOP/s, against 15–20 for the 2-D path (docs: findings/perf.md §3). This
+ * GFLOP/s, against 15–20 for the 2-D path (docs/embedded-engine-notes.md). This
  * kernel runs each batch element of a plain batched float32 product through the
  * backend's own 2-D path: for element i it registers three views with the wasm
  * runtime (tensor ids pointing at offsets into A, B and the output; no copies),
