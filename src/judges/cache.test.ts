@@ -29,6 +29,27 @@ describe('verdict cache', () => {
     b.close();
   });
 
+  it('values read back are frozen, and rows holding the same text share one value', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mrpo-cache-'));
+    dirs.push(dir);
+    const path = join(dir, 'judge.sqlite');
+    const a = openVerdictCache(path);
+    a.set('m', 'step-v1', 'h1', { verdicts: [{ alignment: 1, contribution: 1 }], missing: 0, extra: 0 });
+    a.set('m', 'step-v1', 'h2', { verdicts: [{ alignment: 1, contribution: 1 }], missing: 0, extra: 0 });
+    a.set('m', 'step-v1', 'h3', { verdicts: [{ alignment: 0, contribution: 1 }], missing: 1, extra: 0 });
+    a.close();
+    const b = openVerdictCache(path);
+    const one = b.get('m', 'step-v1', 'h1') as { verdicts: Array<{ alignment: number }> };
+    expect(b.get('m', 'step-v1', 'h2')).toBe(one);
+    expect(b.get('m', 'step-v1', 'h3')).toEqual({ verdicts: [{ alignment: 0, contribution: 1 }], missing: 1, extra: 0 });
+    expect(() => {
+      one.verdicts[0].alignment = 0;
+    }).toThrow(TypeError);
+    expect(() => one.verdicts.push({ alignment: 0 })).toThrow(TypeError);
+    expect(b.get('m', 'step-v1', 'h1')).toEqual({ verdicts: [{ alignment: 1, contribution: 1 }], missing: 0, extra: 0 });
+    b.close();
+  });
+
   it('a file that is not SQLite is an error naming it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mrpo-cache-'));
     dirs.push(dir);

@@ -23,7 +23,7 @@ export function createOpenAIAnswerJudge(endpoint: JudgeEndpoint): AnswerJudge {
       const call = await endpoint.call(
         {
           promptVersion: ANSWER_PROMPT_VERSION,
-          inputs: { kind: 'answer', question: item.question, goldAnswer: item.answer, answer },
+          inputs: { answer, goldAnswer: item.answer, kind: 'answer', question: item.question }, // (in key order: see withKeyFields)
           image: item.image,
           build: () => ({ prompt: answerPrompt({ question: item.question, goldAnswer: item.answer, answer }), schema: ANSWER_SCHEMA }),
           parse: (content) => {

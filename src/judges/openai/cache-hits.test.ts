@@ -5,15 +5,18 @@
  * file changed is prepared and judged again; a custom preparation without a
  * name keeps the old behaviour (prepared on every call, still cached).
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imageToDataUrl } from '../../data/images.js';
 import type { ImageSource, Item } from '../../types.js';
 import { openVerdictCache } from '../cache.js';
 import { countPromptSteps, startChatServer, stepVerdictsContent, type ChatServer } from '../test-support/chat-server.js';
+import { createOpenAIAnswerJudge } from './answer-judge.js';
 import { createJudgeEndpoint } from './endpoint.js';
 import { createOpenAIStepJudge } from './step-judge.js';
 
@@ -51,7 +54,12 @@ function counting(): { imageUrl: (image: ImageSource) => Promise<string>; count:
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mrpo-cache-hits-'));
   for (let i = 0; i < 6; i++) writeFileSync(join(dir, `img${i}.png`), await png(20 + 30 * i));
-  server = await startChatServer({ responder: (r) => ({ kind: 'content', content: stepVerdictsContent(Array.from({ length: countPromptSteps(r.body) }, () => [1, 0] as const)) }) });
+  server = await startChatServer({
+    responder: (r) => {
+      const k = countPromptSteps(r.body);
+      return { kind: 'content', content: k === 0 ? '{"verdict": "O"}' : stepVerdictsContent(Array.from({ length: k }, () => [1, 0] as const)) };
+    },
+  });
 });
 afterAll(async () => {
   await server.close();
@@ -119,5 +127,26 @@ describe('verdict cache hits', () => {
     }
     expect(server.requests.length - before).toBe(1);
     expect(c.count()).toBe(2);
+  });
+
+  it('keys are the SHA-256 of the sorted-key JSON of the inputs, the sent image digest and the settings (pinned: caches written before keep their verdicts)', async () => {
+    const cachePath = join(dir, 'keys.sqlite');
+    const image = `data:image/png;base64,${(await png(90)).toString('base64')}`;
+    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+    const sent = sha(image); // a data URL within the pixel budget is sent as it is
+    const item: Item = { id: 'k', image, question: 'Is there a "line"?', answer: 'yes', goldReasoning: 'A pleural line.', source: 'test' };
+    const cache = openVerdictCache(cachePath);
+    const endpoint = createJudgeEndpoint({ baseUrl: server.baseUrl, model: 'm', cache, temperature: 0.5, requestSeed: 7 });
+    expect((await createOpenAIStepJudge(endpoint).judgeSteps({ item, steps })).kind).toBe('judged');
+    expect((await createOpenAIAnswerJudge(endpoint).judgeAnswer({ item, answer: 'Yes.' })).kind).toBe('judged');
+    cache.close();
+    // The canonical texts, written out by hand: keys in code-unit order at every level, no spaces.
+    const settings = '{"reasoningEffort":null,"seed":7,"temperature":0.5}';
+    const stepsText = `{"goldAnswer":"yes","goldReasoning":"A pleural line.","image":"${sent}","kind":"steps","question":"Is there a \\"line\\"?","settings":${settings},"steps":["This is a chest X-ray.","There is a pleural line.","The answer is pneumothorax."]}`;
+    const answerText = `{"answer":"Yes.","goldAnswer":"yes","image":"${sent}","kind":"answer","question":"Is there a \\"line\\"?","settings":${settings}}`;
+    const db = new Database(cachePath, { readonly: true });
+    const rows = db.prepare('SELECT prompt_version, input_hash FROM verdicts ORDER BY prompt_version').all() as Array<{ prompt_version: string; input_hash: string }>;
+    db.close();
+    expect(rows.map((r) => r.input_hash).sort()).toEqual([sha(stepsText), sha(answerText)].sort());
   });
 });

@@ -131,6 +131,33 @@ interface EncodedForCall {
   readonly digest: string;
 }
 
+/**
+ * The inputs with the sent image's digest and the verdict settings added as `image` and `settings` (replacing
+ * any of those names): the value hashed for the cache key. Built by insertion in key order, not by a spread
+ * that the hash would then sort into a second copy (3 µs of a 15 µs cache hit); inputs given in key order
+ * (as the judges give them) come out in key order, others are sorted by `hashInputs` as before.
+ */
+function withKeyFields(inputs: Readonly<Record<string, unknown>>, image: string, settings: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  let imagePlaced = false;
+  let settingsPlaced = false;
+  for (const k of Object.keys(inputs)) {
+    if (k === 'image' || k === 'settings') continue;
+    if (!imagePlaced && k > 'image') {
+      out.image = image;
+      imagePlaced = true;
+    }
+    if (!settingsPlaced && k > 'settings') {
+      out.settings = settings;
+      settingsPlaced = true;
+    }
+    out[k] = inputs[k];
+  }
+  if (!imagePlaced) out.image = image;
+  if (!settingsPlaced) out.settings = settings;
+  return out;
+}
+
 /** A 400/422 whose message is about the response format (other 400s, e.g. a bad image, are plain failures). */
 const FORMAT_COMPLAINT = /response_format|json_schema|json_object|schema|structured output|guided|grammar/i;
 
@@ -155,10 +182,11 @@ export function createJudgeEndpoint(options: JudgeEndpointOptions): JudgeEndpoin
   const secrets = [options.apiKey];
   // Request settings that change verdicts are part of the cache key (the model and prompt version are key columns).
   // (The seed enters the key only when set, so caches from before it existed stay valid.)
+  // (Written in key order, so that hashing the key does not copy it every call.)
   const verdictSettings = {
-    temperature: options.temperature ?? null,
     reasoningEffort: options.reasoningEffort ?? null,
     ...(options.requestSeed !== undefined ? { seed: options.requestSeed } : {}),
+    temperature: options.temperature ?? null,
   };
   let format: ResponseFormatMode = 'json_schema';
   // The default preparation reads an image's header, not all its pixels: an image within the budget is sent as
@@ -288,7 +316,7 @@ export function createJudgeEndpoint(options: JudgeEndpointOptions): JudgeEndpoin
   }
 
   /** The cache key of a call whose sent image has this digest. */
-  const keyOf = (request: JudgeCall<unknown>, digest: string): string => hashInputs({ ...request.inputs, image: digest, settings: verdictSettings });
+  const keyOf = (request: JudgeCall<unknown>, digest: string): string => hashInputs(withKeyFields(request.inputs, digest, verdictSettings));
   /** A verdict from the cache, or null. */
   const cachedValue = <T>(request: JudgeCall<T>, key: string): JudgeCallResult<T> | null => {
     const stored = cache?.get(model, request.promptVersion, key);

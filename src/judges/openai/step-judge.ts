@@ -57,7 +57,7 @@ export function createOpenAIStepJudge(endpoint: JudgeEndpoint): StepJudge {
         const call = await endpoint.call(
           {
             promptVersion: STEP_PROMPT_VERSION,
-            inputs: { kind: 'steps', question: item.question, goldAnswer: item.answer, goldReasoning: gold, steps },
+            inputs: { goldAnswer: item.answer, goldReasoning: gold, kind: 'steps', question: item.question, steps }, // (in key order: see withKeyFields)
             image: item.image,
             build: () => ({ prompt: stepPrompt({ question: item.question, goldAnswer: item.answer, goldReasoning: gold, steps }), schema: stepSchema(k) }),
             ...readersFor(k),
