@@ -163,6 +163,7 @@ export async function run(): Promise<void> {
     await bounded(warm);
     await bounded(judgedItems); // one discarded rerun: the hit path warm (JIT), as the request path was
     const hitRates: number[] = [];
+    const hitCpu: number[] = [];
     let hits: StepJudgement[] = [];
     let t0 = 0;
     for (let round = 0; round < ROUNDS; round++) {
@@ -172,8 +173,11 @@ export async function run(): Promise<void> {
       rerun = createJudgeEndpoint({ ...options, cache: rerunCache });
       rerunJudge = createOpenAIStepJudge(rerun);
       t0 = performance.now();
+      const cpu0 = process.cpuUsage();
       hits = await bounded(judgedItems);
       hitRates.push(judgedItems.length / ((performance.now() - t0) / 1000));
+      const cpu = process.cpuUsage(cpu0);
+      hitCpu.push((cpu.user + cpu.system) / judgedItems.length);
     }
     const hitRate = median(hitRates);
     if (rerun.meter.snapshot().requests !== 0 || hits.some((h) => h.kind !== 'judged')) throw new Error('the cache rerun sent requests');
@@ -182,12 +186,16 @@ export async function run(): Promise<void> {
     const keys = db.prepare<[], { model: string; prompt_version: string; input_hash: string }>('SELECT model, prompt_version, input_hash FROM verdicts').all();
     const lookup = db.prepare<[string, string, string], string>('SELECT value FROM verdicts WHERE model = ? AND prompt_version = ? AND input_hash = ?').pluck();
     t0 = performance.now();
+    const bareCpu0 = process.cpuUsage();
     let found = 0;
     for (const k of keys) if (lookup.get(k.model, k.prompt_version, k.input_hash) !== undefined) found += 1;
     const bareRate = found / ((performance.now() - t0) / 1000);
+    const bareCpuUsed = process.cpuUsage(bareCpu0);
+    const bareCpu = (bareCpuUsed.user + bareCpuUsed.system) / found;
     db.close();
     console.log(`judge/cache_hits_per_s (SQLite file opened afresh, new endpoint, ${judgedItems.length} items, ${2 * CONCURRENCY} at a time; ${ROUNDS} rounds, median): ${hitRate.toFixed(0)} hits/s [${hitRates.map((r) => r.toFixed(0)).join(', ')}]`);
-    console.log(`judge/cache_ceiling_lookups_per_s (bare prepared better-sqlite3 SELECT of the same ${found} rows): ${bareRate.toFixed(0)} lookups/s`);
+    console.log(`judge/cache_hit_cpu (the process's CPU per hit, median; a loaded machine slows the hits/s above, not this): ${median(hitCpu).toFixed(1)} µs [${hitCpu.map((c) => c.toFixed(1)).join(', ')}]`);
+    console.log(`judge/cache_ceiling_lookups_per_s (bare prepared better-sqlite3 SELECT of the same ${found} rows): ${bareRate.toFixed(0)} lookups/s, ${bareCpu.toFixed(1)} µs CPU each`);
     console.log(`judge/cache_ratio_to_ceiling: ${(hitRate / bareRate).toFixed(3)} ratio`);
   } finally {
     child.stdin?.end();

@@ -54,13 +54,15 @@ export function createOpenAIStepJudge(endpoint: JudgeEndpoint): StepJudge {
       if (k === 0) result = unjudged('no steps');
       else if (gold === '') result = unjudged('no gold reasoning');
       else {
+        const readers = readersFor(k);
         const call = await endpoint.call(
           {
             promptVersion: STEP_PROMPT_VERSION,
             inputs: { goldAnswer: item.answer, goldReasoning: gold, kind: 'steps', question: item.question, steps }, // (in key order: see withKeyFields)
             image: item.image,
             build: () => ({ prompt: stepPrompt({ question: item.question, goldAnswer: item.answer, goldReasoning: gold, steps }), schema: stepSchema(k) }),
-            ...readersFor(k),
+            parse: readers.parse,
+            revive: readers.revive,
           },
           signal,
         );
@@ -70,7 +72,7 @@ export function createOpenAIStepJudge(endpoint: JudgeEndpoint): StepJudge {
           meter.judged({ cached: call.cached });
           return {
             kind: 'judged',
-            verdicts: call.value.verdicts.map((v) => v ?? { alignment: 0, contribution: 0 }),
+            verdicts: call.value.verdicts.includes(null) ? call.value.verdicts.map((v) => v ?? { alignment: 0, contribution: 0 }) : (call.value.verdicts as StepVerdict[]),
             missing: call.value.missing,
             extra: call.value.extra,
             usage: call.usage,
