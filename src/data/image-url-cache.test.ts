@@ -45,4 +45,23 @@ describe('createImageUrlCache', () => {
     await writeFile(missing, red);
     expect(await cache.dataUrl(missing)).toBe(`data:image/png;base64,${red.toString('base64')}`);
   });
+
+  it('uses a given preparation instead of imageToDataUrl, once per image, with data URLs as their own keys', async () => {
+    const calls: Array<[unknown, string | undefined]> = [];
+    const cache = createImageUrlCache({
+      prepare: async (image, where) => {
+        calls.push([image, where]);
+        return `prepared:${typeof image === 'string' ? image.length : 'bytes'}`;
+      },
+    });
+    const url = `data:image/png;base64,${red.toString('base64')}`;
+    expect(await cache.dataUrl(url, 'line 1')).toBe(`prepared:${url.length}`);
+    expect(await cache.dataUrl(`${url}`)).toBe(`prepared:${url.length}`);
+    expect(await cache.dataUrl({ bytes: new Uint8Array(blue), mime: 'image/png' })).toBe('prepared:bytes');
+    expect(calls).toEqual([
+      [url, 'line 1'],
+      [{ bytes: new Uint8Array(blue), mime: 'image/png' }, undefined],
+    ]);
+    expect(cache.stats).toEqual({ hits: 1, misses: 2 });
+  });
 });

@@ -4,7 +4,9 @@
  * full decode costs milliseconds per call; with this cache each image is
  * decoded, validated and encoded once. A file is keyed by its resolved path,
  * size and modification time, so an edited file is read again; in-memory
- * images by a hash of their bytes. Failures are not cached.
+ * images by a hash of their bytes, data and http(s) URLs by themselves.
+ * Failures are not cached. The judge endpoint keeps one of these (64
+ * entries) for the images it sends.
  */
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
@@ -15,6 +17,11 @@ import { imageToDataUrl, isDataUrl, type PrepareImageOptions } from './images.js
 export interface ImageUrlCacheOptions extends Omit<PrepareImageOptions, 'where' | 'signal'> {
   /** Most entries kept (default 256). */
   readonly maxEntries?: number;
+  /**
+   * Makes the URL of an image (replaces `imageToDataUrl` and its options; `baseDir` still resolves file keys).
+   * `where` is passed on for error messages.
+   */
+  readonly prepare?: (image: ImageSource, where?: string) => Promise<string>;
 }
 
 export interface ImageUrlCache {
@@ -23,9 +30,10 @@ export interface ImageUrlCache {
   readonly stats: { hits: number; misses: number };
 }
 
+/** A data or http(s) URL is its own key (no copy, no hash); the other keys start with a letter and a colon. */
 async function keyOf(image: ImageSource, baseDir: string | undefined): Promise<string> {
   if (typeof image === 'string') {
-    if (isDataUrl(image) || /^https?:\/\//i.test(image)) return `s:${createHash('sha1').update(image).digest('hex')}`;
+    if (isDataUrl(image) || /^https?:\/\//i.test(image)) return image;
     const full = baseDir ? resolve(baseDir, image) : resolve(image);
     try {
       const st = await stat(full);
@@ -55,7 +63,7 @@ export function createImageUrlCache(options: ImageUrlCacheOptions = {}): ImageUr
         return cached;
       }
       stats.misses += 1;
-      const pending = imageToDataUrl(image, where === undefined ? options : { ...options, where });
+      const pending = options.prepare !== undefined ? options.prepare(image, where) : imageToDataUrl(image, where === undefined ? options : { ...options, where });
       entries.set(key, pending);
       while (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
       try {

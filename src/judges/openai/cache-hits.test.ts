@@ -6,7 +6,7 @@
  * name keeps the old behaviour (prepared on every call, still cached).
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imageToDataUrl } from '../../data/images.js';
 import type { ImageSource, Item } from '../../types.js';
 import { openVerdictCache } from '../cache.js';
-import { countPromptSteps, startChatServer, stepVerdictsContent, type ChatServer } from '../test-support/chat-server.js';
+import { countPromptSteps, requestImageUrls, startChatServer, stepVerdictsContent, type ChatServer } from '../test-support/chat-server.js';
 import { createOpenAIAnswerJudge } from './answer-judge.js';
 import { createJudgeEndpoint } from './endpoint.js';
 import { createOpenAIStepJudge } from './step-judge.js';
@@ -148,5 +148,20 @@ describe('verdict cache hits', () => {
     const rows = db.prepare('SELECT prompt_version, input_hash FROM verdicts ORDER BY prompt_version').all() as Array<{ prompt_version: string; input_hash: string }>;
     db.close();
     expect(rows.map((r) => r.input_hash).sort()).toEqual([sha(stepsText), sha(answerText)].sort());
+  });
+
+  it('an image file edited between two calls is prepared again, not served from the memo of recent images', async () => {
+    const file = join(dir, 'edited.png');
+    const before = await png(10);
+    const after = await png(200);
+    writeFileSync(file, before);
+    const item: Item = { ...items(1)[0], image: file };
+    const judge = createOpenAIStepJudge(createJudgeEndpoint({ baseUrl: server.baseUrl, model: 'm', cache: null }));
+    await judge.judgeSteps({ item, steps });
+    writeFileSync(file, after);
+    utimesSync(file, new Date(), new Date(Date.now() + 5000));
+    await judge.judgeSteps({ item, steps: steps.slice(0, 2) });
+    const sent = server.requests.slice(-2).map((r) => requestImageUrls(r.body));
+    expect(sent).toEqual([[`data:image/png;base64,${before.toString('base64')}`], [`data:image/png;base64,${after.toString('base64')}`]]);
   });
 });

@@ -21,6 +21,7 @@
  */
 import { hash } from 'node:crypto';
 import pLimit from 'p-limit';
+import { createImageUrlCache } from '../../data/image-url-cache.js';
 import { DEFAULT_MAX_PIXELS, imageSourceDigest, imageToDataUrl, inlineImageDigest, isDataUrl } from '../../data/images.js';
 import type { ImageSource } from '../../types.js';
 import { createRng } from '../../utils/rng.js';
@@ -198,23 +199,14 @@ export function createJudgeEndpoint(options: JudgeEndpointOptions): JudgeEndpoin
 
   const inFlight = new Map<string, Promise<unknown>>();
 
-  // The same image is often judged several times in a row (steps, then the answer; n samples of one item).
-  const recentImages = new Map<string, Promise<EncodedForCall>>();
-  const encodeFresh = async (image: ImageSource): Promise<EncodedForCall> => {
-    const url = await toUrl(image);
+  // The same image is often judged several times in a row (steps, then the answer; n samples of one item):
+  // the last 64 prepared are kept (a file by its path, size and modification time, so an edited file is
+  // prepared again).
+  const recentImages = createImageUrlCache({ prepare: toUrl, maxEntries: 64 });
+  const encodeImage = async (image: ImageSource): Promise<EncodedForCall> => {
+    const url = await recentImages.dataUrl(image);
     return { url, digest: hash('sha256', url, 'hex') };
   };
-  function encodeImage(image: ImageSource): Promise<EncodedForCall> {
-    if (typeof image !== 'string') return encodeFresh(image);
-    let encoded = recentImages.get(image);
-    if (encoded === undefined) {
-      encoded = encodeFresh(image);
-      recentImages.set(image, encoded);
-      encoded.catch(() => recentImages.delete(image));
-      if (recentImages.size > 64) recentImages.delete(recentImages.keys().next().value as string);
-    }
-    return encoded;
-  }
 
   const client = createChatClient({
     baseUrl,
