@@ -1,6 +1,7 @@
 /**
  * The shape of one `mrpo` sub-command. Each command lives in its own file in
- * `src/cli/commands/` and is listed in the static registry in `main.ts`.
+ * `src/cli/commands/` and is listed, with its one-line summary, in the static registry in `main.ts`
+ * (which imports the module only when the command runs).
  */
 export interface CliIo {
   readonly stdin: NodeJS.ReadableStream;
@@ -13,8 +14,6 @@ export interface CliIo {
 export interface Command {
   /** Name as typed after `mrpo` (sub-sub-commands such as `judge steps` are handled inside). */
   readonly name: string;
-  /** One line for `mrpo --help`. */
-  readonly summary: string;
   /** Full `--help` text: usage, flags, defaults and an example that works from a fresh clone. */
   readonly help: string;
   /** Runs the command; returns the exit code. Throws MrpoError subclasses for failures. */

@@ -8,21 +8,32 @@ import { pathToFileURL } from 'node:url';
 import { realpathSync } from 'node:fs';
 import { exitCodeFor, MrpoError, UnknownNameError } from '../errors.js';
 import type { CliIo, Command } from './command.js';
-import { shapeCommand } from './commands/shape.js';
-import { analyzeCommand } from './commands/analyze.js';
-import { serveCommand } from './commands/serve.js';
-import { dataCommand } from './commands/data.js';
-import { inferCommand } from './commands/infer.js';
-import { judgeCommand } from './commands/judge.js';
-import { trainCommand } from './commands/train.js';
-import { experimentCommand } from './commands/experiment.js';
-import { demoCommand } from './commands/demo.js';
-import { tinkerCommand } from './commands/tinker.js';
-import { evalCommand } from './commands/eval.js';
 import { relaunchWithNodeFlags } from './node-flags.js';
 
-/** Every sub-command, in the order `mrpo --help` lists them. */
-export const commands = [shapeCommand, dataCommand, inferCommand, judgeCommand, analyzeCommand, evalCommand, trainCommand, experimentCommand, serveCommand, demoCommand, tinkerCommand] as const satisfies readonly Command[];
+/** A sub-command as the registry knows it: its name, its line in `mrpo --help`, and how to load it. */
+interface Entry {
+  readonly name: string;
+  readonly summary: string;
+  readonly load: () => Promise<Command>;
+}
+
+/**
+ * Every sub-command, in the order `mrpo --help` lists them. A command's module is imported only when it runs
+ * (or shows its --help): importing all of them cost 0.6–0.8 s at every start, one of them 0.2–0.8 s.
+ */
+export const commands: readonly Entry[] = [
+  { name: 'shape', summary: 'rewards and (per-token) advantages for groups of completions: JSON in, JSON out', load: async () => (await import('./commands/shape.js')).shapeCommand },
+  { name: 'data', summary: 'data build: the open-ended train/test sets from VQA-RAD, SLAKE, PathVQA and MedThink; data convert: any benchmark → items JSONL', load: async () => (await import('./commands/data.js')).dataCommand },
+  { name: 'infer', summary: 'run a model behind an OpenAI-compatible endpoint over items → completions JSONL', load: async () => (await import('./commands/infer.js')).inferCommand },
+  { name: 'judge', summary: 'LLM-as-judge over completions: `judge answers` (correct?), `judge steps` (step labels), `judge audit` (agreement, κ), `judge retest` (test–retest κ)', load: async () => (await import('./commands/judge.js')).judgeCommand },
+  { name: 'analyze', summary: 'FFP/FAR reasoning-failure summary (JSON) and HTML report from judged JSONL', load: async () => (await import('./commands/analyze.js')).analyzeCommand },
+  { name: 'eval', summary: 'the benchmark table: models × benchmarks, every scoring convention, bootstrap intervals, FFP/FAR', load: async () => (await import('./commands/eval.js')).evalCommand },
+  { name: 'train', summary: 'SFT / GRPO / GDPO / MRPO on the embedded policy: config → run directory (resumable)', load: async () => (await import('./commands/train.js')).trainCommand },
+  { name: 'experiment', summary: 'SFT, GRPO, GDPO and MRPO from one warm start over several seeds → one comparison report', load: async () => (await import('./commands/experiment.js')).experimentCommand },
+  { name: 'serve', summary: 'HTTP service: /v1/shape and /v1/score (judged) for trainers in other languages (TRL, verl)', load: async () => (await import('./commands/serve.js')).serveCommand },
+  { name: 'demo', summary: 'the embedded default end to end (npm start): warm start, then MRPO, then a before/after table', load: async () => (await import('./commands/demo.js')).demoCommand },
+  { name: 'tinker', summary: 'check the Tinker training API endpoint (hosted Tinker or SkyRL tx) in the environment', load: async () => (await import('./commands/tinker.js')).tinkerCommand },
+];
 
 function topHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -57,9 +68,10 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
     io.stdout.write('mrpo 0.1.0\n');
     return 0;
   }
-  const command = commands.find((c) => c.name === name);
+  const entry = commands.find((c) => c.name === name);
   try {
-    if (command === undefined) throw new UnknownNameError('command', name, commands.map((c) => c.name));
+    if (entry === undefined) throw new UnknownNameError('command', name, commands.map((c) => c.name));
+    const command = await entry.load();
     if (rest.includes('--help') || rest.includes('-h')) {
       io.stdout.write(command.help.endsWith('\n') ? command.help : `${command.help}\n`);
       return 0;

@@ -28,6 +28,28 @@ describe('resumable JSONL output', () => {
     expect(readFileSync(path, 'utf8')).toBe('{"id":"x","v":1}\n{"id":"y","v":2}\n{"id":"z"}\n');
   });
 
+  it('lines appended together, during a write or between writes keep their order, and each is in the file when its append resolves', async () => {
+    const path = join(dir, 'out.jsonl');
+    const out = await openResumableJsonl(path, key);
+    const first = Array.from({ length: 300 }, (_, i) => out.append({ id: `a${i}` })); // one turn
+    await first[0];
+    expect(readFileSync(path, 'utf8').split('\n').filter(Boolean)).toHaveLength(300);
+    const second = out.append({ id: 'b0' });
+    const third = out.append({ id: 'b1' });
+    await second;
+    expect(readFileSync(path, 'utf8').endsWith('{"id":"b0"}\n{"id":"b1"}\n')).toBe(true);
+    await third;
+    for (let i = 0; i < 50; i++) {
+      const p = out.append({ id: `c${i}` });
+      if (i % 7 === 0) await p;
+      if (i % 7 === 0) expect(readFileSync(path, 'utf8').endsWith(`{"id":"c${i}"}\n`)).toBe(true);
+    }
+    await out.close();
+    const ids = readFileSync(path, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { id: string }).id);
+    const expected = [...Array.from({ length: 300 }, (_, i) => `a${i}`), 'b0', 'b1', ...Array.from({ length: 50 }, (_, i) => `c${i}`)];
+    expect(ids).toEqual(expected);
+  });
+
   it('removes a cut-off last line', async () => {
     const path = join(dir, 'out.jsonl');
     writeFileSync(path, '{"id":"x"}\n{"id":"y","v"');

@@ -2,8 +2,9 @@
  * Resumable JSONL output for long CLI jobs (docs/cli.md "Long-running commands are
  * resumable"): on start, the existing output is read and the keys already
  * done are collected; a last line cut short by a crash is removed (and
- * reported); new records are appended one whole line per write, in order of
- * completion. The lines are read by the one JSONL reader (src/utils/jsonl.ts).
+ * reported); new records are appended in order of completion, as whole
+ * lines, those that arrive together in one write. The lines are read by the
+ * one JSONL reader (src/utils/jsonl.ts).
  */
 import { mkdir, open, readFile, truncate, type FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
@@ -66,17 +67,30 @@ export async function openResumableJsonl(
   // Without the dropped records, written to a temporary file and renamed so that a crash loses nothing.
   if (dropped > 0) await writeFileAtomic(path, kept.map((l) => `${l}\n`).join(''));
   const handle: FileHandle = await open(path, 'a');
+  // Lines appended while the previous write is under way (or in the same turn) go out together in the next
+  // write, in order: one system call per batch, not per line (a rerun over cached verdicts appends thousands
+  // of lines a second). A crash can cut only the last line, which the next open removes.
   let chain: Promise<unknown> = Promise.resolve();
+  let queue: string[] = [];
+  let queued: Promise<void> | null = null;
   return {
     done,
     existing: kept.length,
     repaired,
     dropped,
     append(record) {
-      const line = `${JSON.stringify(record)}\n`;
-      const next = chain.then(() => handle.write(line));
-      chain = next.catch(() => undefined);
-      return next.then(() => undefined);
+      queue.push(`${JSON.stringify(record)}\n`);
+      if (queued === null) {
+        const batch = chain.then(() => {
+          const text = queue.join('');
+          queue = [];
+          queued = null;
+          return handle.appendFile(text); // (loops until every byte is written, unlike a single write)
+        });
+        queued = batch.then(() => undefined);
+        chain = batch.catch(() => undefined);
+      }
+      return queued;
     },
     async close() {
       await chain;

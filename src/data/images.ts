@@ -12,10 +12,15 @@ import { createHash, hash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { imageSize } from 'image-size';
-import sharp from 'sharp';
+import type { default as Sharp } from 'sharp';
 import { InputError } from '../errors.js';
 import type { ImageSource } from '../types.js';
 import { assertNotLfsPointer } from './lfs.js';
+
+// sharp is loaded at its first use (0.1 s at start-up otherwise): JPEG/PNG headers are read without it, and a
+// rerun over cached verdicts never decodes an image.
+let sharpLoading: Promise<typeof Sharp> | undefined;
+const loadSharp = async (): Promise<typeof Sharp> => (await (sharpLoading ??= import('sharp').then((m) => m.default)));
 
 /** The reference's `max_pixels` (Qwen-VL processor budget): 1024 × 28 × 28. */
 export const DEFAULT_MAX_PIXELS = 802_816;
@@ -201,7 +206,7 @@ async function encodePixels(
     throw new InputError(describe(where, 'image'), `raw image must have positive integer width and height, got ${width}×${height}`);
   if (pixels.length !== width * height * channels)
     throw new InputError(describe(where, 'image'), `raw image has ${pixels.length} bytes, expected width × height × channels = ${width * height * channels}`);
-  let pipeline = sharp(pixels, { raw: { width, height, channels } });
+  let pipeline = (await loadSharp())(pixels, { raw: { width, height, channels } });
   if (channels === 1) pipeline = pipeline.toColourspace('b-w'); // keep one channel instead of sharp's default sRGB expansion
   const png = await pipeline.png().toBuffer();
   return { bytes: new Uint8Array(png.buffer, png.byteOffset, png.byteLength), mime: 'image/png' };
@@ -246,7 +251,7 @@ async function readHeader(bytes: Uint8Array, unreadable: (error: unknown) => Inp
     }
   }
   try {
-    return await sharp(bytes).metadata();
+    return await (await loadSharp())(bytes).metadata();
   } catch (error) {
     throw unreadable(error);
   }
@@ -285,7 +290,7 @@ export async function prepareImage(image: ImageSource, options: PrepareImageOpti
     if (options.validate ?? true) {
       try {
         // A full decode (not only the header) so that truncated files are caught; `failOn: 'error'` rejects corrupt data.
-        await sharp(encoded.bytes, { failOn: 'error' }).raw().toBuffer();
+        await (await loadSharp())(encoded.bytes, { failOn: 'error' }).raw().toBuffer();
       } catch (error) {
         throw unreadable(error);
       }
@@ -293,7 +298,7 @@ export async function prepareImage(image: ImageSource, options: PrepareImageOpti
     return { bytes: encoded.bytes, mime: targetMime, width: originalWidth, height: originalHeight, originalWidth, originalHeight, reencoded: false };
   }
 
-  let pipeline = sharp(encoded.bytes, { failOn: 'error' }).rotate();
+  let pipeline = (await loadSharp())(encoded.bytes, { failOn: 'error' }).rotate();
   if (needsResize) pipeline = pipeline.resize(target.width, target.height, { fit: 'fill', kernel: 'lanczos3' });
   let out: Buffer;
   try {
@@ -319,7 +324,7 @@ export async function prepareImage(image: ImageSource, options: PrepareImageOpti
  */
 export async function validateImage(bytes: Uint8Array, where: string): Promise<{ width: number; height: number; mime: string }> {
   try {
-    const { info } = await sharp(bytes, { failOn: 'error' }).raw().toBuffer({ resolveWithObject: true });
+    const { info } = await (await loadSharp())(bytes, { failOn: 'error' }).raw().toBuffer({ resolveWithObject: true });
     return { width: info.width, height: info.height, mime: sniffImageMime(bytes) ?? 'application/octet-stream' };
   } catch (error) {
     throw new InputError(where, `not a readable image (${(error as Error).message.split('\n')[0]})`);

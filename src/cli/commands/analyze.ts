@@ -44,7 +44,6 @@ Example:
 
 export const analyzeCommand: Command = {
   name: 'analyze',
-  summary: 'FFP/FAR reasoning-failure summary (JSON) and HTML report from judged JSONL',
   help: HELP,
   async run(args, io) {
     const parsed = parseFlags('analyze', args, {

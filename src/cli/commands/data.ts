@@ -184,7 +184,6 @@ async function runConvert(args: readonly string[], io: CliIo): Promise<number> {
 
 export const dataCommand: Command = {
   name: 'data',
-  summary: 'data build: the open-ended train/test sets from VQA-RAD, SLAKE, PathVQA and MedThink; data convert: any benchmark → items JSONL',
   help: `${HELP}\n${CONVERT_HELP}`,
   async run(args, io) {
     const [sub, ...rest] = args;

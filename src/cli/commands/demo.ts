@@ -84,7 +84,6 @@ export function beforeAfterTable(before: EvalRecord, after: EvalRecord, afterLab
 
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'the embedded default end to end (npm start): warm start, then MRPO, then a before/after table',
   help: [
     'Usage: mrpo demo [--steps N] [--out DIR] [--seed S] [--warm-start DIR|train] [--warm-steps N]',
     '',

@@ -93,7 +93,6 @@ async function loadSuite(parsed: ReturnType<typeof parseFlags>, io: CliIo): Prom
 
 export const evalCommand: Command = {
   name: 'eval',
-  summary: 'the benchmark table: models × benchmarks, every scoring convention, bootstrap intervals, FFP/FAR',
   help: HELP,
   async run(args, io) {
     const parsed = parseFlags('eval', args, {

@@ -22,7 +22,6 @@ import { configFlagSpec, configFlagValues } from './train.js';
 
 export const experimentCommand: Command = {
   name: 'experiment',
-  summary: 'SFT, GRPO, GDPO and MRPO from one warm start over several seeds → one comparison report',
   help: [
     'Usage: mrpo experiment [--config FILE] [--<config key> VALUE …] [--algorithms LIST] [--seeds LIST]',
     '                       [--warm-start DIR|train] --out DIR',

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startChatServer } from '../../judges/test-support/chat-server.js';
-import { main } from '../main.js';
+import { commands, main } from '../main.js';
 import { memoryIo } from '../test-support/memory-io.js';
 import { inferCommand } from './infer.js';
 import { judgeCommand } from './judge.js';
@@ -86,5 +86,20 @@ describe('help examples work from a fresh clone', () => {
     const r = await run(args);
     expect(r.code, r.err).toBe(0);
     expect(JSON.parse(r.out)).toMatchObject({ estimator: 'mrpo' });
+  });
+});
+
+describe('the command registry', () => {
+  it('lists every command in mrpo --help, and each name loads the command of that name, whose --help names it', async () => {
+    const top = await run(['--help']);
+    expect(top.code).toBe(0);
+    expect(commands.map((c) => c.name)).toEqual(['shape', 'data', 'infer', 'judge', 'analyze', 'eval', 'train', 'experiment', 'serve', 'demo', 'tinker']);
+    for (const entry of commands) {
+      expect(top.out).toContain(`  ${entry.name.padEnd(10)}  ${entry.summary}\n`);
+      expect((await entry.load()).name).toBe(entry.name);
+      const help = await run([entry.name, '--help']);
+      expect(help.code).toBe(0);
+      expect(help.out.split('\n')[0]).toMatch(new RegExp(`^(Usage: )?mrpo ${entry.name}\\b`));
+    }
   });
 });

@@ -58,7 +58,6 @@ real test set; examples/eval/completions.jsonl is what this writes):
 
 export const inferCommand: Command = {
   name: 'infer',
-  summary: 'run a model behind an OpenAI-compatible endpoint over items → completions JSONL',
   help: HELP,
   async run(args, io: CliIo) {
     const options = inferOptions(parseFlags('infer', args, INFER_FLAGS), io);

@@ -87,7 +87,6 @@ With an LLM judge (any OpenAI-compatible endpoint; default OpenAI gpt-5-mini):
 
 export const judgeCommand: Command = {
   name: 'judge',
-  summary: 'LLM-as-judge over completions: `judge answers` (correct?), `judge steps` (step labels), `judge audit` (agreement, κ), `judge retest` (test–retest κ)',
   help: HELP,
   async run(args, io) {
     const [modeArg, ...rest] = args;

@@ -235,7 +235,6 @@ function watchSignals(onRepeat: (signal: NodeJS.Signals) => void): { received: P
 
 export const serveCommand: Command = {
   name: 'serve',
-  summary: 'HTTP service: /v1/shape and /v1/score (judged) for trainers in other languages (TRL, verl)',
   help,
   async run(args, io) {
     const parsed = parseFlags('serve', args, FLAGS);

@@ -43,7 +43,6 @@ Example (from a fresh clone):
 
 export const shapeCommand: Command = {
   name: 'shape',
-  summary: 'rewards and (per-token) advantages for groups of completions: JSON in, JSON out',
   help,
   async run(args, io) {
     const parsed = parseFlags('shape', args, {

@@ -43,7 +43,6 @@ Example (a SkyRL tx server on this machine):
 
 export const tinkerCommand: Command = {
   name: 'tinker',
-  summary: 'check the Tinker training API endpoint (hosted Tinker or SkyRL tx) in the environment',
   help,
   async run(args, io) {
     const [sub, ...rest] = args;

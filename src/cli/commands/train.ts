@@ -35,7 +35,6 @@ function flagHelp(): string {
 
 export const trainCommand: Command = {
   name: 'train',
-  summary: 'SFT / GRPO / GDPO / MRPO on the embedded policy: config → run directory (resumable)',
   help: [
     'Usage: mrpo train [--config FILE] [--<key> VALUE …] --out DIR',
     '       mrpo train --resume DIR',
