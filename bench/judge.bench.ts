@@ -18,7 +18,7 @@
 import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -31,6 +31,8 @@ import { createOpenAIStepJudge } from '../src/judges/openai/step-judge.js';
 import { stepPrompt, stepSchema } from '../src/judges/prompts.js';
 import type { StepJudgement } from '../src/judges/judge.js';
 import type { Item } from '../src/types.js';
+import { main } from '../src/cli/main.js';
+import { memoryIo } from '../src/cli/test-support/memory-io.js';
 
 const LATENCY_MS = 50;
 const CONCURRENCY = 32;
@@ -197,6 +199,39 @@ export async function run(): Promise<void> {
     console.log(`judge/cache_hit_cpu (the process's CPU per hit, median; a loaded machine slows the hits/s above, not this): ${median(hitCpu).toFixed(1)} µs [${hitCpu.map((c) => c.toFixed(1)).join(', ')}]`);
     console.log(`judge/cache_ceiling_lookups_per_s (bare prepared better-sqlite3 SELECT of the same ${found} rows): ${bareRate.toFixed(0)} lookups/s, ${bareCpu.toFixed(1)} µs CPU each`);
     console.log(`judge/cache_ratio_to_ceiling: ${(hitRate / bareRate).toFixed(3)} ratio`);
+
+    // `mrpo judge steps` over the same lines, all cached (a rerun), run in this process (start-up not included:
+    // commands are loaded when they run), against a minimal program that reads the same JSONL, adds a field to
+    // each line and writes them back in one write.
+    const lines = judgedItems.map((item) => JSON.stringify({ ...item, completion: STEPS.join(' '), prediction: item.answer, steps: STEPS, correct: true }));
+    const inPath = join(dir, 'answers.jsonl');
+    writeFileSync(inPath, `${lines.join('\n')}\n`);
+    const cliRates: number[] = [];
+    const floorRates: number[] = [];
+    for (let round = 0; round < ROUNDS + 1; round++) {
+      const outPath = join(dir, `judged-${round}.jsonl`);
+      t0 = performance.now();
+      const io = memoryIo('', {}, dir);
+      const code = await main(['judge', 'steps', '--in', inPath, '--out', outPath, '--base-url', baseUrl, '--model', 'bench-judge', '--cache', join(dir, 'judge.sqlite'), '--concurrency', String(CONCURRENCY)], io);
+      const cliSeconds = (performance.now() - t0) / 1000;
+      if (code !== 0 || !io.err().includes(`judged ${lines.length} (cached ${lines.length})`)) throw new Error(`mrpo judge rerun: exit ${code}: ${io.err()}`);
+      t0 = performance.now();
+      const copied = readFileSync(inPath, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.stringify({ ...(JSON.parse(l) as object), stepLabels: [1, 1, 1, 1] }));
+      writeFileSync(join(dir, `floor-${round}.jsonl`), `${copied.join('\n')}\n`);
+      const floorSeconds = (performance.now() - t0) / 1000;
+      if (round > 0) {
+        cliRates.push(lines.length / cliSeconds);
+        floorRates.push(lines.length / floorSeconds);
+      }
+    }
+    const cliRate = median(cliRates);
+    const floorRate = median(floorRates);
+    console.log(`judge/cli_rerun_lines_per_s (mrpo judge steps in-process over ${lines.length} cached lines, --out file; ${ROUNDS} rounds after one discarded, median): ${cliRate.toFixed(0)} lines/s [${cliRates.map((r) => r.toFixed(0)).join(', ')}]`);
+    console.log(`judge/cli_ceiling_lines_per_s (read the JSONL, parse, add a field, stringify, one write): ${floorRate.toFixed(0)} lines/s`);
+    console.log(`judge/cli_ratio_to_ceiling: ${(cliRate / floorRate).toFixed(3)} ratio`);
   } finally {
     child.stdin?.end();
     await once(child, 'exit');
