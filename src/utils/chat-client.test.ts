@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { classifyRemoteError } from '../../utils/retry.js';
+import { classifyRemoteError } from './retry.js';
 import { ChatHttpError, createChatClient } from './chat-client.js';
 
 let server: Server;
