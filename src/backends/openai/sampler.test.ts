@@ -59,6 +59,15 @@ describe('OpenAI sampler', () => {
     expect(await slow.sample({ image, text: 'Q', temperature: 1, maxTokens: 8 })).toEqual({ kind: 'failed', reason: 'timeout (after 2 attempts)' });
   });
 
+  it("keeps the message of a FastAPI error body (transformers serve's {detail}), which the openai SDK dropped", async () => {
+    server = await startChatServer({ responder: () => ({ kind: 'content', content: 'x' }), pinnedModel: '/models/tiny' });
+    const sampler = createOpenAISampler({ baseUrl: server.baseUrl, model: 'gpt-x' });
+    expect(await sampler.sample({ image, text: 'Q', temperature: 0, maxTokens: 8 })).toEqual({
+      kind: 'failed',
+      reason: "http 400 (after 1 attempt: 400 Server is pinned to '/models/tiny'; requested 'gpt-x'.)",
+    });
+  });
+
   it('a missing image file is a failure that names it, without a request', async () => {
     server = await startChatServer({ responder: () => ({ kind: 'content', content: 'x' }) });
     const sampler = createOpenAISampler({ baseUrl: server.baseUrl, model: 'm' });
