@@ -1,9 +1,8 @@
 /**
  * One HTTP exchange over node:http / node:https with keep-alive agents: the
  * request goes out whole, the response comes back whole (decompressed when
- * the server compressed it). It is the transport under the `fetch` handed to
- * the openai SDK (http-fetch.ts) and under the judge's chat-completions
- * client (chat-client.ts). Node 20's global fetch (undici and
+ * the server compressed it). It is the transport under the chat-completions
+ * client (chat-client.ts) of the judges and the OpenAI sampler. Node 20's global fetch (undici and
  * web streams) costs about 0.75 ms of main-thread CPU per chat completion
  * more than this (`npm run bench -- judge`).
  *
