@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KEY_ECHO_STATUSES, keyEchoReply, requestImageUrls, requestText, startChatServer, type ChatServer } from '../../judges/test-support/chat-server.js';
+import { KEY_ECHO_STATUSES, keyEchoReply, requestImageUrls, requestText, startChatServer, TRANSFORMERS_SERVE_500, type ChatServer } from '../../judges/test-support/chat-server.js';
 import { createOpenAISampler } from './sampler.js';
 import { policyPromptText } from './prompt.js';
 
@@ -66,6 +66,13 @@ describe('OpenAI sampler', () => {
       kind: 'failed',
       reason: "http 400 (after 1 attempt: 400 Server is pinned to '/models/tiny'; requested 'gpt-x'.)",
     });
+  });
+
+  it("transformers serve's bare 500 (an image it cannot decode) is retried like any 5xx, then a failure", async () => {
+    server = await startChatServer({ responder: () => TRANSFORMERS_SERVE_500 });
+    const sampler = createOpenAISampler({ baseUrl: server.baseUrl, model: 'm', maxRetries: 2, sleep: async () => undefined });
+    expect(await sampler.sample({ image, text: 'Q', temperature: 0, maxTokens: 8 })).toEqual({ kind: 'failed', reason: 'http 500 (after 3 attempts)' });
+    expect(server.requests).toHaveLength(3);
   });
 
   it('a missing image file is a failure that names it, without a request', async () => {
