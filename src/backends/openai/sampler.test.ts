@@ -68,6 +68,16 @@ describe('OpenAI sampler', () => {
     });
   });
 
+  it('redacts the API key from a FastAPI {detail} error body that echoes it', async () => {
+    const key = 'sampler-SECRET-key-77aa01';
+    server = await startChatServer({
+      responder: (r) => ({ kind: 'status', status: 422, body: { detail: [{ loc: ['header', 'authorization'], msg: `rejected ${String(r.headers.authorization)} (${key})` }] } }),
+    });
+    const sampler = createOpenAISampler({ baseUrl: server.baseUrl, model: 'm', apiKey: key });
+    const r = await sampler.sample({ image, text: 'Q', temperature: 0, maxTokens: 8 });
+    expect(r).toEqual({ kind: 'failed', reason: 'http 422 (after 1 attempt: 422 header.authorization: rejected Bearer [redacted] ([redacted]))' });
+  });
+
   it("transformers serve's bare 500 (an image it cannot decode) is retried like any 5xx, then a failure", async () => {
     server = await startChatServer({ responder: () => TRANSFORMERS_SERVE_500 });
     const sampler = createOpenAISampler({ baseUrl: server.baseUrl, model: 'm', maxRetries: 2, sleep: async () => undefined });
