@@ -7,9 +7,10 @@ random model's garbage reported as unjudged lines, not a crash; a wrong model na
 same port (a rerun resumes; a long-lived `mrpo serve` judge keeps working across the restart: no stale keep-alive
 socket); the API key in no output. docs/judge-audit.md ("Verified engines") records what was measured.
 
-Cost: `transformers serve` ignores `max_completion_tokens` and makes at least 1024 tokens unless the request sets
-`max_tokens`, which the judge does not send; the tiny model's generation config therefore makes every token id an
-end token, so each reply is exactly one token and a judge call takes milliseconds.
+Cost and determinism: `transformers serve` ignores `max_completion_tokens` and makes at least 1024 tokens unless the
+request sets `max_tokens`, which the judge does not send. The tiny model's generation config therefore suppresses
+every token but " nodule" and makes every id an end token: each reply is exactly that one token ("nodule", which
+neither judge can read as a verdict), whatever the random weights, and a judge call takes milliseconds.
 """
 import json
 import os
@@ -71,9 +72,11 @@ def engine(tmp_path_factory):
     built = subprocess.run([sys.executable, str(ROOT / "scripts" / "tiny-qwen3.py"), "--out", str(model)],
                            capture_output=True, text=True, timeout=180)
     assert built.returncode == 0, built.stderr
-    config = json.loads((model / "config.json").read_text())
+    vocab_size = json.loads((model / "config.json").read_text())["vocab_size"]
+    only = json.loads((model / "tokenizer.json").read_text())["model"]["vocab"]["\u0120nodule"]  # byte-level " nodule"
     gen = json.loads((model / "generation_config.json").read_text())
-    gen["eos_token_id"] = list(range(config["vocab_size"]))  # every reply: one token (see the module doc)
+    gen["suppress_tokens"] = [i for i in range(vocab_size) if i != only]  # every reply: " nodule" (see the module doc)
+    gen["eos_token_id"] = list(range(vocab_size))
     (model / "generation_config.json").write_text(json.dumps(gen))
     with open(base / "serve.log", "w") as log:
         e = Engine(model, free_port(), log)
@@ -124,7 +127,7 @@ def test_infer_and_judge_against_transformers_serve(engine, tmp_path):
     assert " / 4 out" in inf.stderr
     out = lines(tmp_path / "completions.jsonl")
     assert sorted(l["id"] for l in out) == ["ct-2", "cxr-1", "mri-4", "path-3"]
-    assert all(isinstance(l["completion"], str) and l["finishReason"] == "stop" for l in out)
+    assert [(l["completion"], l["prediction"], l["finishReason"]) for l in out] == [("nodule", "nodule", "stop")] * 4  # no <answer> tag: the whole text
 
     # The step judge on the example completions: garbage replies are unjudged lines (one parse retry each), exit 0.
     steps = mrpo("judge", "steps", "--in", str(EXAMPLES / "completions.jsonl"), "--out", tmp_path / "judged.jsonl",
