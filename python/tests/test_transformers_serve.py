@@ -1,16 +1,17 @@
 """mrpo's judge and sampler against a real OpenAI-compatible engine: Hugging Face `transformers serve` (from the
-project's venv, `transformers[serving]`) on 127.0.0.1 with a tiny random Qwen3 built here (scripts/tiny-qwen3.py).
+project's venv, `transformers[serving]`) on 127.0.0.1 with tiny random models built here: a Qwen3 text model
+(scripts/tiny-qwen3.py) and, for images, test_vlm.py's Qwen2.5-VL with its real processor.
 
 What it checks, by running the real CLIs (`mrpo infer`, `mrpo judge`, `mrpo serve`): successful requests; the
 random model's garbage reported as unjudged lines, not a crash; a wrong model name (the engine answers 400
 "Server is pinned to …") stopping the run with exit 1; the engine down (connection errors, exit 1) and back on the
 same port (a rerun resumes; a long-lived `mrpo serve` judge keeps working across the restart: no stale keep-alive
-socket); the API key in no output. docs/judge-audit.md ("Verified engines") records what was measured.
+socket); images decoded by the engine, and one it cannot decode an unjudged `http 500`; the API key in no output. docs/judge-audit.md ("Verified engines") records what was measured.
 
 Cost and determinism: `transformers serve` ignores `max_completion_tokens` and makes at least 1024 tokens unless the
-request sets `max_tokens`, which the judge does not send. The tiny model's generation config therefore suppresses
-every token but " nodule" and makes every id an end token: each reply is exactly that one token ("nodule", which
-neither judge can read as a verdict), whatever the random weights, and a judge call takes milliseconds.
+request sets `max_tokens`, which the judge does not send. Each tiny model's generation config therefore suppresses
+every token but one and makes every id an end token: each reply is exactly that token ("nodule" for the text
+model, which neither judge can read as a verdict), whatever the random weights, and a judge call takes milliseconds.
 """
 import json
 import os
@@ -37,16 +38,28 @@ def free_port():
         return s.getsockname()[1]
 
 
+# `transformers serve` for the Qwen2.5-VL model: its processor loads only with test_vlm.py's BaseVideoProcessor patch
+# (no torchvision for this CPU torch), so the same command is started from Python with that patch applied first.
+PATCHED_SERVE = (
+    "import sys, transformers, transformers.processing_utils as pu\n"
+    "from transformers.video_processing_utils import BaseVideoProcessor\n"
+    "pu.transformers_module.BaseVideoProcessor = BaseVideoProcessor\n"
+    "transformers.BaseVideoProcessor = BaseVideoProcessor\n"
+    "from transformers.cli.transformers import main\n"
+    "sys.argv = ['transformers', *sys.argv[1:]]\n"
+    "main()\n")
+
+
 class Engine:
     """`transformers serve MODEL` on a fixed port, started and stopped by the test."""
 
-    def __init__(self, model, port, log):
-        self.model, self.port, self.log, self.proc = model, port, log, None
+    def __init__(self, model, port, log, command=(str(TRANSFORMERS_CLI),)):
+        self.model, self.port, self.log, self.command, self.proc = model, port, log, command, None
         self.base_url = f"http://127.0.0.1:{port}/v1"
 
     def start(self):
         self.proc = subprocess.Popen(
-            [str(TRANSFORMERS_CLI), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--device", "cpu",
+            [*self.command, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--device", "cpu",
              str(self.model)], stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"})
         deadline = time.time() + 120
         while time.time() < deadline:
@@ -73,11 +86,7 @@ def engine(tmp_path_factory):
                            capture_output=True, text=True, timeout=180)
     assert built.returncode == 0, built.stderr
     vocab_size = json.loads((model / "config.json").read_text())["vocab_size"]
-    only = json.loads((model / "tokenizer.json").read_text())["model"]["vocab"]["\u0120nodule"]  # byte-level " nodule"
-    gen = json.loads((model / "generation_config.json").read_text())
-    gen["suppress_tokens"] = [i for i in range(vocab_size) if i != only]  # every reply: " nodule" (see the module doc)
-    gen["eos_token_id"] = list(range(vocab_size))
-    (model / "generation_config.json").write_text(json.dumps(gen))
+    only_reply(model, json.loads((model / "tokenizer.json").read_text())["model"]["vocab"]["\u0120nodule"], vocab_size)
     with open(base / "serve.log", "w") as log:
         e = Engine(model, free_port(), log)
         e.start()
@@ -85,6 +94,34 @@ def engine(tmp_path_factory):
         if e.proc.poll() is None:
             e.proc.terminate()
             e.proc.wait(30)
+
+
+def only_reply(model_dir, token_id, vocab_size):
+    """Generation config: every token but `token_id` suppressed, every id an end token (see the module doc)."""
+    gen = json.loads((model_dir / "generation_config.json").read_text())
+    gen["suppress_tokens"] = [i for i in range(vocab_size) if i != token_id]
+    gen["eos_token_id"] = list(range(vocab_size))
+    (model_dir / "generation_config.json").write_text(json.dumps(gen))
+
+
+@pytest.fixture(scope="module")
+def vl_engine(tmp_path_factory):
+    import test_vlm  # the tiny Qwen2.5-VL and its processor
+    base = tmp_path_factory.mktemp("tfserve-vl")
+    model_dir = base / "tiny-vl"
+    with pytest.MonkeyPatch.context() as mp:
+        processor = test_vlm.tiny_processor(mp)
+        model = test_vlm.tiny_vl_model(processor.tokenizer)
+        model.save_pretrained(model_dir)
+        processor.save_pretrained(model_dir)
+    tokenizer = processor.tokenizer
+    only_reply(model_dir, tokenizer.convert_tokens_to_ids(" The heart is big."), len(tokenizer))
+    with open(base / "serve.log", "w") as log:
+        e = Engine(model_dir, free_port(), log, command=(sys.executable, "-c", PATCHED_SERVE))
+        e.start()
+        yield e
+        e.proc.terminate()
+        e.proc.wait(30)
 
 
 def mrpo(*args):
@@ -196,3 +233,30 @@ def test_engine_down_and_restarted(engine, tmp_path):
             {"status": "unjudged", "reason": "unparseable output (after 2 attempts)"}] * 2
     finally:
         stop(child)
+
+
+def test_images_reach_a_vision_model_and_a_bad_one_is_unjudged(vl_engine, tmp_path):
+    """With Qwen2.5-VL the engine decodes each image mrpo sends as a data URL; one it cannot decode is its 500."""
+    model = str(vl_engine.model)
+    inf = mrpo("infer", "--in", EXAMPLES / "items.jsonl", "--out", tmp_path / "c.jsonl", "--base-url",
+               vl_engine.base_url, "--model", model, "--family", "qwen2.5-vl", "--max-tokens", "8")
+    assert inf.returncode == 0, inf.stderr
+    assert [l["completion"] for l in lines(tmp_path / "c.jsonl")] == ["The heart is big."] * 4
+
+    # Two example lines with their images, and one whose PNG is cut off after its header: mrpo's default image
+    # preparation reads only the header and sends it; the engine cannot decode it and answers a plain 500.
+    good = [json.loads(l) for l in (EXAMPLES / "completions.jsonl").read_text().splitlines()[:2]]
+    png = (EXAMPLES / good[0]["image"]).read_bytes()
+    (tmp_path / "cut.png").write_bytes(png[:len(png) // 3])
+    rows = [{**g, "image": str(EXAMPLES / g["image"])} for g in good]
+    rows.append({**good[0], "id": "cut", "image": str(tmp_path / "cut.png")})
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    steps = mrpo("judge", "steps", "--in", tmp_path / "in.jsonl", "--out", tmp_path / "j.jsonl", "--base-url",
+                 vl_engine.base_url, "--model", model, "--no-cache", "--max-retries", "1")
+    assert steps.returncode == 0, steps.stderr
+    summary = steps.stderr.split("unjudged 3 (", 1)[1].split(")", 1)[0]
+    assert sorted(summary.split(", ")) == ["http 500: 1", "unparseable output: 2"]
+    assert {l["id"]: l["unjudged"] for l in lines(tmp_path / "j.jsonl")} == {
+        good[0]["id"]: "unparseable output (after 2 attempts)", good[1]["id"]: "unparseable output (after 2 attempts)",
+        "cut": "http 500 (after 2 attempts)"}
+    assert "OSError: image file is truncated" in pathlib.Path(vl_engine.log.name).read_text()  # the engine's reason (PIL)
