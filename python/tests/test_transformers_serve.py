@@ -6,7 +6,8 @@ What it checks, by running the real CLIs (`mrpo infer`, `mrpo judge`, `mrpo serv
 random model's garbage reported as unjudged lines, not a crash; a wrong model name (the engine answers 400
 "Server is pinned to …") stopping the run with exit 1; the engine down (connection errors, exit 1) and back on the
 same port (a rerun resumes; a long-lived `mrpo serve` judge keeps working across the restart: no stale keep-alive
-socket); images decoded by the engine, and one it cannot decode an unjudged `http 500`; the API key in no output. docs/judge-audit.md ("Verified engines") records what was measured.
+socket); images decoded by the engine, and one it cannot decode an unjudged `http 500`; the API key in no output.
+docs/judge-audit.md ("Verified engines") records what was measured.
 
 Cost and determinism: `transformers serve` ignores `max_completion_tokens` and makes at least 1024 tokens unless the
 request sets `max_tokens`, which the judge does not send. Each tiny model's generation config therefore suppresses
@@ -20,7 +21,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 
 import pytest
