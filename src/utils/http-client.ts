@@ -1,15 +1,23 @@
 /**
  * One HTTP exchange over node:http / node:https with keep-alive agents: the
  * request goes out whole, the response comes back whole (decompressed when
- * the server compressed it). It is the transport under the `fetch` handed to
- * the openai SDK (http-fetch.ts) and under the judge's chat-completions
- * client (judges/openai/chat-client.ts). Node 20's global fetch (undici and
- * web streams) costs about 0.75 ms of main-thread CPU per chat completion
- * more than this (`npm run bench -- judge`).
+ * the server compressed it). It is the transport under the chat-completions
+ * client (chat-client.ts) of the judges and the OpenAI sampler. Node 20's
+ * global fetch (undici and web streams) costs about 0.75 ms of main-thread
+ * CPU per chat completion more than this (`npm run bench -- judge`).
  *
  * Failures: a socket error rejects with that error; an abort with the
  * signal's reason (an `AbortError` DOMException when it has none); an
  * exceeded `timeoutMs` with a `TimeoutError` DOMException.
+ *
+ * A request sent on a kept-alive socket that the server closed while it sat
+ * idle fails with ECONNRESET or "socket hang up" before any response: that
+ * one is sent again at once on a fresh socket (Node's documented remedy),
+ * within the same `timeoutMs`.
+ * Servers close idle sockets on their own clock (uvicorn, under `transformers
+ * serve`, after 5 s without sending a Keep-Alive header), so the race is real:
+ * measured against `transformers serve` 5.18, a request sent about 5 s after
+ * the previous reply got "socket hang up".
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -84,8 +92,19 @@ function reply(res: IncomingMessage, body: Buffer | null): HttpReply {
   };
 }
 
+/** A kept-alive socket the server had closed: reset or hung up before any response. */
+function staleSocket(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  return e?.code === 'ECONNRESET' || e?.code === 'EPIPE' || e?.message === 'socket hang up';
+}
+
 /** Sends one request and reads its whole response. */
 export function sendHttp(agents: HttpAgents, url: URL, exchange: HttpExchange): Promise<HttpReply> {
+  return sendOnce(agents, url, exchange, exchange.timeoutMs === undefined ? undefined : Date.now() + exchange.timeoutMs, true);
+}
+
+/** One attempt; `deadline` (epoch ms) bounds it and its resend together. */
+function sendOnce(agents: HttpAgents, url: URL, exchange: HttpExchange, deadline: number | undefined, resendIfStale: boolean): Promise<HttpReply> {
   const { signal, body } = exchange;
   return new Promise<HttpReply>((resolve, reject) => {
     if (signal?.aborted) {
@@ -115,10 +134,17 @@ export function sendHttp(agents: HttpAgents, url: URL, exchange: HttpExchange): 
       });
     const onAbort = (): void => cut(abortReason(signal as AbortSignal));
     signal?.addEventListener('abort', onAbort, { once: true });
-    if (exchange.timeoutMs !== undefined)
-      timer = setTimeout(() => cut(new DOMException(`no response within ${exchange.timeoutMs} ms`, 'TimeoutError')), exchange.timeoutMs);
-    req.on('error', (error) => finish(() => reject(error)));
+    if (deadline !== undefined)
+      timer = setTimeout(() => cut(new DOMException(`no response within ${exchange.timeoutMs} ms`, 'TimeoutError')), Math.max(0, deadline - Date.now()));
+    let responded = false;
+    req.on('error', (error) =>
+      finish(() => {
+        if (resendIfStale && !responded && req.reusedSocket && staleSocket(error)) resolve(sendOnce(agents, url, exchange, deadline, false));
+        else reject(error);
+      }),
+    );
     req.on('response', (res) => {
+      responded = true;
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', (error) => finish(() => reject(error)));

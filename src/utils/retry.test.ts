@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createRng } from './rng.js';
 import { APIConnectionError, APIConnectionTimeoutError, APIUserAbortError } from 'openai';
-import { AGAIN, backoffDelay, classifyRemoteError, exponentialDelay, failureDetail, retryAfterMs, retryAfterWithin, retryLoop, type RetryLoopOptions } from './retry.js';
+import { AGAIN, backoffDelay, classifyRemoteError, endpointRefusal, exponentialDelay, failureDetail, retryAfterMs, retryAfterWithin, retryLoop, type RetryLoopOptions } from './retry.js';
 
 const headers = (h: Record<string, string>) => new Headers(h);
 
@@ -187,5 +187,21 @@ describe('retryLoop', () => {
     expect(out).toMatchObject({ kind: 'failed', attempts: 3, failure: { category: 'http 500' } });
     expect(slept).toEqual([]);
     expect(retried).toEqual([]);
+  });
+});
+
+describe('endpointRefusal', () => {
+  it('stops on 401/403/404 and on a 400/422 that names another model; not on other failures', () => {
+    expect(endpointRefusal('http 401 (after 1 attempt: 401 Incorrect API key provided: [redacted].)')).toBe('http 401');
+    expect(endpointRefusal('http 404 (after 1 attempt: 404 The model `x` does not exist.)')).toBe('http 404');
+    expect(endpointRefusal('http 403')).toBe('http 403');
+    // transformers serve 5.18's reply to a wrong model name, as the sampler and the judges write it
+    expect(endpointRefusal("http 400 (after 1 attempt: 400 Server is pinned to '/models/tiny'; requested 'gpt-5-mini'.)")).toBe('http 400, wrong model');
+    expect(endpointRefusal('http 400 (after 1 attempt: 400 The model `qwen-typo` does not exist.)')).toBe('http 400, wrong model');
+    expect(endpointRefusal('http 400 (after 1 attempt: 400 max_tokens is too large for this model)')).toBeNull();
+    expect(endpointRefusal('http 400 (after 1 attempt: 400 image file does not exist)')).toBeNull();
+    expect(endpointRefusal('http 500 (after 5 attempts)')).toBeNull();
+    expect(endpointRefusal('connection error (after 5 attempts)')).toBeNull();
+    expect(endpointRefusal('unparseable output (after 2 attempts)')).toBeNull();
   });
 });

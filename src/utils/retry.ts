@@ -225,3 +225,20 @@ export function failureDetail(failure: RemoteFailure, attempts: number, secrets:
   const count = `after ${attempts} attempt${attempts === 1 ? '' : 's'}`;
   return failure.retryable ? count : `${count}: ${redactSecrets(failure.message, secrets, 200)}`;
 }
+
+/** A 400/422 that says the server serves another model: `transformers serve` pinned to one model answers `400 Server is pinned to 'X'; requested 'Y'.`. */
+const OTHER_MODEL = /\bpinned to\b|\bmodel\b[^.;]*\b(does not exist|not found|is not served|not available)\b/i;
+
+/**
+ * The category of a final failure reason (`category (detail)`, as the sampler
+ * and the judges write it) that every later call to the endpoint would
+ * repeat, or null: HTTP 401/403/404 (wrong key, model or route), or a 400/422
+ * whose message says the server serves another model (`transformers serve`
+ * answers a wrong model name with 400, not 404). A run stops at the first.
+ */
+export function endpointRefusal(reason: string): string | null {
+  const category = reason.replace(/\s*\(.*$/s, '');
+  if (/^http (401|403|404)$/.test(category)) return category;
+  if (/^http (400|422)$/.test(category) && OTHER_MODEL.test(reason)) return `${category}, wrong model`;
+  return null;
+}

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KEY_ECHO_STATUSES, keyEchoReply, requestImageUrls, requestText, startChatServer, type ChatServer } from '../../judges/test-support/chat-server.js';
+import { KEY_ECHO_STATUSES, keyEchoReply, requestImageUrls, requestText, startChatServer, TRANSFORMERS_SERVE_500, type ChatServer } from '../../judges/test-support/chat-server.js';
 import { createOpenAISampler } from './sampler.js';
 import { policyPromptText } from './prompt.js';
 
@@ -57,6 +57,32 @@ describe('OpenAI sampler', () => {
     server.setResponder(() => ({ kind: 'hang' }));
     const slow = createOpenAISampler({ baseUrl: server.baseUrl, model: 'm', timeoutMs: 100, maxRetries: 1, sleep: async () => undefined });
     expect(await slow.sample({ image, text: 'Q', temperature: 1, maxTokens: 8 })).toEqual({ kind: 'failed', reason: 'timeout (after 2 attempts)' });
+  });
+
+  it("keeps the message of a FastAPI error body (transformers serve's {detail}), which the openai SDK dropped", async () => {
+    server = await startChatServer({ responder: () => ({ kind: 'content', content: 'x' }), pinnedModel: '/models/tiny' });
+    const sampler = createOpenAISampler({ baseUrl: server.baseUrl, model: 'gpt-x' });
+    expect(await sampler.sample({ image, text: 'Q', temperature: 0, maxTokens: 8 })).toEqual({
+      kind: 'failed',
+      reason: "http 400 (after 1 attempt: 400 Server is pinned to '/models/tiny'; requested 'gpt-x'.)",
+    });
+  });
+
+  it('redacts the API key from a FastAPI {detail} error body that echoes it', async () => {
+    const key = 'sampler-SECRET-key-77aa01';
+    server = await startChatServer({
+      responder: (r) => ({ kind: 'status', status: 422, body: { detail: [{ loc: ['header', 'authorization'], msg: `rejected ${String(r.headers.authorization)} (${key})` }] } }),
+    });
+    const sampler = createOpenAISampler({ baseUrl: server.baseUrl, model: 'm', apiKey: key });
+    const r = await sampler.sample({ image, text: 'Q', temperature: 0, maxTokens: 8 });
+    expect(r).toEqual({ kind: 'failed', reason: 'http 422 (after 1 attempt: 422 header.authorization: rejected Bearer [redacted] ([redacted]))' });
+  });
+
+  it("transformers serve's bare 500 (an image it cannot decode) is retried like any 5xx, then a failure", async () => {
+    server = await startChatServer({ responder: () => TRANSFORMERS_SERVE_500 });
+    const sampler = createOpenAISampler({ baseUrl: server.baseUrl, model: 'm', maxRetries: 2, sleep: async () => undefined });
+    expect(await sampler.sample({ image, text: 'Q', temperature: 0, maxTokens: 8 })).toEqual({ kind: 'failed', reason: 'http 500 (after 3 attempts)' });
+    expect(server.requests).toHaveLength(3);
   });
 
   it('a missing image file is a failure that names it, without a request', async () => {

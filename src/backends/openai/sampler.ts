@@ -5,14 +5,13 @@
  * it is not a `PolicyBackend`: it turns one prompt (image + text) into one
  * completion text, greedily (temperature 0) or sampled with a seed.
  *
- * Reliability as for the judges: bounded concurrency, the SDK's retries off
- * and ours on (exponential backoff with jitter, Retry-After honoured),
- * per-request timeout, failures returned as values with a reason that never
- * contains the API key.
+ * Reliability as for the judges, over the same chat-completions client
+ * (utils/chat-client.ts): bounded concurrency, retries with exponential
+ * backoff and jitter (Retry-After honoured), per-request timeout, failures
+ * returned as values with a reason that never contains the API key.
  */
-import OpenAI from 'openai';
-import { createHttpFetch } from '../../utils/http-fetch.js';
 import pLimit from 'p-limit';
+import { createChatClient } from '../../utils/chat-client.js';
 import { imageToDataUrl } from '../../data/images.js';
 import type { ImageSource } from '../../types.js';
 import { redactSecrets } from '../../utils/redact.js';
@@ -71,13 +70,11 @@ export function createOpenAISampler(options: OpenAISamplerOptions): OpenAISample
   const now = options.now ?? Date.now;
   const limit = pLimit(Math.max(1, options.concurrency ?? 8));
   const secrets = [options.apiKey];
-  const client = new OpenAI({
-    apiKey: options.apiKey ?? 'no-key',
-    baseURL: options.baseUrl.replace(/\/+$/, ''),
-    maxRetries: 0,
-    timeout: timeoutMs,
-    logLevel: 'off',
-    fetch: createHttpFetch({ maxSockets: Math.max(1, options.concurrency ?? 8) }),
+  const client = createChatClient({
+    baseUrl: options.baseUrl,
+    ...(options.apiKey !== undefined ? { apiKey: options.apiKey } : {}),
+    maxSockets: Math.max(1, options.concurrency ?? 8),
+    timeoutMs,
   });
   let requests = 0;
   let retries = 0;
@@ -88,7 +85,7 @@ export function createOpenAISampler(options: OpenAISamplerOptions): OpenAISample
     const outcome = await retryLoop(
       async (): Promise<SampleResult> => {
         requests += 1;
-        const response = await client.chat.completions.create(
+        const response = await client.complete(
           {
             model: options.model,
             messages: [
@@ -104,7 +101,7 @@ export function createOpenAISampler(options: OpenAISamplerOptions): OpenAISample
             max_tokens: request.maxTokens,
             ...(request.seed !== undefined ? { seed: request.seed } : {}),
           },
-          { signal, timeout: timeoutMs, maxRetries: 0 },
+          signal,
         );
         promptTokens += response.usage?.prompt_tokens ?? 0;
         completionTokens += response.usage?.completion_tokens ?? 0;

@@ -399,6 +399,24 @@ describe('mrpo judge', () => {
     expect(byId('out/judged.jsonl')['b#0']).toMatchObject({ stepLabels: [1, 0] });
   });
 
+  it('a server pinned to another model (transformers serve: 400 "Server is pinned to …") stops infer and judge, like a 404', async () => {
+    await server.close();
+    server = await startChatServer({ responder, pinnedModel: 'Qwen/Qwen2.5-VL-7B-Instruct' });
+    const wrong = await run(['infer', '--in', 'items.jsonl', '--out', 'out/wrong.jsonl', '--base-url', server.baseUrl, '--model', 'qwen-typo', '--family', 'qwen2.5-vl', '--concurrency', '1']);
+    expect(wrong.code).toBe(1);
+    expect(wrong.err).toContain("http 400 (after 1 attempt: 400 Server is pinned to 'Qwen/Qwen2.5-VL-7B-Instruct'; requested 'qwen-typo'.)");
+    expect(wrong.err).toContain('refused the request (http 400, wrong model)');
+    expect(server.requests).toHaveLength(1);
+    expect((await infer()).code).toBe(0);
+    const before = server.requests.length;
+    const r = await judge('steps', 'out/completions.jsonl', 'out/s.jsonl', ['--concurrency', '1']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('refused the request (http 400, wrong model)');
+    expect(server.requests.length - before).toBe(1);
+    // Nothing for the refused lines; c (no gold reasoning) needs no call and is written as it is.
+    expect(Object.keys(byId('out/s.jsonl'))).toEqual(['c#0']);
+  });
+
   it('a 404 from the judge endpoint (no such model or route) stops the run, like a 401', async () => {
     expect((await infer()).code).toBe(0);
     server.setResponder(() => ({ kind: 'status', status: 404, body: { error: { message: 'The model `gpt-5-mini` does not exist.' } } }));

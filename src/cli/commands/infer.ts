@@ -45,7 +45,8 @@ Flags:
   --limit N             only the first N items
 Environment: MRPO_INFER_API_KEY (else OPENAI_API_KEY); a local server may need none.
 Failures: each failed sample is counted by reason, with one example (item and full reason)
-  per reason; a 401/403/404 (wrong key, model or URL) stops the run at once.
+  per reason; a 401/403/404 (wrong key, model or URL), or a 400 naming another model
+  (transformers serve), stops the run at once.
 Exit: 0 done; 1 samples failed or the endpoint refused (rerun to retry); 2 bad usage or
   input; 130 interrupted by Ctrl-C (finished samples are kept: rerun to resume).
 

@@ -71,7 +71,8 @@ Flags:
   --dry-run              print the resolved configuration and exit
 Environment: MRPO_JUDGE_API_KEY (else OPENAI_API_KEY); a local server may need none.
 Failures: a line the judge could not judge is written unjudged with its reason (counted on
-  stderr, one example per reason); a 401/403/404 (wrong key, model or URL) stops the run.
+  stderr, one example per reason); a 401/403/404 (wrong key, model or URL), or a 400 naming
+  another model (transformers serve), stops the run.
 Exit: 0 done (unjudged lines included); 1 the endpoint refused; 2 bad usage or input;
   130 interrupted by Ctrl-C (rerun to resume).
 

@@ -1,7 +1,7 @@
 /**
  * One OpenAI-compatible chat-completions endpoint used as a judge (hosted
  * OpenAI, vLLM, SGLang, Ollama, llama.cpp server), over node:http keep-alive
- * (chat-client.ts), with the reliability the judges need:
+ * (utils/chat-client.ts), with the reliability the judges need:
  *
  * - bounded concurrency (p-limit; cache hits take no slot; identical calls
  *   in flight at the same time share one request);
@@ -31,7 +31,7 @@ import type { JudgeUsage, Unjudged } from '../judge.js';
 import { hashInputs, type VerdictCache } from '../cache.js';
 import { createJudgeMeter, defaultPrices, type JudgeMeter, type Prices } from '../meter.js';
 import type { JsonSchemaSpec, PromptText } from '../prompts.js';
-import { createChatClient } from './chat-client.js';
+import { createChatClient } from '../../utils/chat-client.js';
 
 export const DEFAULT_JUDGE_MODEL = 'gpt-5-mini';
 export const DEFAULT_JUDGE_BASE_URL = 'https://api.openai.com/v1';

@@ -5,7 +5,11 @@
  * (`choices[].message.content`, `finish_reason`, `usage`), a programmable
  * responder, and injectable faults: any HTTP status (500, 429 with
  * `Retry-After`, 400 for `json_schema`), hanging past the client's timeout,
- * malformed content, configurable latency.
+ * malformed content, configurable latency, and the replies measured from
+ * `transformers serve` 5.18 (docs/judge-audit.md, "Verified engines"):
+ * FastAPI's `{"detail": …}` error bodies, 400 for a model it is not pinned
+ * to, `text/plain` "Internal Server Error" for a failure inside the handler
+ * (`TRANSFORMERS_SERVE_500`).
  *
  * Test support only: excluded from the build (tsconfig.build.json).
  */
@@ -56,7 +60,15 @@ export interface ChatServerOptions {
   readonly latencyMs?: number;
   /** Answer 400 to `response_format: {type: 'json_schema'}` like servers without structured outputs (default false). */
   readonly rejectJsonSchema?: boolean;
+  /**
+   * Serve only this model, as `transformers serve MODEL` does: another model
+   * name gets its measured reply, 400 `{"detail":"Server is pinned to 'MODEL'; requested 'NAME'."}`.
+   */
+  readonly pinnedModel?: string;
 }
+
+/** What `transformers serve` 5.18 answers when its handler raises (a bad image, a malformed field): Starlette's plain 500. */
+export const TRANSFORMERS_SERVE_500: ChatReply = { kind: 'raw', status: 500, body: 'Internal Server Error', contentType: 'text/plain; charset=utf-8' };
 
 export interface ChatServer {
   /** Base URL for the SDK, ending in `/v1`. */
@@ -154,6 +166,10 @@ export async function startChatServer(options: ChatServerOptions): Promise<ChatS
         inFlight -= 1;
       });
       if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
+      if (options.pinnedModel !== undefined && body.model !== options.pinnedModel) {
+        sendJson(res, 400, { detail: `Server is pinned to '${options.pinnedModel}'; requested '${body.model}'.` }, { 'x-request-id': `req-${record.index}` });
+        return;
+      }
       if (options.rejectJsonSchema && body.response_format?.type === 'json_schema') {
         sendJson(res, 400, errorBody(400, "response_format type 'json_schema' is not supported"));
         return;

@@ -2,7 +2,8 @@
  * The job of `mrpo infer`: read the items (ids unique), resume from the
  * output, sample with bounded concurrency and write each sample as it comes,
  * then the summary on stderr. A failed sample is not written (a rerun tries it
- * again); an auth failure (401/403/404) stops the run; Ctrl-C stops it with 130.
+ * again); an auth failure (401/403/404, or a 400 naming a model the server
+ * does not serve) stops the run; Ctrl-C stops it with 130.
  */
 import { dirname, resolve } from 'node:path';
 import pLimit from 'p-limit';
@@ -13,14 +14,12 @@ import { readItems } from '../../../data/items-jsonl.js';
 import { InputError, RemoteError } from '../../../errors.js';
 import type { Item } from '../../../types.js';
 import { redactSecrets } from '../../../utils/redact.js';
+import { endpointRefusal } from '../../../utils/retry.js';
 import type { CliIo } from '../../command.js';
 import { startJobProgress, withInterrupt } from '../../job-progress.js';
 import { openResumableJsonl, type ResumableJsonl } from '../../resumable-jsonl.js';
 import type { InferOptions } from './options.js';
 import { completionRecord, sampleKey } from './record.js';
-
-/** Failures every later call would repeat (wrong key, no such model or route): the run stops at the first. */
-const STOP_FAILURE = /^http (401|403|404)$/;
 
 /** The first `limit` items of the file; output lines, resume and the judges are keyed by (id, sample), so an id must be unique. */
 async function readUniqueItems(input: string, inPath: string, limit: number): Promise<Item[]> {
@@ -113,8 +112,10 @@ export async function runInfer(o: InferOptions, io: CliIo): Promise<number> {
         interrupted += 1; // not done, not failed: a rerun does it
         return;
       }
-      if (STOP_FAILURE.test(category)) {
-        authFailure ??= category;
+      // Failures every later call would repeat (wrong key, model or route): the run stops at the first.
+      const refusal = endpointRefusal(result.reason);
+      if (refusal !== null) {
+        authFailure ??= refusal;
         controller.abort(new Error('authentication failed')); // every later call would fail too
       }
       const seen = failures[category];

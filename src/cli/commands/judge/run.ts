@@ -1,8 +1,8 @@
 /**
  * The job of `mrpo judge answers|steps`: read and check the input lines,
  * resume from the output, judge with bounded concurrency and write each line
- * as it is judged, then the summary on stderr. An auth failure (401/403/404)
- * stops the run (every later call would fail too); Ctrl-C stops it with 130.
+ * as it is judged, then the summary on stderr. An auth failure (401/403/404,
+ * or a 400 naming a model the server does not serve) stops the run (every later call would fail too); Ctrl-C stops it with 130.
  */
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -11,6 +11,7 @@ import type { SplitterName } from '../../../algo/steps.js';
 import { InputError, RemoteError } from '../../../errors.js';
 import { formatJudgeStats } from '../../../judges/meter.js';
 import { redactSecrets } from '../../../utils/redact.js';
+import { endpointRefusal } from '../../../utils/retry.js';
 import { pathExists } from '../../../utils/fs.js';
 import type { Item } from '../../../types.js';
 import type { CliIo } from '../../command.js';
@@ -26,8 +27,6 @@ export type Mode = 'answers' | 'steps';
 
 /** Unjudged reasons that are facts about the line, not failures: a rerun would give the same. */
 const FINAL_REASONS = new Set(['no steps', 'no gold reasoning']);
-/** Failures that every later call would repeat (wrong key, no such model or route): the run stops instead of marking every line unjudged. */
-const AUTH_FAILURE = /^http (401|403|404)\b/;
 const categoryOf = (reason: string): string => reason.replace(/\s*\(.*$/s, '');
 
 export interface JudgeJob {
@@ -158,8 +157,10 @@ export async function runJudgeJob(job: JudgeJob, judges: Judges, io: CliIo): Pro
     /** True when a result must not be written: aborted, or an auth failure (which stops the run). */
     const skipAndMaybeStop = (reason: string): boolean => {
       if (reason === 'aborted') return true;
-      if (!AUTH_FAILURE.test(reason)) return false;
-      authFailure ??= categoryOf(reason);
+      // Failures that every later call would repeat (wrong key, model or route): the run stops instead of marking every line unjudged.
+      const refusal = endpointRefusal(reason);
+      if (refusal === null) return false;
+      authFailure ??= refusal;
       controller.abort(new Error('authentication failed'));
       return true;
     };

@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { classifyRemoteError } from '../../utils/retry.js';
+import { classifyRemoteError } from './retry.js';
 import { ChatHttpError, createChatClient } from './chat-client.js';
 
 let server: Server;
@@ -33,6 +33,20 @@ const routes: Record<string, (res: ServerResponse) => void> = {
   '/empty-error/chat/completions': (res) => {
     res.writeHead(400);
     res.end();
+  },
+  // The replies of `transformers serve` 5.18, recorded (FastAPI/uvicorn): a wrong model name, a body that is not
+  // JSON, and a failure inside the handler (e.g. an image it cannot decode).
+  '/pinned/chat/completions': (res) => {
+    res.writeHead(400, { 'content-type': 'application/json', 'x-request-id': 'ad4a15bd-3cd6-4ab4-aad3-e3a288f7bfe7' });
+    res.end('{"detail":"Server is pinned to \'/tmp/real/tiny-qwen3\'; requested \'gpt-5-mini\'."}');
+  },
+  '/json-invalid/chat/completions': (res) => {
+    res.writeHead(422, { 'content-type': 'application/json' });
+    res.end('{"detail":[{"type":"json_invalid","loc":["body",1],"msg":"JSON decode error","input":{},"ctx":{"error":"Expecting property name enclosed in double quotes"}}]}');
+  },
+  '/handler-failed/chat/completions': (res) => {
+    res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end('Internal Server Error');
   },
   '/not-json/chat/completions': (res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -68,7 +82,7 @@ async function thrown(promise: Promise<unknown>): Promise<unknown> {
   throw new Error('expected the call to fail');
 }
 
-describe('judge chat client', () => {
+describe('chat-completions client', () => {
   it('posts the body as JSON to {baseUrl}/chat/completions with the bearer key, and returns the parsed reply', async () => {
     const client = createChatClient({ baseUrl: `${base}/ok/`, apiKey: 'sk-test' });
     const reply = await client.complete({ model: 'm', messages: [{ role: 'user', content: 'héllo' }] });
@@ -98,6 +112,17 @@ describe('judge chat client', () => {
     const empty = await thrown(createChatClient({ baseUrl: `${base}/empty-error` }).complete({}));
     expect((empty as Error).message).toBe('400 status code (no body)');
     expect(classifyRemoteError(empty, 0)).toMatchObject({ category: 'http 400', retryable: false });
+  });
+
+  it("reads FastAPI's {detail} error bodies (transformers serve): a string, or validation errors as 'loc: msg'", async () => {
+    const pinned = await thrown(createChatClient({ baseUrl: `${base}/pinned` }).complete({}));
+    expect((pinned as Error).message).toBe("400 Server is pinned to '/tmp/real/tiny-qwen3'; requested 'gpt-5-mini'.");
+    expect(classifyRemoteError(pinned, 0)).toMatchObject({ category: 'http 400', retryable: false });
+    const invalid = await thrown(createChatClient({ baseUrl: `${base}/json-invalid` }).complete({}));
+    expect((invalid as Error).message).toBe('422 body.1: JSON decode error');
+    const failed = await thrown(createChatClient({ baseUrl: `${base}/handler-failed` }).complete({}));
+    expect((failed as Error).message).toBe('500 Internal Server Error');
+    expect(classifyRemoteError(failed, 0)).toMatchObject({ category: 'http 500', retryable: true });
   });
 
   it('a 2xx reply that is not JSON is a malformed response; a missed deadline a timeout; a refused connection a connection error', async () => {

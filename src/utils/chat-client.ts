@@ -1,10 +1,14 @@
 /**
- * The judge's chat-completions client: `POST {baseUrl}/chat/completions`
- * over node:http keep-alive (utils/http-client.ts), one JSON body out, one
- * JSON reply back. It replaces the openai SDK on the judge's hot path: the
- * SDK's per-request work (header building, debug-detail formatting even with
+ * A chat-completions client: `POST {baseUrl}/chat/completions` over
+ * node:http keep-alive (http-client.ts), one JSON body out, one JSON reply
+ * back, for the judge endpoint (judges/openai/endpoint.ts) and the OpenAI
+ * sampler (backends/openai/sampler.ts). It replaces the openai SDK: the SDK's
+ * per-request work (header building, debug-detail formatting even with
  * logging off, its fetch plumbing) cost the judge client about 0.6–0.8 ms of
- * CPU per item, more than the whole exchange (`npm run bench -- judge`).
+ * CPU per item, more than the whole exchange (`npm run bench -- judge`), and
+ * the SDK drops the message of an error body that has no `error` field (a
+ * FastAPI server's `{"detail": …}`, e.g. `transformers serve`), saying only
+ * "400 status code (no body)".
  *
  * Failures are thrown in the shapes `classifyRemoteError` (utils/retry.ts)
  * reads: an HTTP error status as a `ChatHttpError` with `status`, `headers`
@@ -13,10 +17,10 @@
  * `TimeoutError`; a 2xx reply that is not JSON as a `SyntaxError`; an abort
  * as the signal's reason.
  */
-import { createHttpAgents, sendHttp, type HttpReply } from '../../utils/http-client.js';
+import { createHttpAgents, sendHttp, type HttpReply } from './http-client.js';
 
 export interface ChatReply {
-  readonly choices?: ReadonlyArray<{ readonly message?: { readonly content?: string | null } | null }>;
+  readonly choices?: ReadonlyArray<{ readonly message?: { readonly content?: string | null } | null; readonly finish_reason?: string | null }>;
   readonly usage?: { readonly prompt_tokens?: number; readonly completion_tokens?: number } | null;
 }
 
@@ -54,7 +58,23 @@ export class ConnectionError extends Error {
   override readonly name = 'ConnectionError';
 }
 
-/** The message of an error reply: its JSON `error.message`, else the `error` value, else the body's text (shortened). */
+/** FastAPI's `detail`: a string, or a list of validation errors `{loc, msg}` (e.g. a body that is not JSON). */
+function detailMessage(detail: unknown): string | null {
+  if (typeof detail === 'string') return detail;
+  if (!Array.isArray(detail)) return null;
+  const parts = detail.map((d) => {
+    const { msg, loc } = (d ?? {}) as { msg?: unknown; loc?: unknown };
+    const where = Array.isArray(loc) ? loc.join('.') : '';
+    return typeof msg === 'string' ? (where ? `${where}: ${msg}` : msg) : JSON.stringify(d);
+  });
+  return parts.length > 0 ? parts.join('; ') : null;
+}
+
+/**
+ * The message of an error reply: its JSON `error.message`, else the `error`
+ * value, else `message`, else FastAPI's `detail`, else the body's text
+ * (shortened).
+ */
 function errorMessage(reply: HttpReply): string {
   const text = reply.body?.toString('utf8').trim() ?? '';
   if (text === '') return 'status code (no body)';
@@ -67,6 +87,8 @@ function errorMessage(reply: HttpReply): string {
       return typeof error === 'string' ? error : JSON.stringify(error);
     }
     if (typeof parsed?.message === 'string') return parsed.message;
+    const detail = detailMessage((parsed as { detail?: unknown } | null)?.detail);
+    if (detail !== null) return detail;
   } catch {
     // not JSON: the text itself
   }
