@@ -64,13 +64,62 @@ function bestStep(steps_K: readonly StepSpan[], k: number, s: number, e: number)
 /** Past every offset: the span of the step after the last one. */
 const BEYOND = 0x7fffffff;
 
+/**
+ * The rule above for tokens in sequence. The step k it keeps is the first step
+ * ending after the last token's start: tokens in text order walk k forward,
+ * one out of order searches for it. Most tokens lie inside step k (then no
+ * other step can overlap them) or before it, decided from its span kept in
+ * fields; the others take the overlap search.
+ */
+class StepWalker {
+  private k = 0;
+  private kStart: number;
+  private kEnd: number;
+  private prevStart = 0;
+
+  constructor(private readonly steps_K: readonly StepSpan[]) {
+    this.kStart = steps_K.length > 0 ? steps_K[0].start : BEYOND;
+    this.kEnd = steps_K.length > 0 ? steps_K[0].end : BEYOND;
+  }
+
+  /** The step of token [s, e), or −1. */
+  stepOf(s: number, e: number): number {
+    if (e <= s) return -1;
+    if (s < this.prevStart || this.kEnd <= s) this.moveTo(s);
+    this.prevStart = s;
+    if (this.kStart >= e) return -1;
+    if (this.kStart <= s && e <= this.kEnd) return this.k;
+    return bestStep(this.steps_K, this.k, s, e);
+  }
+
+  /** Tokens up to one starting at s were taken without stepOf (they lay inside one step, in order). */
+  skipped(s: number): void {
+    this.prevStart = s;
+  }
+
+  private moveTo(s: number): void {
+    const steps_K = this.steps_K;
+    const K = steps_K.length;
+    let k = s < this.prevStart ? firstStepEndingAfter(steps_K, s) : this.k;
+    while (k < K && steps_K[k].end <= s) k++;
+    this.k = k;
+    this.kStart = k < K ? steps_K[k].start : BEYOND;
+    this.kEnd = k < K ? steps_K[k].end : BEYOND;
+  }
+}
+
 export function mapTokensToSteps(offsets_T: TokenOffsets, steps_K: readonly StepSpan[]): TokenStepMap {
-  const K = steps_K.length;
-  const index_K = Array.from({ length: K }, (_, k) => k);
-  const { tokenAdvantages, unmappedSteps } = tokenAdvantagesFor(offsets_T, steps_K, -1, index_K);
-  const step_T = Int32Array.from(tokenAdvantages);
-  const tokens_K = new Int32Array(K);
-  for (const k of step_T) if (k >= 0) tokens_K[k]++;
+  const T = tokenCount(offsets_T);
+  const step_T = new Int32Array(T);
+  const tokens_K = new Int32Array(steps_K.length);
+  const walker = new StepWalker(steps_K);
+  for (let t = 0; t < T; t++) {
+    const k = offsets_T instanceof Int32Array ? walker.stepOf(offsets_T[2 * t], offsets_T[2 * t + 1]) : walker.stepOf(offsets_T[t][0], offsets_T[t][1]);
+    step_T[t] = k;
+    if (k >= 0) tokens_K[k]++;
+  }
+  let unmappedSteps = 0;
+  for (let j = 0; j < steps_K.length; j++) if (tokens_K[j] === 0) unmappedSteps++;
   return { step_T, tokens_K, unmappedSteps };
 }
 
@@ -80,12 +129,8 @@ let seen_K = new Uint8Array(64);
 /**
  * Per-token advantages: the sequence advantage everywhere, replaced by
  * `stepValues_K[k]` on the tokens of step k when step values are given.
- * Plain number[] (what JSON output and backends take).
- *
- * One pass over the tokens: step k is the first step ending after the
- * token's start; most tokens lie inside it (then no other step can overlap
- * them) or before it, which is decided from its span kept in locals; the
- * others take the overlap search. Offsets are read in place in either form.
+ * Plain number[] (what JSON output and backends take). One pass over the
+ * tokens, one loop per offsets form so that each reads its form in place.
  */
 export function tokenAdvantagesFor(
   offsets_T: TokenOffsets,
@@ -103,49 +148,58 @@ export function tokenAdvantagesFor(
   if (seen_K.length < K) seen_K = new Uint8Array(Math.max(K, 2 * seen_K.length));
   const seen = seen_K;
   seen.fill(0, 0, K);
-  const flat = offsets_T instanceof Int32Array ? offsets_T : undefined;
-  const pairs = offsets_T instanceof Int32Array ? [] : offsets_T;
   // Without step values every token keeps the advantage; the walk still counts the steps that got a token.
   const values_K = stepValues_K ?? new Array<number>(K).fill(advantage);
-  let k = 0;
-  let kStart = steps_K[0].start;
-  let kEnd = steps_K[0].end;
-  let prevStart = 0;
-  // Each branch stores its own value (a value chosen first and stored after gets boxed by V8: 16 more bytes a token).
-  for (let t = 0; t < T; t++) {
-    let s: number;
-    let e: number;
-    if (flat !== undefined) {
-      s = flat[2 * t];
-      e = flat[2 * t + 1];
-    } else {
-      const off = pairs[t];
-      s = off[0];
-      e = off[1];
-    }
-    if (e <= s) {
-      out[t] = advantage;
-      continue;
-    }
-    if (s < prevStart || kEnd <= s) {
-      // Out of text order: search from the start; in order: walk on.
-      if (s < prevStart) k = firstStepEndingAfter(steps_K, s);
-      while (k < K && steps_K[k].end <= s) k++;
-      kStart = k < K ? steps_K[k].start : BEYOND;
-      kEnd = k < K ? steps_K[k].end : BEYOND;
-    }
-    prevStart = s;
-    if (kStart >= e) out[t] = advantage;
-    else if (kStart <= s && e <= kEnd) {
-      out[t] = values_K[k];
-      seen[k] = 1;
-    } else {
-      const step = bestStep(steps_K, k, s, e);
-      if (step < 0) out[t] = advantage;
-      else {
-        out[t] = values_K[step];
-        seen[step] = 1;
+  const walker = new StepWalker(steps_K);
+  // After a token of step k, the tokens that follow it in order and lie inside step k are a run: they belong to step k
+  // (no other step overlaps them), so the loop over the run checks only that. Each branch stores its own value (a
+  // value chosen first and stored after gets boxed by V8: 16 more bytes a token).
+  if (offsets_T instanceof Int32Array) {
+    let t = 0;
+    while (t < T) {
+      let s = offsets_T[2 * t];
+      const k = walker.stepOf(s, offsets_T[2 * t + 1]);
+      if (k < 0) {
+        out[t++] = advantage;
+        continue;
       }
+      const v = values_K[k];
+      seen[k] = 1;
+      out[t++] = v;
+      let from = Math.max(s, steps_K[k].start);
+      const end = steps_K[k].end;
+      for (; t < T; t++) {
+        s = offsets_T[2 * t];
+        const e = offsets_T[2 * t + 1];
+        if (s < from || e <= s || e > end) break;
+        out[t] = v;
+        from = s;
+      }
+      walker.skipped(from);
+    }
+  } else {
+    let t = 0;
+    while (t < T) {
+      let off = offsets_T[t];
+      const k = walker.stepOf(off[0], off[1]);
+      if (k < 0) {
+        out[t++] = advantage;
+        continue;
+      }
+      const v = values_K[k];
+      seen[k] = 1;
+      out[t++] = v;
+      let from = Math.max(off[0], steps_K[k].start);
+      const end = steps_K[k].end;
+      for (; t < T; t++) {
+        off = offsets_T[t];
+        const s = off[0];
+        const e = off[1];
+        if (s < from || e <= s || e > end) break;
+        out[t] = v;
+        from = s;
+      }
+      walker.skipped(from);
     }
   }
   let mapped = 0;
