@@ -8,7 +8,7 @@
  */
 import { computeAdvantages, type CompletionAdvantage, type EstimatorName } from '../algo/advantages/index.js';
 import { extractAnswer, segmentSpans, type SegmentOptions, type Span, type SplitterName } from '../algo/steps.js';
-import { activeAnswerComponents, answerReward, DEFAULT_ANSWER_WEIGHTS, type AnswerComponent } from '../rewards/answer.js';
+import { activeAnswerComponents, answerReward, DEFAULT_ANSWER_WEIGHTS, type AnswerComponent, type AnswerRewardResult } from '../rewards/answer.js';
 import { lengthReward } from '../rewards/length.js';
 import { processReward } from '../rewards/process.js';
 import type { Rewards, StepLabel } from '../types.js';
@@ -77,8 +77,11 @@ function scoreCompletions(request: ShapeRequest, extras: ShapeExtras, counts: Sc
   const weights = { ...DEFAULT_ANSWER_WEIGHTS, ...options.answerWeights };
   const lengthOptions = { minSteps: options.minSteps, maxSteps: options.maxSteps };
   const segmentOptions: SegmentOptions = { splitter };
-  return request.groups.map((group, p) =>
-    group.completions.map((c, g): Scored => {
+  return request.groups.map((group, p) => {
+    // Completions of a group often give the same answer: its reward (a pure function of it and the gold answer,
+    // without a semantic score) is computed once per group.
+    const rewardOf = new Map<string, AnswerRewardResult>();
+    return group.completions.map((c, g): Scored => {
       const steps = segmentSpans(c.text, segmentOptions);
       const K = steps.length;
       counts.stepsTotal += K;
@@ -94,7 +97,11 @@ function scoreCompletions(request: ShapeRequest, extras: ShapeExtras, counts: Sc
         const prediction = extractAnswer(c.text);
         const semantic = extras.semantic_P_G?.[p]?.[g];
         if (semantic !== undefined) counts.withSemantic++;
-        const r = answerReward(prediction, group.gold?.answer ?? '', { weights, semantic, renormalize: options.renormalize });
+        let r = semantic === undefined ? rewardOf.get(prediction) : undefined;
+        if (r === undefined) {
+          r = answerReward(prediction, group.gold?.answer ?? '', { weights, semantic, renormalize: options.renormalize });
+          if (semantic === undefined) rewardOf.set(prediction, r);
+        }
         answer = r.value;
         counts.computedAnswers++;
         if (r.equivalent) counts.equivalent++;
@@ -106,8 +113,8 @@ function scoreCompletions(request: ShapeRequest, extras: ShapeExtras, counts: Sc
         length: c.rewards?.length ?? lengthReward(K, lengthOptions),
       };
       return { steps, rewards, answer: match };
-    }),
-  );
+    });
+  });
 }
 
 /**
