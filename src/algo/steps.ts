@@ -16,6 +16,9 @@
  * - Every step keeps its absolute character span: text.slice(start, end) === step.text.
  */
 import type { Step } from '../types.js';
+import { isPyWs, mergeNumbering, newPunctuationCursor, scanAnswerSpan, scanSentences, scanThinkSpans, type Span } from './step-scan.js';
+
+export type { Span } from './step-scan.js';
 
 export type SplitterName = 'regex' | 'improved';
 export const SPLITTERS: readonly SplitterName[] = ['regex', 'improved'];
@@ -23,11 +26,6 @@ export const SPLITTERS: readonly SplitterName[] = ['regex', 'improved'];
 export interface SegmentOptions {
   /** Sentence splitter; `regex` (default) is the reference's fallback, exactly. */
   readonly splitter?: SplitterName;
-}
-
-export interface Span {
-  readonly start: number;
-  readonly end: number;
 }
 
 export interface ParsedCompletion {
@@ -45,31 +43,6 @@ export interface ParsedCompletion {
 
 // Python's str.isspace()/re `\s` set for str patterns (JS `\s` differs: it has U+FEFF and lacks U+001C–U+001F, U+0085).
 const WS = '\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
-const THINK_RE = /<\s*(think|thinking)\s*>([\s\S]*?)<\s*\/\s*\1\s*>/gi;
-const ANSWER_RE = /<\s*answer\s*>([\s\S]*?)<\s*\/\s*answer\s*>/i;
-const ANSWER_OPEN_RE = /<\s*answer\s*>/i;
-const SENTENCE_END = new RegExp(`[.!?][${WS}]+(?=[^${WS}])`, 'g');
-const LEADING_WS = new RegExp(`^[${WS}]+`);
-const TRAILING_WS = new RegExp(`[${WS}]+$`);
-// Python's `\d` in a str pattern is any Unicode decimal digit (category Nd), not just 0-9.
-const NUMBER_FRAGMENT = /^\p{Nd}+\.$/u;
-const CH_DOT = 46;
-
-function isPyWs(code: number): boolean {
-  return (
-    (code >= 9 && code <= 13) ||
-    (code >= 0x1c && code <= 0x20) ||
-    code === 0x85 ||
-    code === 0xa0 ||
-    code === 0x1680 ||
-    (code >= 0x2000 && code <= 0x200a) ||
-    code === 0x2028 ||
-    code === 0x2029 ||
-    code === 0x202f ||
-    code === 0x205f ||
-    code === 0x3000
-  );
-}
 
 /** Python's str.strip() on a span of `text`: the span without leading/trailing whitespace (possibly empty). */
 export function stripSpan(text: string, start: number, end: number): Span {
@@ -82,62 +55,32 @@ export function stripSpan(text: string, start: number, end: number): Span {
 
 /** Python's str.strip(). */
 export function pyStrip(text: string): string {
-  return text.replace(LEADING_WS, '').replace(TRAILING_WS, '');
+  const s = stripSpan(text, 0, text.length);
+  return s.start === 0 && s.end === text.length ? text : text.slice(s.start, s.end);
 }
 
 /** Content spans of the closed think blocks, each cut at an inner `<answer>` tag. */
 export function thinkSpans(text: string): Span[] {
-  const spans: Span[] = [];
-  THINK_RE.lastIndex = 0;
-  for (let m = THINK_RE.exec(text); m !== null; m = THINK_RE.exec(text)) {
-    const content = m[2];
-    const start = m.index + m[0].indexOf('>') + 1;
-    const cut = content.indexOf('<') < 0 ? -1 : content.search(ANSWER_OPEN_RE); // most blocks have no tag at all
-    spans.push({ start, end: start + (cut >= 0 ? cut : content.length) });
-  }
-  return spans;
+  return scanThinkSpans(text);
 }
 
 /** The answer of docs/method.md §3: first `<answer>` content, stripped, or the whole completion stripped. */
 export function extractAnswer(text: string): string {
-  const m = ANSWER_RE.exec(text);
-  return pyStrip(m === null ? text : m[1]);
+  const span = scanAnswerSpan(text);
+  if (span === null) return pyStrip(text);
+  const s = stripSpan(text, span.start, span.end);
+  return text.slice(s.start, s.end);
 }
 
 export function parseCompletion(text: string): ParsedCompletion {
   const spans = thinkSpans(text);
-  const m = ANSWER_RE.exec(text);
-  let answerSpan: Span | null = null;
-  if (m !== null) {
-    const start = m.index + m[0].indexOf('>') + 1;
-    answerSpan = { start, end: start + m[1].length };
-  }
   return {
     hasThink: spans.length > 0,
     thinkSpans: spans,
     think: spans.map((s) => text.slice(s.start, s.end)).join('\n'),
-    answer: pyStrip(m === null ? text : m[1]),
-    answerSpan,
+    answer: extractAnswer(text),
+    answerSpan: scanAnswerSpan(text),
   };
-}
-
-/**
- * Boundaries of the faithful regex splitter inside [start, end): [cutStart, cutEnd)
- * separator spans. These are exactly the matches of the reference's
- * `(?<=[.!?])\s+(?=[^\s])` (Python's `\s`) on the block text: each maximal
- * whitespace run that follows `.`, `!` or `?` and is followed by a non-space
- * character. SENTENCE_END matches the punctuation too instead of looking
- * behind for it (same cuts, about 2.5× faster in V8); steps.test.ts checks
- * the two agree on random text.
- */
-function regexBoundaries(text: string, start: number, end: number): Span[] {
-  const region = text.slice(start, end);
-  const out: Span[] = [];
-  SENTENCE_END.lastIndex = 0;
-  for (let m = SENTENCE_END.exec(region); m !== null; m = SENTENCE_END.exec(region)) {
-    out.push({ start: start + m.index + 1, end: start + m.index + m[0].length });
-  }
-  return out;
 }
 
 // Abbreviations after which the improved splitter does not split (lower case, without the final period):
@@ -194,8 +137,12 @@ function improvedBoundaries(text: string, start: number, end: number): Span[] {
 
 /** Sentence spans (stripped, non-empty) inside [start, end) of text. */
 export function splitSentences(text: string, start: number, end: number, splitter: SplitterName = 'regex'): Span[] {
-  const cuts = splitter === 'regex' ? regexBoundaries(text, start, end) : improvedBoundaries(text, start, end);
   const out: Span[] = [];
+  if (splitter === 'regex') {
+    scanSentences(text, start, end, out);
+    return out;
+  }
+  const cuts = improvedBoundaries(text, start, end);
   let pieceStart = start;
   for (let i = 0; i <= cuts.length; i++) {
     const pieceEnd = i < cuts.length ? cuts[i].start : end;
@@ -206,34 +153,24 @@ export function splitSentences(text: string, start: number, end: number, splitte
   return out;
 }
 
-/** Cheap pre-check for NUMBER_FRAGMENT: ends with "." and starts with a digit (or any non-ASCII character). */
-function mayBeNumberFragment(text: string, s: Span): boolean {
-  const first = text.charCodeAt(s.start);
-  return text.charCodeAt(s.end - 1) === CH_DOT && ((first >= 48 && first <= 57) || first >= 128);
-}
-
-/** Merges a list-number fragment ("1.") with the sentence after it. */
-function mergeNumbering(text: string, spans: Span[]): Span[] {
+/**
+ * The spans of a completion's reasoning steps (docs/method.md §2), in text order: segmentSteps without the step
+ * texts (what shape() needs).
+ */
+export function segmentSpans(text: string, options: SegmentOptions = {}): Span[] {
+  const improved = options.splitter === 'improved';
   const out: Span[] = [];
-  for (let i = 0; i < spans.length; i++) {
-    const s = spans[i];
-    const next = spans[i + 1];
-    if (next !== undefined && mayBeNumberFragment(text, s) && NUMBER_FRAGMENT.test(text.slice(s.start, s.end))) {
-      out.push({ start: s.start, end: next.end });
-      i++;
-    } else out.push(s);
+  const cursor = newPunctuationCursor();
+  for (const block of scanThinkSpans(text)) {
+    const from = out.length;
+    if (improved) for (const s of splitSentences(text, block.start, block.end, 'improved')) out.push(s);
+    else scanSentences(text, block.start, block.end, out, cursor);
+    mergeNumbering(text, out, from);
   }
   return out;
 }
 
 /** The reasoning steps of a completion with absolute spans (docs/method.md §2). */
 export function segmentSteps(text: string, options: SegmentOptions = {}): Step[] {
-  const splitter = options.splitter ?? 'regex';
-  const steps: Step[] = [];
-  for (const block of thinkSpans(text)) {
-    for (const s of mergeNumbering(text, splitSentences(text, block.start, block.end, splitter))) {
-      steps.push({ start: s.start, end: s.end, text: text.slice(s.start, s.end) });
-    }
-  }
-  return steps;
+  return segmentSpans(text, options).map((s) => ({ start: s.start, end: s.end, text: text.slice(s.start, s.end) }));
 }

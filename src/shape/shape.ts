@@ -7,11 +7,11 @@
  * are given.
  */
 import { computeAdvantages, type CompletionAdvantage, type EstimatorName } from '../algo/advantages/index.js';
-import { extractAnswer, segmentSteps, type SplitterName } from '../algo/steps.js';
-import { activeAnswerComponents, answerReward, DEFAULT_ANSWER_WEIGHTS, type AnswerComponent } from '../rewards/answer.js';
+import { extractAnswer, segmentSpans, type SegmentOptions, type Span, type SplitterName } from '../algo/steps.js';
+import { activeAnswerComponents, answerReward, DEFAULT_ANSWER_WEIGHTS, type AnswerComponent, type AnswerRewardResult } from '../rewards/answer.js';
 import { lengthReward } from '../rewards/length.js';
 import { processReward } from '../rewards/process.js';
-import type { Rewards, Step, StepLabel } from '../types.js';
+import type { Rewards, StepLabel } from '../types.js';
 import type { ShapeRequest } from './schema.js';
 
 export interface ShapedStep {
@@ -54,7 +54,7 @@ export interface ShapeExtras {
 
 /** One completion's steps, rewards (given or computed) and, when computed, how its answer matched. */
 interface Scored {
-  readonly steps: Step[];
+  readonly steps: Span[];
   readonly rewards: Rewards;
   readonly answer: Pick<ShapedCompletion, 'answer' | 'answerMatch'>;
 }
@@ -76,9 +76,13 @@ function scoreCompletions(request: ShapeRequest, extras: ShapeExtras, counts: Sc
   const splitter = (options.splitter ?? 'regex') as SplitterName;
   const weights = { ...DEFAULT_ANSWER_WEIGHTS, ...options.answerWeights };
   const lengthOptions = { minSteps: options.minSteps, maxSteps: options.maxSteps };
-  return request.groups.map((group, p) =>
-    group.completions.map((c, g): Scored => {
-      const steps = segmentSteps(c.text, { splitter });
+  const segmentOptions: SegmentOptions = { splitter };
+  return request.groups.map((group, p) => {
+    // Completions of a group often give the same answer: its reward (a pure function of it and the gold answer,
+    // without a semantic score) is computed once per group.
+    const rewardOf = new Map<string, AnswerRewardResult>();
+    return group.completions.map((c, g): Scored => {
+      const steps = segmentSpans(c.text, segmentOptions);
       const K = steps.length;
       counts.stepsTotal += K;
       if (K === 0) counts.noThink++;
@@ -93,7 +97,11 @@ function scoreCompletions(request: ShapeRequest, extras: ShapeExtras, counts: Sc
         const prediction = extractAnswer(c.text);
         const semantic = extras.semantic_P_G?.[p]?.[g];
         if (semantic !== undefined) counts.withSemantic++;
-        const r = answerReward(prediction, group.gold?.answer ?? '', { weights, semantic, renormalize: options.renormalize });
+        let r = semantic === undefined ? rewardOf.get(prediction) : undefined;
+        if (r === undefined) {
+          r = answerReward(prediction, group.gold?.answer ?? '', { weights, semantic, renormalize: options.renormalize });
+          if (semantic === undefined) rewardOf.set(prediction, r);
+        }
         answer = r.value;
         counts.computedAnswers++;
         if (r.equivalent) counts.equivalent++;
@@ -105,20 +113,30 @@ function scoreCompletions(request: ShapeRequest, extras: ShapeExtras, counts: Sc
         length: c.rewards?.length ?? lengthReward(K, lengthOptions),
       };
       return { steps, rewards, answer: match };
-    }),
-  );
+    });
+  });
 }
 
-/** The steps of a shaped completion: span, validity from the labels, and MRPO's weight and advantage where it reshaped. */
-function shapedSteps(steps: readonly Step[], labels: readonly StepLabel[] | undefined, adv: CompletionAdvantage): ShapedStep[] {
-  return steps.map((s, k): ShapedStep => {
-    const out: { start: number; end: number; valid?: boolean; weight?: number; advantage?: number } = { start: s.start, end: s.end };
-    if (labels !== undefined && labels.length > 0) out.valid = labels[k] === 1;
-    const w = adv.stepWeights?.[k];
-    if (w !== undefined && w !== null) out.weight = w;
-    if (adv.stepAdvantages !== undefined) out.advantage = adv.stepAdvantages[k];
-    return out;
-  });
+/**
+ * The steps of a shaped completion: span, validity from the labels, and MRPO's weight and advantage where it reshaped.
+ * One object literal per case, so that the steps of a kind share one layout.
+ */
+function shapedSteps(steps: readonly Span[], labels: readonly StepLabel[] | undefined, adv: CompletionAdvantage): ShapedStep[] {
+  const K = steps.length;
+  const out = new Array<ShapedStep>(K);
+  const labelled = labels !== undefined && labels.length > 0;
+  const values = adv.stepAdvantages;
+  const weights = adv.stepWeights;
+  for (let k = 0; k < K; k++) {
+    const { start, end } = steps[k];
+    if (!labelled) out[k] = values === undefined ? { start, end } : { start, end, advantage: values[k] };
+    else if (values === undefined) out[k] = { start, end, valid: labels[k] === 1 };
+    else {
+      const w = weights?.[k];
+      out[k] = w === undefined || w === null ? { start, end, valid: labels[k] === 1, advantage: values[k] } : { start, end, valid: labels[k] === 1, weight: w, advantage: values[k] };
+    }
+  }
+  return out;
 }
 
 export function shape(request: ShapeRequest, extras: ShapeExtras = {}): ShapeResponse {

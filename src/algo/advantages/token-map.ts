@@ -15,7 +15,13 @@
  * Offsets come as `[start, end]` pairs or flat (an Int32Array `start₀, end₀, …`,
  * what `mrpo serve` decodes request bodies to); both are read in place.
  */
-import type { Step, TokenOffsets } from '../../types.js';
+import type { TokenOffsets } from '../../types.js';
+
+/** What the mapping reads of a step: its span (a Step has one). */
+export interface StepSpan {
+  readonly start: number;
+  readonly end: number;
+}
 
 export interface TokenStepMap {
   /** Step index of each token, −1 for none. */
@@ -25,7 +31,7 @@ export interface TokenStepMap {
   readonly unmappedSteps: number;
 }
 
-function firstStepEndingAfter(steps_K: readonly Step[], s: number): number {
+function firstStepEndingAfter(steps_K: readonly StepSpan[], s: number): number {
   let lo = 0;
   let hi = steps_K.length;
   while (lo < hi) {
@@ -42,7 +48,7 @@ export function tokenCount(offsets_T: TokenOffsets): number {
 }
 
 /** The step that token [s, e) overlaps most among steps k…, the earlier on a tie; −1 for none. */
-function bestStep(steps_K: readonly Step[], k: number, s: number, e: number): number {
+function bestStep(steps_K: readonly StepSpan[], k: number, s: number, e: number): number {
   let best = -1;
   let bestOverlap = 0;
   for (let j = k; j < steps_K.length && steps_K[j].start < e; j++) {
@@ -55,76 +61,148 @@ function bestStep(steps_K: readonly Step[], k: number, s: number, e: number): nu
   return best;
 }
 
+/** Past every offset: the span of the step after the last one. */
+const BEYOND = 0x7fffffff;
+
 /**
- * Calls visit(t, k) for every token t that belongs to a step k (the rule above). One loop per offsets form, so
- * that each reads its form in place.
+ * The rule above for tokens in sequence. The step k it keeps is the first step
+ * ending after the last token's start: tokens in text order walk k forward,
+ * one out of order searches for it. Most tokens lie inside step k (then no
+ * other step can overlap them) or before it, decided from its span kept in
+ * fields; the others take the overlap search.
  */
-function forEachTokenStep(offsets_T: TokenOffsets, steps_K: readonly Step[], visit: (t: number, k: number) => void): void {
-  const K = steps_K.length;
-  let k = 0;
-  let prevStart = -Infinity;
-  if (offsets_T instanceof Int32Array) {
-    for (let t = 0; 2 * t < offsets_T.length; t++) {
-      const s = offsets_T[2 * t];
-      const e = offsets_T[2 * t + 1];
-      if (e <= s) continue;
-      if (s < prevStart) k = firstStepEndingAfter(steps_K, s);
-      prevStart = s;
-      while (k < K && steps_K[k].end <= s) k++;
-      const best = bestStep(steps_K, k, s, e);
-      if (best >= 0) visit(t, best);
-    }
-    return;
+class StepWalker {
+  private k = 0;
+  private kStart: number;
+  private kEnd: number;
+  private prevStart = 0;
+
+  constructor(private readonly steps_K: readonly StepSpan[]) {
+    this.kStart = steps_K.length > 0 ? steps_K[0].start : BEYOND;
+    this.kEnd = steps_K.length > 0 ? steps_K[0].end : BEYOND;
   }
-  for (let t = 0; t < offsets_T.length; t++) {
-    const off = offsets_T[t];
-    const s = off[0];
-    const e = off[1];
-    if (e <= s) continue;
-    if (s < prevStart) k = firstStepEndingAfter(steps_K, s);
-    prevStart = s;
+
+  /** The step of token [s, e), or −1. */
+  stepOf(s: number, e: number): number {
+    if (e <= s) return -1;
+    if (s < this.prevStart || this.kEnd <= s) this.moveTo(s);
+    this.prevStart = s;
+    if (this.kStart >= e) return -1;
+    if (this.kStart <= s && e <= this.kEnd) return this.k;
+    return bestStep(this.steps_K, this.k, s, e);
+  }
+
+  /** Tokens up to one starting at s were taken without stepOf (they lay inside one step, in order). */
+  skipped(s: number): void {
+    this.prevStart = s;
+  }
+
+  private moveTo(s: number): void {
+    const steps_K = this.steps_K;
+    const K = steps_K.length;
+    let k = s < this.prevStart ? firstStepEndingAfter(steps_K, s) : this.k;
     while (k < K && steps_K[k].end <= s) k++;
-    const best = bestStep(steps_K, k, s, e);
-    if (best >= 0) visit(t, best);
+    this.k = k;
+    this.kStart = k < K ? steps_K[k].start : BEYOND;
+    this.kEnd = k < K ? steps_K[k].end : BEYOND;
   }
 }
 
-export function mapTokensToSteps(offsets_T: TokenOffsets, steps_K: readonly Step[]): TokenStepMap {
-  const step_T = new Int32Array(tokenCount(offsets_T)).fill(-1);
+export function mapTokensToSteps(offsets_T: TokenOffsets, steps_K: readonly StepSpan[]): TokenStepMap {
+  const T = tokenCount(offsets_T);
+  const step_T = new Int32Array(T);
   const tokens_K = new Int32Array(steps_K.length);
-  forEachTokenStep(offsets_T, steps_K, (t, k) => {
+  const walker = new StepWalker(steps_K);
+  for (let t = 0; t < T; t++) {
+    const k = offsets_T instanceof Int32Array ? walker.stepOf(offsets_T[2 * t], offsets_T[2 * t + 1]) : walker.stepOf(offsets_T[t][0], offsets_T[t][1]);
     step_T[t] = k;
-    tokens_K[k]++;
-  });
+    if (k >= 0) tokens_K[k]++;
+  }
   let unmappedSteps = 0;
   for (let j = 0; j < steps_K.length; j++) if (tokens_K[j] === 0) unmappedSteps++;
   return { step_T, tokens_K, unmappedSteps };
 }
 
+/** Steps that got a token, reused across calls (the call is synchronous). */
+let seen_K = new Uint8Array(64);
+
 /**
  * Per-token advantages: the sequence advantage everywhere, replaced by
  * `stepValues_K[k]` on the tokens of step k when step values are given.
- * Plain number[] (what JSON output and backends take).
+ * Plain number[] (what JSON output and backends take). One pass over the
+ * tokens, one loop per offsets form so that each reads its form in place.
  */
 export function tokenAdvantagesFor(
   offsets_T: TokenOffsets,
-  steps_K: readonly Step[],
+  steps_K: readonly StepSpan[],
   advantage: number,
   stepValues_K: readonly number[] | undefined,
 ): { tokenAdvantages: number[]; unmappedSteps: number } {
   const T = tokenCount(offsets_T);
-  const out = new Array<number>(T);
-  for (let t = 0; t < T; t++) out[t] = advantage;
   const K = steps_K.length;
-  let seen = 0; // bit set of steps that got a token (K ≤ 31), else counted below
-  const hit = K > 31 ? new Uint8Array(K) : undefined;
-  forEachTokenStep(offsets_T, steps_K, (t, k) => {
-    if (stepValues_K !== undefined) out[t] = stepValues_K[k];
-    if (hit !== undefined) hit[k] = 1;
-    else seen |= 1 << k;
-  });
+  const out = new Array<number>(T);
+  if (K === 0) {
+    for (let t = 0; t < T; t++) out[t] = advantage;
+    return { tokenAdvantages: out, unmappedSteps: 0 };
+  }
+  if (seen_K.length < K) seen_K = new Uint8Array(Math.max(K, 2 * seen_K.length));
+  const seen = seen_K;
+  seen.fill(0, 0, K);
+  // Without step values every token keeps the advantage; the walk still counts the steps that got a token.
+  const values_K = stepValues_K ?? new Array<number>(K).fill(advantage);
+  const walker = new StepWalker(steps_K);
+  // After a token of step k, the tokens that follow it in order and lie inside step k are a run: they belong to step k
+  // (no other step overlaps them), so the loop over the run checks only that. Each branch stores its own value (a
+  // value chosen first and stored after gets boxed by V8: 16 more bytes a token).
+  if (offsets_T instanceof Int32Array) {
+    let t = 0;
+    while (t < T) {
+      let s = offsets_T[2 * t];
+      const k = walker.stepOf(s, offsets_T[2 * t + 1]);
+      if (k < 0) {
+        out[t++] = advantage;
+        continue;
+      }
+      const v = values_K[k];
+      seen[k] = 1;
+      out[t++] = v;
+      let from = Math.max(s, steps_K[k].start);
+      const end = steps_K[k].end;
+      for (; t < T; t++) {
+        s = offsets_T[2 * t];
+        const e = offsets_T[2 * t + 1];
+        if (s < from || e <= s || e > end) break;
+        out[t] = v;
+        from = s;
+      }
+      walker.skipped(from);
+    }
+  } else {
+    let t = 0;
+    while (t < T) {
+      let off = offsets_T[t];
+      const k = walker.stepOf(off[0], off[1]);
+      if (k < 0) {
+        out[t++] = advantage;
+        continue;
+      }
+      const v = values_K[k];
+      seen[k] = 1;
+      out[t++] = v;
+      let from = Math.max(off[0], steps_K[k].start);
+      const end = steps_K[k].end;
+      for (; t < T; t++) {
+        off = offsets_T[t];
+        const s = off[0];
+        const e = off[1];
+        if (s < from || e <= s || e > end) break;
+        out[t] = v;
+        from = s;
+      }
+      walker.skipped(from);
+    }
+  }
   let mapped = 0;
-  if (hit !== undefined) for (let k = 0; k < K; k++) mapped += hit[k];
-  else for (let k = 0; k < K; k++) mapped += (seen >>> k) & 1;
+  for (let j = 0; j < K; j++) mapped += seen[j];
   return { tokenAdvantages: out, unmappedSteps: K - mapped };
 }

@@ -3,12 +3,13 @@
  * same input object in, the same shape out, so the loop never special-cases a
  * method.
  */
-import type { Rewards, Step, StepLabel, TokenOffsets } from '../../types.js';
+import type { Rewards, StepLabel, TokenOffsets } from '../../types.js';
+import type { StepSpan } from './token-map.js';
 
 export interface AdvantageCompletion {
   readonly rewards: Rewards;
   /** The completion's steps (spans in its text); needed by `mrpo` shaping and the token mapping. */
-  readonly steps?: readonly Step[];
+  readonly steps?: readonly StepSpan[];
   /** Step validity labels aligned by step number; null/absent = unjudged or no gold reasoning. */
   readonly stepLabels?: readonly StepLabel[] | null;
   /** Character span of each generated token (pairs, or flat in an Int32Array); when given, per-token advantages are returned. */
