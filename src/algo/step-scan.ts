@@ -31,27 +31,9 @@ const ANSWER = 'answer';
 // Python's `\d` in a str pattern is any Unicode decimal digit (category Nd): the non-ASCII fallback.
 const NUMBER_FRAGMENT = /^\p{Nd}+\.$/u;
 
-/** JavaScript's regex `\s` (what the tag patterns allow around tag names). */
-export function isJsWs(code: number): boolean {
-  if (code < 128) return code === 32 || (code >= 9 && code <= 13);
+/** The non-ASCII spaces both JavaScript's `\s` and Python's `\s` have. */
+function isSharedUnicodeSpace(code: number): boolean {
   return (
-    code === 0xa0 ||
-    code === 0x1680 ||
-    (code >= 0x2000 && code <= 0x200a) ||
-    code === 0x2028 ||
-    code === 0x2029 ||
-    code === 0x202f ||
-    code === 0x205f ||
-    code === 0x3000 ||
-    code === 0xfeff
-  );
-}
-
-/** Python's str.isspace() / `re`'s `\s` on str (JavaScript's `\s` has U+FEFF and lacks U+001C–U+001F, U+0085). */
-export function isPyWs(code: number): boolean {
-  if (code < 128) return code === 32 || (code >= 9 && code <= 13) || (code >= 0x1c && code <= 0x1f);
-  return (
-    code === 0x85 ||
     code === 0xa0 ||
     code === 0x1680 ||
     (code >= 0x2000 && code <= 0x200a) ||
@@ -61,6 +43,18 @@ export function isPyWs(code: number): boolean {
     code === 0x205f ||
     code === 0x3000
   );
+}
+
+/** JavaScript's regex `\s` (what the tag patterns allow around tag names). */
+export function isJsWs(code: number): boolean {
+  if (code < 128) return code === 32 || (code >= 9 && code <= 13);
+  return code === 0xfeff || isSharedUnicodeSpace(code);
+}
+
+/** Python's str.isspace() / `re`'s `\s` on str (JavaScript's `\s` has U+FEFF and lacks U+001C–U+001F, U+0085). */
+export function isPyWs(code: number): boolean {
+  if (code < 128) return code === 32 || (code >= 9 && code <= 13) || (code >= 0x1c && code <= 0x1f);
+  return code === 0x85 || isSharedUnicodeSpace(code);
 }
 
 function skipJsWs(text: string, i: number): number {
