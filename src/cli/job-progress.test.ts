@@ -15,7 +15,7 @@ describe('withInterrupt', () => {
     const controller = new AbortController();
     let aborted = 0;
     await withInterrupt(controller, async () => {
-      // infer/judge keep 2 × --concurrency requests in flight, each listening to the signal (the SDK adds its own listener).
+      // infer/judge keep 2 × --concurrency requests in flight, each listening to the signal (the HTTP client adds its own listener).
       for (let i = 0; i < 64; i++) controller.signal.addEventListener('abort', () => void (aborted += 1));
       controller.abort(new Error('interrupted'));
     });

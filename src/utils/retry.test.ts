@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createRng } from './rng.js';
-import { APIConnectionError, APIConnectionTimeoutError, APIUserAbortError } from 'openai';
+import { ChatHttpError, ConnectionError } from './chat-client.js';
+import type { HttpReply } from './http-client.js';
 import { AGAIN, backoffDelay, classifyRemoteError, endpointRefusal, exponentialDelay, failureDetail, retryAfterMs, retryAfterWithin, retryLoop, type RetryLoopOptions } from './retry.js';
 
 const headers = (h: Record<string, string>) => new Headers(h);
@@ -44,21 +45,27 @@ describe('classifyRemoteError', () => {
       retryAfterMs: 3000,
     });
     expect(classifyRemoteError(err({ status: 401 }), 0)).toMatchObject({ category: 'http 401', retryable: false });
-    expect(classifyRemoteError(err({ name: 'APIConnectionTimeoutError', message: 'Request timed out.' }), 0)).toMatchObject({
+    expect(classifyRemoteError(err({ name: 'TimeoutError', message: 'The operation was aborted due to timeout' }), 0)).toMatchObject({
       category: 'timeout',
       retryable: true,
     });
-    expect(classifyRemoteError(err({ name: 'APIConnectionError' }), 0)).toMatchObject({ category: 'connection error', retryable: true });
+    expect(classifyRemoteError(err({ message: 'Request timed out.' }), 0)).toMatchObject({ category: 'timeout', retryable: true });
+    expect(classifyRemoteError(err({ name: 'ConnectionError' }), 0)).toMatchObject({ category: 'connection error', retryable: true });
     expect(classifyRemoteError(new SyntaxError('Unexpected end of JSON input'), 0)).toMatchObject({ category: 'malformed response' });
-    expect(classifyRemoteError(err({ name: 'APIUserAbortError' }), 0)).toMatchObject({ category: 'aborted', retryable: false });
+    expect(classifyRemoteError(err({ name: 'AbortError' }), 0)).toMatchObject({ category: 'aborted', retryable: false });
   });
 
-  it("classifies the openai SDK's own error classes, whose name property is just 'Error'", () => {
-    const connection = new APIConnectionError({ message: 'Connection error.' });
-    expect(connection.name).toBe('Error'); // why the class chain is read, not only `name`
-    expect(classifyRemoteError(connection, 0)).toMatchObject({ category: 'connection error', retryable: true });
-    expect(classifyRemoteError(new APIConnectionTimeoutError(), 0)).toMatchObject({ category: 'timeout', retryable: true });
-    expect(classifyRemoteError(new APIUserAbortError(), 0)).toMatchObject({ category: 'aborted', retryable: false });
+  it('classifies what the chat client and AbortSignal throw', () => {
+    const refused = new ConnectionError('connection error (connect ECONNREFUSED 127.0.0.1:9)');
+    expect(classifyRemoteError(refused, 0)).toMatchObject({ category: 'connection error', retryable: true });
+    const reply: HttpReply = { status: 503, statusText: 'Service Unavailable', rawHeaders: ['Retry-After', '4'], body: Buffer.from('{"detail":"busy"}'), header: (n) => (n === 'retry-after' ? '4' : null) };
+    const busy = new ChatHttpError(503, reply);
+    expect(classifyRemoteError(busy, 0)).toMatchObject({ category: 'http 503', status: 503, retryable: true, retryAfterMs: 4000, message: '503 busy' });
+    // what AbortSignal.timeout() aborts with
+    expect(classifyRemoteError(new DOMException('The operation was aborted due to timeout', 'TimeoutError'), 0)).toMatchObject({ category: 'timeout' });
+    const controller = new AbortController();
+    controller.abort();
+    expect(classifyRemoteError(controller.signal.reason, 0)).toMatchObject({ category: 'aborted', retryable: false });
     expect(classifyRemoteError(new Error('something else'), 0)).toMatchObject({ category: 'client error', retryable: false });
   });
 });

@@ -105,42 +105,24 @@ export interface RemoteFailure {
 const RETRYABLE_STATUS = new Set([408, 409, 425, 429, 500, 502, 503, 504]);
 
 /**
- * The error's `name` and the class names along its prototype chain: the
- * `openai` SDK's errors keep `name === 'Error'`, so `APIConnectionError` (and
- * its subclass `APIConnectionTimeoutError`) show only as class names.
- */
-function errorNames(error: unknown): Set<string> {
-  const names = new Set<string>();
-  if (error === null || typeof error !== 'object') return names;
-  const name = (error as { name?: unknown }).name;
-  if (typeof name === 'string') names.add(name);
-  for (let proto: unknown = Object.getPrototypeOf(error); proto !== null && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
-    const ctor = (proto as { constructor?: { name?: unknown } }).constructor;
-    if (typeof ctor?.name === 'string' && ctor.name !== '') names.add(ctor.name);
-  }
-  return names;
-}
-
-/**
- * Classifies an error thrown by an HTTP client such as the `openai` SDK, by
- * shape rather than class (`status`, `headers`, the SDK's error names), so
- * this leaf module imports no client library.
+ * Classifies an error thrown by an HTTP client (utils/chat-client.ts, or any
+ * client that throws the same shapes), by shape rather than class (`status`,
+ * `headers`, the error's `name`), so this leaf module imports no client.
  */
 export function classifyRemoteError(error: unknown, nowMs: number): RemoteFailure {
   const e = error as { name?: unknown; status?: unknown; headers?: unknown; message?: unknown } | null;
-  const names = errorNames(error);
-  const is = (...candidates: string[]): boolean => candidates.some((c) => names.has(c));
+  const name = typeof e?.name === 'string' ? e.name : '';
   const message = typeof e?.message === 'string' ? e.message : String(error);
   const status = typeof e?.status === 'number' ? e.status : null;
-  if (is('APIUserAbortError', 'AbortError')) return { category: 'aborted', status: null, retryable: false, retryAfterMs: null, message };
-  if (is('APIConnectionTimeoutError', 'TimeoutError') || (status === null && /timed? ?out/i.test(message)))
+  if (name === 'AbortError') return { category: 'aborted', status: null, retryable: false, retryAfterMs: null, message };
+  if (name === 'TimeoutError' || (status === null && /timed? ?out/i.test(message)))
     return { category: 'timeout', status: null, retryable: true, retryAfterMs: null, message };
   if (status !== null) {
     const headers = e?.headers as { get(name: string): string | null } | undefined;
     const retryAfter = typeof headers?.get === 'function' ? retryAfterMs(headers, nowMs) : null;
     return { category: `http ${status}`, status, retryable: RETRYABLE_STATUS.has(status) || status >= 500, retryAfterMs: retryAfter, message };
   }
-  if (is('APIConnectionError', 'ConnectionError')) return { category: 'connection error', status: null, retryable: true, retryAfterMs: null, message };
+  if (name === 'ConnectionError') return { category: 'connection error', status: null, retryable: true, retryAfterMs: null, message };
   if (error instanceof SyntaxError) return { category: 'malformed response', status: null, retryable: true, retryAfterMs: null, message };
   return { category: 'client error', status: null, retryable: false, retryAfterMs: null, message };
 }

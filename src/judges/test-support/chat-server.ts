@@ -71,7 +71,7 @@ export interface ChatServerOptions {
 export const TRANSFORMERS_SERVE_500: ChatReply = { kind: 'raw', status: 500, body: 'Internal Server Error', contentType: 'text/plain; charset=utf-8' };
 
 export interface ChatServer {
-  /** Base URL for the SDK, ending in `/v1`. */
+  /** Base URL for a chat client, ending in `/v1`. */
   readonly baseUrl: string;
   /** Every chat-completions request received, in arrival order. */
   readonly requests: ChatRequestRecord[];
