@@ -227,11 +227,19 @@ export const evalCommand: Command = {
     }
     io.stdout.write(`\nresults: ${join(out, 'results.md')} · ${join(out, 'results.json')} · ${join(out, 'report.html')}\n`);
 
+    const secrets = [...[...suite.models, suite.judge].map((e) => ('apiKeyEnv' in e && e.apiKeyEnv !== undefined ? io.env[e.apiKeyEnv] : undefined)), io.env.MRPO_INFER_API_KEY, io.env.MRPO_JUDGE_API_KEY, io.env.OPENAI_API_KEY];
     const failed = Object.values(result.failures).reduce((a, f) => a + f.count, 0);
-    for (const [reason, f] of Object.entries(result.failures)) io.stderr.write(`mrpo eval: ${reason}: ${f.count} item(s), e.g. ${redactSecrets(f.example, [])}\n`);
+    for (const [reason, f] of Object.entries(result.failures)) io.stderr.write(`mrpo eval: ${reason}: ${f.count} item(s), e.g. ${redactSecrets(f.example, secrets)}\n`);
+    for (const r of result.refused) io.stderr.write(`mrpo eval: ${r.endpoint} refused (${r.category}), e.g. ${redactSecrets(r.example, secrets)}\n`);
     if (result.interrupted) {
       io.stderr.write('mrpo eval: interrupted; rerun the same command to resume\n');
       return 130;
+    }
+    if (result.refused.length > 0) {
+      const what = result.refused.map((r) => `${r.endpoint} (${r.category})`).join(', ');
+      throw new RemoteError(
+        `stopped: ${what} refused every request; its remaining items were not tried. Check that endpoint's baseUrl, model and apiKeyEnv in the suite, then rerun the same command to resume`,
+      );
     }
     if (failed > 0) throw new RemoteError(`${failed} item(s) failed at inference; rerun the same command to retry them`);
     return 0;

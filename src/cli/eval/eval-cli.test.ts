@@ -224,6 +224,55 @@ describe('mrpo eval', () => {
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('<h2>Where reasoning breaks</h2>');
   }, 60_000);
 
+  it('stops a model whose endpoint refuses, and the whole run when the judge refuses; exit 1, nothing half-written, a rerun resumes', async () => {
+    // What OpenAI answers a model it does not serve, and a wrong key.
+    const unknownModel: ChatReply = { kind: 'status', status: 404, body: { error: { message: 'The model `gamma-vl` does not exist or you do not have access to it.' } } };
+    const badKey: ChatReply = { kind: 'status', status: 401, body: { error: { message: 'Incorrect API key provided: sk-live-12345678.' } } };
+    let judgeRefuses = false;
+    server.setResponder((r) => (r.body.model === 'gamma-vl' ? unknownModel : judgeRefuses && r.body.model === 'judge-model' ? badKey : responder(r)));
+    const asks = (model: string) => server.requests.filter((r) => r.body.model === model).length;
+    const lines = (m: string, b: string, kind: 'completions' | 'judged') => jsonl(join(dir, 'out', 'runs', m, `${b}.${kind}.jsonl`)).length;
+    const args = ['eval', '--suite', 'suite.yaml', '--out', 'out', '--benchmarks', 'rad,vqamed21'];
+
+    // 1. Beta names a model the server does not serve (7 items, 1 request at a time, so at most 2 in flight).
+    writeFileSync(join(dir, 'suite.yaml'), suiteYaml(server.baseUrl).replace('model: beta-vl, family: qwen2.5-vl, concurrency: 2', 'model: gamma-vl, family: qwen2.5-vl, concurrency: 1'));
+    const io = memoryIo('', {}, dir);
+    expect(await main(args, io)).toBe(1);
+    expect(io.err()).toContain('mrpo eval: model beta refused (http 404), e.g. rad/rad');
+    expect(io.err()).toContain('stopped: model beta (http 404) refused every request');
+    expect(asks('gamma-vl')).toBeGreaterThanOrEqual(1);
+    expect(asks('gamma-vl')).toBeLessThanOrEqual(2);
+    expect(lines('beta', 'rad', 'completions') + lines('beta', 'rad', 'judged')).toBe(0);
+    expect(existsSync(join(dir, 'out', 'runs', 'beta', 'vqamed21.completions.jsonl'))).toBe(false); // its next benchmark is not started
+    expect(lines('alpha', 'rad', 'judged') + lines('alpha', 'vqamed21', 'judged')).toBe(7); // alpha ran to the end
+    expect(JSON.parse(readFileSync(join(dir, 'out', 'results.json'), 'utf8')).complete).toBe(false);
+
+    // 2. The suite fixed, but now the judge's key is refused: the run stops at once, nothing is written as unjudged.
+    writeFileSync(join(dir, 'suite.yaml'), suiteYaml(server.baseUrl));
+    judgeRefuses = true;
+    const judgeAsksBefore = asks('judge-model');
+    const io2 = memoryIo('', {}, dir);
+    expect(await main(args, io2)).toBe(1);
+    expect(io2.err()).toContain('mrpo eval: judge refused (http 401), e.g. beta/rad/rad');
+    expect(io2.err()).toContain('stopped: judge (http 401) refused every request');
+    expect(io2.err()).not.toContain('sk-live-12345678');
+    expect(asks('judge-model') - judgeAsksBefore).toBeLessThanOrEqual(4); // beta's 4 in flight, each stopping at its first judge call
+    expect(lines('beta', 'rad', 'judged')).toBe(0);
+    const betaCompleted = lines('beta', 'rad', 'completions');
+    expect(betaCompleted).toBeGreaterThanOrEqual(1);
+    expect(betaCompleted).toBeLessThanOrEqual(4);
+
+    // 3. Everything fixed: the rerun asks beta only for what it has not answered, and completes.
+    judgeRefuses = false;
+    const betaAsksBefore = asks('beta-vl');
+    const io3 = memoryIo('', {}, dir);
+    expect(await main(args, io3)).toBe(0);
+    expect(asks('beta-vl') - betaAsksBefore).toBe(7 - betaCompleted);
+    const results = JSON.parse(readFileSync(join(dir, 'out', 'results.json'), 'utf8')) as { complete: boolean; scores: Record<string, Record<string, Record<string, Record<string, { value: number }>>>> };
+    expect(results.complete).toBe(true);
+    expect(results.scores.exact?.beta?.rad?.all?.value).toBe(1); // beta answers the gold on rad (counted by hand above)
+  }, 60_000);
+
   it('rejects a bad suite file with exit 2 naming file, line and field, and writes nothing', async () => {
     writeFileSync(join(dir, 'bad.yaml'), suiteYaml(server.baseUrl).replace('format: vqa-med-2021', 'format: vqa-med-2020'));
     const io = memoryIo('', {}, dir);

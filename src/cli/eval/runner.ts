@@ -21,6 +21,7 @@ import type { Item } from '../../types.js';
 import { pathExists } from '../../utils/fs.js';
 import { createRng } from '../../utils/rng.js';
 import { readJsonl, type JsonRecord } from '../../utils/jsonl.js';
+import { endpointRefusal } from '../../utils/retry.js';
 import { openResumableJsonl, type ResumableJsonl } from '../resumable-jsonl.js';
 import type { EvalJudges, EvalModel } from './models.js';
 import type { Suite, SuiteBenchmark } from './suite.js';
@@ -102,8 +103,25 @@ export interface PairProgress {
   readonly alreadyCompleted: number;
 }
 
+/**
+ * An endpoint that refused a request in a way every later call would repeat
+ * (wrong key, model or route: `endpointRefusal`). A refused model stops that
+ * model (its other benchmarks are not tried); a refused judge stops the run.
+ */
+export interface EndpointRefused {
+  /** `model <name>`, or `judge`. */
+  readonly endpoint: string;
+  /** e.g. `http 401`, `http 400, wrong model`. */
+  readonly category: string;
+  /** `<benchmark>/<item id>: <reason>` of the first refused call. */
+  readonly example: string;
+}
+
 export interface RunPairsResult {
   readonly failures: Record<string, { count: number; example: string }>;
+  /** Endpoints that refused (at most one entry per model, and one for the judges). */
+  readonly refused: readonly EndpointRefused[];
+  /** True when the caller's signal stopped the run (not a refusal). */
   readonly interrupted: boolean;
 }
 
@@ -144,7 +162,7 @@ export interface RunPairsOptions {
   readonly onItem?: () => void;
 }
 
-/** Runs every pair; returns the inference failures by reason. */
+/** Runs every pair; returns the inference failures by reason and the endpoints that refused. */
 export async function runPairs(options: RunPairsOptions): Promise<RunPairsResult> {
   const failures: Record<string, { count: number; example: string }> = {};
   const fail = (category: string, example: string): void => {
@@ -152,9 +170,14 @@ export async function runPairs(options: RunPairsOptions): Promise<RunPairsResult
     if (seen) seen.count += 1;
     else failures[category] = { count: 1, example };
   };
+  const refused: EndpointRefused[] = [];
+  const judgeStop = new AbortController();
+  const runSignal = AbortSignal.any([options.signal, judgeStop.signal]);
   for (const model of options.models) {
+    const modelStop = new AbortController();
+    const signal = AbortSignal.any([runSignal, modelStop.signal]);
     for (const bench of options.benchmarks) {
-      if (options.signal.aborted) return { failures, interrupted: true };
+      if (signal.aborted) break;
       const files = pairFiles(options.out, model.name, bench.entry.name);
       const sinks: ResumableJsonl[] = [];
       try {
@@ -172,12 +195,20 @@ export async function runPairs(options: RunPairsOptions): Promise<RunPairsResult
         await Promise.all(
           todo.map((item) =>
             pool(async () => {
-              if (options.signal.aborted) return;
+              if (signal.aborted) return;
               let record = made.get(item.id);
               if (record === undefined) {
-                const result = await model.complete(item, options.signal);
+                const result = await model.complete(item, signal);
                 if (result.kind === 'failed') {
-                  if (result.reason !== 'aborted') fail(`${model.name}: ${result.reason.replace(/\s*\(.*$/s, '')}`, `${bench.entry.name}/${item.id}: ${result.reason}`);
+                  if (result.reason === 'aborted' || signal.aborted) return; // not tried to the end: a rerun does it
+                  const refusal = endpointRefusal(result.reason);
+                  const example = `${bench.entry.name}/${item.id}: ${result.reason}`;
+                  if (refusal !== null) {
+                    refused.push({ endpoint: `model ${model.name}`, category: refusal, example });
+                    modelStop.abort(new Error('the model endpoint refused'));
+                    return;
+                  }
+                  fail(`${model.name}: ${result.reason.replace(/\s*\(.*$/s, '')}`, example);
                   return;
                 }
                 const parsed = parseCompletion(result.text);
@@ -190,9 +221,16 @@ export async function runPairs(options: RunPairsOptions): Promise<RunPairsResult
                 };
                 await completions.append(record);
               }
-              const verdict = await judgeRecord(item, record, options.judges, options.signal);
-              if (verdict === null) return; // aborted: a rerun judges it
-              await judged.append({ ...record, ...verdict });
+              const verdict = await judgeRecord(item, record, options.judges, signal);
+              if (verdict.kind === 'stopped') return; // aborted: a rerun judges it
+              if (verdict.kind === 'refused') {
+                if (!judgeStop.signal.aborted) {
+                  refused.push({ endpoint: 'judge', category: verdict.category, example: `${model.name}/${bench.entry.name}/${item.id}: ${verdict.reason}` });
+                  judgeStop.abort(new Error('the judge endpoint refused'));
+                }
+                return;
+              }
+              await judged.append({ ...record, ...verdict.record });
               options.onItem?.();
             }),
           ),
@@ -201,25 +239,41 @@ export async function runPairs(options: RunPairsOptions): Promise<RunPairsResult
         for (const s of sinks) await s.close();
       }
     }
+    if (runSignal.aborted) break;
   }
-  return { failures, interrupted: options.signal.aborted };
+  return { failures, refused, interrupted: options.signal.aborted };
 }
 
-/** Answer verdict (any accepted answer judged correct) and step verdicts; null when aborted. */
-async function judgeRecord(item: Item, record: JsonRecord, judges: EvalJudges, signal: AbortSignal): Promise<JsonRecord | null> {
+type JudgeOutcome =
+  | { readonly kind: 'judged'; readonly record: JsonRecord }
+  /** Aborted: nothing to write. */
+  | { readonly kind: 'stopped' }
+  /** The judge endpoint refused (`endpointRefusal`): nothing to write, and no later item can be judged. */
+  | { readonly kind: 'refused'; readonly category: string; readonly reason: string };
+
+/** Answer verdict (any accepted answer judged correct) and step verdicts. */
+async function judgeRecord(item: Item, record: JsonRecord, judges: EvalJudges, signal: AbortSignal): Promise<JudgeOutcome> {
+  const unwritable = (reason: string): JudgeOutcome | null => {
+    if (reason === 'aborted' || signal.aborted) return { kind: 'stopped' };
+    const category = endpointRefusal(reason);
+    return category === null ? null : { kind: 'refused', category, reason };
+  };
   const prediction = typeof record.prediction === 'string' ? record.prediction : '';
   const v = await judgeAcceptedAnswers(judges.answer, item, item.answers ?? [item.answer], prediction, signal);
-  if (v.kind === 'unjudged' && (v.reason === 'aborted' || signal.aborted)) return null;
+  const answerStop = v.kind === 'unjudged' ? unwritable(v.reason) : null;
+  if (answerStop !== null) return answerStop;
   const correct = v.kind === 'judged' ? v.correct : null;
   const answerReason = v.kind === 'unjudged' ? v.reason : undefined;
   const stepTexts = Array.isArray(record.steps) ? (record.steps as Array<{ text: string }>).map((s) => s.text) : [];
   const s = await judges.steps.judgeSteps({ item, steps: stepTexts }, signal);
-  if (s.kind === 'unjudged' && (s.reason === 'aborted' || signal.aborted)) return null;
-  return {
+  const stepsStop = s.kind === 'unjudged' ? unwritable(s.reason) : null;
+  if (stepsStop !== null) return stepsStop;
+  const verdicts: JsonRecord = {
     correct,
     answerJudge: answerReason === undefined ? { name: judges.answer.name } : { name: judges.answer.name, unjudged: answerReason },
     ...(s.kind === 'judged'
       ? { stepVerdicts: s.verdicts, stepLabels: stepLabelsOf(s.verdicts), stepJudge: { name: judges.steps.name, missing: s.missing, extra: s.extra } }
       : { stepVerdicts: [], stepLabels: null, unjudged: s.reason, stepJudge: { name: judges.steps.name } }),
   };
+  return { kind: 'judged', record: verdicts };
 }
