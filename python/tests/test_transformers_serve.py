@@ -200,6 +200,26 @@ def test_infer_and_judge_against_transformers_serve(engine, tmp_path):
     assert f"400 Server is pinned to '{model}'; requested 'gpt-5-mini'." in wrong.stderr
     assert "refused the request (http 400, wrong model)" in wrong.stderr
 
+    # mrpo eval with the served model and a misnamed one: the misnamed model stops at its first refused reply
+    # (nothing written for it), the served one runs to the end, the tables are written, exit 1 naming it.
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("\n".join([
+        "name: tfserve",
+        "benchmarks:",
+        f"  - {{ name: examples, group: ood, format: items, path: {EXAMPLES / 'items.jsonl'} }}",
+        "models:",
+        f"  - {{ name: served, kind: openai, baseUrl: \"{engine.base_url}\", model: \"{model}\", family: qwen3-vl, maxTokens: 8, concurrency: 1 }}",
+        f"  - {{ name: misnamed, kind: openai, baseUrl: \"{engine.base_url}\", model: gpt-5-mini, family: qwen3-vl, maxTokens: 8, concurrency: 1 }}",
+        "judge: { kind: offline }", ""]))
+    ev = mrpo("eval", "--suite", suite, "--out", tmp_path / "eval")
+    assert ev.returncode == 1, ev.stderr
+    assert "mrpo eval: model misnamed refused (http 400, wrong model), e.g. examples/" in ev.stderr
+    assert "stopped: model misnamed (http 400, wrong model) refused every request" in ev.stderr
+    assert len(lines(tmp_path / "eval" / "runs" / "served" / "examples.judged.jsonl")) == 4
+    assert not (tmp_path / "eval" / "runs" / "misnamed" / "examples.judged.jsonl").exists() or \
+        lines(tmp_path / "eval" / "runs" / "misnamed" / "examples.judged.jsonl") == []
+    assert json.loads((tmp_path / "eval" / "results.json").read_text())["complete"] is False
+
 
 def test_engine_down_and_restarted(engine, tmp_path):
     model = str(engine.model)
