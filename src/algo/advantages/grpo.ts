@@ -24,7 +24,8 @@ export function constantAdvantages(input: AdvantageInput, adv_P_G: readonly Floa
     group.completions.map((c, g) => {
       const advantage = adv_P_G[p][g];
       if (c.tokenOffsets === undefined) return { advantage };
-      return { advantage, ...tokenAdvantagesFor(c.tokenOffsets, c.steps ?? [], advantage, undefined) };
+      const t = tokenAdvantagesFor(c.tokenOffsets, c.steps ?? [], advantage, undefined);
+      return { advantage, tokenAdvantages: t.tokenAdvantages, unmappedSteps: t.unmappedSteps };
     }),
   );
 }

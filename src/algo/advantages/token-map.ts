@@ -125,6 +125,8 @@ export function mapTokensToSteps(offsets_T: TokenOffsets, steps_K: readonly Step
 
 /** Steps that got a token, reused across calls (the call is synchronous). */
 let seen_K = new Uint8Array(64);
+/** The sequence advantage once per step, when no step values are given: reused across calls (refilled each call). */
+const constant_K: number[] = [0.5];
 
 /**
  * Per-token advantages: the sequence advantage everywhere, replaced by
@@ -149,7 +151,11 @@ export function tokenAdvantagesFor(
   const seen = seen_K;
   seen.fill(0, 0, K);
   // Without step values every token keeps the advantage; the walk still counts the steps that got a token.
-  const values_K = stepValues_K ?? new Array<number>(K).fill(advantage);
+  let values_K = stepValues_K;
+  if (values_K === undefined) {
+    for (let k = 0; k < K; k++) constant_K[k] = advantage;
+    values_K = constant_K;
+  }
   const walker = new StepWalker(steps_K);
   // After a token of step k, the tokens that follow it in order and lie inside step k are a run: they belong to step k
   // (no other step overlaps them), so the loop over the run checks only that. Each branch stores its own value (a
