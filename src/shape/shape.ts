@@ -6,7 +6,7 @@
  * advantage estimator (§4, §5, §7) → per-token advantages when token offsets
  * are given.
  */
-import { computeAdvantages, type CompletionAdvantage, type EstimatorName } from '../algo/advantages/index.js';
+import { computeAdvantages, type AdvantageCompletion, type CompletionAdvantage, type EstimatorName } from '../algo/advantages/index.js';
 import { extractAnswer, segmentSpans, type SegmentOptions, type Span, type SplitterName } from '../algo/steps.js';
 import { activeAnswerComponents, answerReward, DEFAULT_ANSWER_WEIGHTS, type AnswerComponent, type AnswerRewardResult } from '../rewards/answer.js';
 import { lengthReward } from '../rewards/length.js';
@@ -52,11 +52,14 @@ export interface ShapeExtras {
   readonly semantic_P_G?: ReadonlyArray<ReadonlyArray<number | undefined>>;
 }
 
-/** One completion's steps, rewards (given or computed) and, when computed, how its answer matched. */
-interface Scored {
+/**
+ * One completion's steps, rewards (given or computed) and, when computed, how its answer matched; with its labels and
+ * offsets it is also the estimator's input completion (no second object per completion).
+ */
+interface Scored extends AdvantageCompletion {
   readonly steps: Span[];
   readonly rewards: Rewards;
-  readonly answer: Pick<ShapedCompletion, 'answer' | 'answerMatch'>;
+  readonly answer: Pick<ShapedCompletion, 'answer' | 'answerMatch'> | undefined;
 }
 
 /** Counters over the request, for the response's metrics. */
@@ -91,7 +94,7 @@ function scoreCompletions(request: ShapeRequest, extras: ShapeExtras, counts: Sc
         if (c.stepLabels.length > K) counts.labelsLong++;
       }
       let answer = c.rewards?.answer;
-      let match: Pick<ShapedCompletion, 'answer' | 'answerMatch'> = {};
+      let match: Pick<ShapedCompletion, 'answer' | 'answerMatch'> | undefined;
       if (answer === undefined) {
         // The schema guarantees gold.answer here.
         const prediction = extractAnswer(c.text);
@@ -112,7 +115,7 @@ function scoreCompletions(request: ShapeRequest, extras: ShapeExtras, counts: Sc
         process: c.rewards?.process ?? processReward(c.stepLabels ?? null, K),
         length: c.rewards?.length ?? lengthReward(K, lengthOptions),
       };
-      return { steps, rewards, answer: match };
+      return { rewards, steps, stepLabels: c.stepLabels ?? null, tokenOffsets: c.tokenOffsets, answer: match };
     });
   });
 }
@@ -139,20 +142,42 @@ function shapedSteps(steps: readonly Span[], labels: readonly StepLabel[] | unde
   return out;
 }
 
+/**
+ * A completion of the response, its keys in the order of the contract (id, rewards, advantage, steps, answer,
+ * answerMatch, tokenAdvantages, unmappedSteps; absent ones left out): the common case is one object literal.
+ */
+function shapedCompletion(
+  id: string | number | undefined,
+  rewards: ShapedCompletion['rewards'],
+  adv: CompletionAdvantage,
+  steps: ShapedStep[],
+  match: Pick<ShapedCompletion, 'answer' | 'answerMatch'> | undefined,
+): ShapedCompletion {
+  const tokens = adv.tokenAdvantages;
+  if (id === undefined && match !== undefined && tokens !== undefined) {
+    const { advantage, unmappedSteps } = adv;
+    return { rewards, advantage, steps, answer: match.answer, answerMatch: match.answerMatch, tokenAdvantages: tokens, unmappedSteps: unmappedSteps ?? 0 };
+  }
+  if (id === undefined && match === undefined && tokens !== undefined) {
+    return { rewards, advantage: adv.advantage, steps, tokenAdvantages: tokens, unmappedSteps: adv.unmappedSteps ?? 0 };
+  }
+  return {
+    ...(id !== undefined ? { id } : {}),
+    rewards,
+    advantage: adv.advantage,
+    steps,
+    ...match,
+    ...(tokens !== undefined ? { tokenAdvantages: tokens, unmappedSteps: adv.unmappedSteps ?? 0 } : {}),
+  };
+}
+
 export function shape(request: ShapeRequest, extras: ShapeExtras = {}): ShapeResponse {
   const options = request.options ?? {};
   const counts: ScoreCounts = { computedAnswers: 0, equivalent: 0, noThink: 0, labelsShort: 0, labelsLong: 0, stepsTotal: 0, withSemantic: 0 };
   const scored_P_G = scoreCompletions(request, extras, counts);
 
   const result = computeAdvantages(request.estimator, {
-    groups: request.groups.map((group, p) => ({
-      completions: group.completions.map((c, g) => ({
-        rewards: scored_P_G[p][g].rewards,
-        steps: scored_P_G[p][g].steps,
-        stepLabels: c.stepLabels ?? null,
-        tokenOffsets: c.tokenOffsets,
-      })),
-    })),
+    groups: scored_P_G.map((completions) => ({ completions })),
     options: { tau: options.tau, roundWeights: options.roundWeights, epsilon: options.epsilon },
   });
 
@@ -169,14 +194,7 @@ export function shape(request: ShapeRequest, extras: ShapeExtras = {}): ShapeRes
       sums.length += rewards.length;
       sums.total += total;
       const adv = result.value.groups[p].completions[g];
-      return {
-        ...(c.id !== undefined ? { id: c.id } : {}),
-        rewards: { ...rewards, total },
-        advantage: adv.advantage,
-        steps: shapedSteps(steps, c.stepLabels, adv),
-        ...answer,
-        ...(adv.tokenAdvantages !== undefined ? { tokenAdvantages: adv.tokenAdvantages, unmappedSteps: adv.unmappedSteps ?? 0 } : {}),
-      };
+      return shapedCompletion(c.id, { answer: rewards.answer, process: rewards.process, length: rewards.length, total }, adv, shapedSteps(steps, c.stepLabels, adv), answer);
     }),
   }));
 
