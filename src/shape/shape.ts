@@ -11,7 +11,8 @@ import { extractAnswer, segmentSpans, type SegmentOptions, type Span, type Split
 import { activeAnswerComponents, answerReward, DEFAULT_ANSWER_WEIGHTS, type AnswerComponent, type AnswerRewardResult } from '../rewards/answer.js';
 import { lengthReward } from '../rewards/length.js';
 import { processReward } from '../rewards/process.js';
-import type { Rewards, StepLabel } from '../types.js';
+import type { Rewards, StepLabel, TokenOffsets } from '../types.js';
+import { plainObjectMaker } from '../utils/plain-object.js';
 import type { ShapeRequest } from './schema.js';
 
 export interface ShapedStep {
@@ -52,6 +53,9 @@ export interface ShapeExtras {
   readonly semantic_P_G?: ReadonlyArray<ReadonlyArray<number | undefined>>;
 }
 
+/** T without readonly (what a plainObjectMaker constructor assigns). */
+type W<T> = { -readonly [K in keyof T]: T[K] };
+
 /**
  * One completion's steps, rewards (given or computed) and, when computed, how its answer matched; with its labels and
  * offsets it is also the estimator's input completion (no second object per completion).
@@ -61,6 +65,34 @@ interface Scored extends AdvantageCompletion {
   readonly rewards: Rewards;
   readonly answer: Pick<ShapedCompletion, 'answer' | 'answerMatch'> | undefined;
 }
+
+const ScoredRewards = plainObjectMaker(function (this: W<Rewards>, answer: number, process: number, length: number) {
+  this.answer = answer;
+  this.process = process;
+  this.length = length;
+});
+const ScoredCompletion = plainObjectMaker(function (
+  this: W<Scored>,
+  rewards: Rewards,
+  steps: Span[],
+  stepLabels: readonly StepLabel[] | null,
+  tokenOffsets: TokenOffsets | undefined,
+  answer: Scored['answer'],
+) {
+  this.rewards = rewards;
+  this.steps = steps;
+  this.stepLabels = stepLabels;
+  this.tokenOffsets = tokenOffsets;
+  this.answer = answer;
+});
+const ComputedAnswer = plainObjectMaker(function (
+  this: W<Pick<ShapedCompletion, 'answer' | 'answerMatch'>>,
+  answer: string,
+  answerMatch: NonNullable<ShapedCompletion['answerMatch']>,
+) {
+  this.answer = answer;
+  this.answerMatch = answerMatch;
+});
 
 /** Counters over the request, for the response's metrics. */
 interface ScoreCounts {
@@ -108,16 +140,98 @@ function scoreCompletions(request: ShapeRequest, extras: ShapeExtras, counts: Sc
         answer = r.value;
         counts.computedAnswers++;
         if (r.equivalent) counts.equivalent++;
-        match = { answer: prediction, answerMatch: { equivalent: r.equivalent, ...r.components } };
+        match = new ComputedAnswer(prediction, answerMatchOf(r));
       }
-      const rewards: Rewards = {
-        answer,
-        process: c.rewards?.process ?? processReward(c.stepLabels ?? null, K),
-        length: c.rewards?.length ?? lengthReward(K, lengthOptions),
-      };
-      return { rewards, steps, stepLabels: c.stepLabels ?? null, tokenOffsets: c.tokenOffsets, answer: match };
+      const rewards = new ScoredRewards(answer, c.rewards?.process ?? processReward(c.stepLabels ?? null, K), c.rewards?.length ?? lengthReward(K, lengthOptions));
+      return new ScoredCompletion(rewards, steps, c.stepLabels ?? null, c.tokenOffsets, match);
     });
   });
+}
+
+// The response's per-step and per-completion objects, made by constructors rather than literals so that V8 does not
+// allocate them in the old generation (src/utils/plain-object.ts). Each fixes one key order.
+const StepSpanOnly = plainObjectMaker(function (this: W<ShapedStep>, start: number, end: number) {
+  this.start = start;
+  this.end = end;
+});
+const StepWithAdvantage = plainObjectMaker(function (this: W<ShapedStep>, start: number, end: number, advantage: number) {
+  this.start = start;
+  this.end = end;
+  this.advantage = advantage;
+});
+const StepWithValid = plainObjectMaker(function (this: W<ShapedStep>, start: number, end: number, valid: boolean) {
+  this.start = start;
+  this.end = end;
+  this.valid = valid;
+});
+const StepValidAdvantage = plainObjectMaker(function (this: W<ShapedStep>, start: number, end: number, valid: boolean, advantage: number) {
+  this.start = start;
+  this.end = end;
+  this.valid = valid;
+  this.advantage = advantage;
+});
+const StepValidWeightAdvantage = plainObjectMaker(function (this: W<ShapedStep>, start: number, end: number, valid: boolean, weight: number, advantage: number) {
+  this.start = start;
+  this.end = end;
+  this.valid = valid;
+  this.weight = weight;
+  this.advantage = advantage;
+});
+const TotalRewards = plainObjectMaker(function (this: W<ShapedCompletion['rewards']>, answer: number, process: number, length: number, total: number) {
+  this.answer = answer;
+  this.process = process;
+  this.length = length;
+  this.total = total;
+});
+type AnswerMatch = NonNullable<ShapedCompletion['answerMatch']>;
+const MatchEquivalent = plainObjectMaker(function (this: W<AnswerMatch>, equivalent: boolean) {
+  this.equivalent = equivalent;
+});
+const MatchRougeBleu = plainObjectMaker(function (this: W<AnswerMatch>, equivalent: boolean, rouge1: number, bleu1: number) {
+  this.equivalent = equivalent;
+  this.rouge1 = rouge1;
+  this.bleu1 = bleu1;
+});
+const CompletionWithAnswer = plainObjectMaker(function (
+  this: W<ShapedCompletion>,
+  rewards: ShapedCompletion['rewards'],
+  advantage: number,
+  steps: ShapedStep[],
+  answer: string | undefined,
+  answerMatch: AnswerMatch | undefined,
+  tokenAdvantages: number[],
+  unmappedSteps: number,
+) {
+  this.rewards = rewards;
+  this.advantage = advantage;
+  this.steps = steps;
+  this.answer = answer;
+  this.answerMatch = answerMatch;
+  this.tokenAdvantages = tokenAdvantages;
+  this.unmappedSteps = unmappedSteps;
+});
+const CompletionRewardsGiven = plainObjectMaker(function (
+  this: W<ShapedCompletion>,
+  rewards: ShapedCompletion['rewards'],
+  advantage: number,
+  steps: ShapedStep[],
+  tokenAdvantages: number[],
+  unmappedSteps: number,
+) {
+  this.rewards = rewards;
+  this.advantage = advantage;
+  this.steps = steps;
+  this.tokenAdvantages = tokenAdvantages;
+  this.unmappedSteps = unmappedSteps;
+});
+
+/** How a computed answer reward matched, keys in the order equivalent, then the components computed. */
+function answerMatchOf(r: AnswerRewardResult): AnswerMatch {
+  const c = r.components;
+  if (c.rouge1 === undefined && c.bleu1 === undefined && c.semantic === undefined) return new MatchEquivalent(r.equivalent);
+  if (c.rouge1 !== undefined && c.bleu1 !== undefined && c.semantic === undefined && Object.keys(c).length === 2)
+    return new MatchRougeBleu(r.equivalent, c.rouge1, c.bleu1);
+  return { equivalent: r.equivalent, ...c };
 }
 
 /**
@@ -132,11 +246,14 @@ function shapedSteps(steps: readonly Span[], labels: readonly StepLabel[] | unde
   const weights = adv.stepWeights;
   for (let k = 0; k < K; k++) {
     const { start, end } = steps[k];
-    if (!labelled) out[k] = values === undefined ? { start, end } : { start, end, advantage: values[k] };
-    else if (values === undefined) out[k] = { start, end, valid: labels[k] === 1 };
+    if (!labelled) out[k] = values === undefined ? new StepSpanOnly(start, end) : new StepWithAdvantage(start, end, values[k]);
+    else if (values === undefined) out[k] = new StepWithValid(start, end, labels[k] === 1);
     else {
       const w = weights?.[k];
-      out[k] = w === undefined || w === null ? { start, end, valid: labels[k] === 1, advantage: values[k] } : { start, end, valid: labels[k] === 1, weight: w, advantage: values[k] };
+      out[k] =
+        w === undefined || w === null
+          ? new StepValidAdvantage(start, end, labels[k] === 1, values[k])
+          : new StepValidWeightAdvantage(start, end, labels[k] === 1, w, values[k]);
     }
   }
   return out;
@@ -155,11 +272,10 @@ function shapedCompletion(
 ): ShapedCompletion {
   const tokens = adv.tokenAdvantages;
   if (id === undefined && match !== undefined && tokens !== undefined) {
-    const { advantage, unmappedSteps } = adv;
-    return { rewards, advantage, steps, answer: match.answer, answerMatch: match.answerMatch, tokenAdvantages: tokens, unmappedSteps: unmappedSteps ?? 0 };
+    return new CompletionWithAnswer(rewards, adv.advantage, steps, match.answer, match.answerMatch, tokens, adv.unmappedSteps ?? 0);
   }
   if (id === undefined && match === undefined && tokens !== undefined) {
-    return { rewards, advantage: adv.advantage, steps, tokenAdvantages: tokens, unmappedSteps: adv.unmappedSteps ?? 0 };
+    return new CompletionRewardsGiven(rewards, adv.advantage, steps, tokens, adv.unmappedSteps ?? 0);
   }
   return {
     ...(id !== undefined ? { id } : {}),
@@ -194,7 +310,7 @@ export function shape(request: ShapeRequest, extras: ShapeExtras = {}): ShapeRes
       sums.length += rewards.length;
       sums.total += total;
       const adv = result.value.groups[p].completions[g];
-      return shapedCompletion(c.id, { answer: rewards.answer, process: rewards.process, length: rewards.length, total }, adv, shapedSteps(steps, c.stepLabels, adv), answer);
+      return shapedCompletion(c.id, new TotalRewards(rewards.answer, rewards.process, rewards.length, total), adv, shapedSteps(steps, c.stepLabels, adv), answer);
     }),
   }));
 

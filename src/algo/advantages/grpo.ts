@@ -3,6 +3,7 @@
  * weights, then per group A_i = (R_i − μ)/(σ + 1e-4) with σ the sample std.
  * Every token gets A_i.
  */
+import { AdvantageOnly, AdvantageTokens } from './completion-advantage.js';
 import { tokenAdvantagesFor } from './token-map.js';
 import { DEFAULT_EPSILON, type AdvantageEstimator, type AdvantageInput, type CompletionAdvantage } from './types.js';
 import { summarizeAdvantages } from './metrics.js';
@@ -23,9 +24,9 @@ export function constantAdvantages(input: AdvantageInput, adv_P_G: readonly Floa
   return input.groups.map((group, p) =>
     group.completions.map((c, g) => {
       const advantage = adv_P_G[p][g];
-      if (c.tokenOffsets === undefined) return { advantage };
+      if (c.tokenOffsets === undefined) return new AdvantageOnly(advantage);
       const t = tokenAdvantagesFor(c.tokenOffsets, c.steps ?? [], advantage, undefined);
-      return { advantage, tokenAdvantages: t.tokenAdvantages, unmappedSteps: t.unmappedSteps };
+      return new AdvantageTokens(advantage, t.tokenAdvantages, t.unmappedSteps);
     }),
   );
 }

@@ -12,6 +12,7 @@
  *   absent or an empty list) keeps A_i
  *   everywhere.
  */
+import { AdvantageOnly, AdvantageSteps, AdvantageStepsTokens, AdvantageTokens } from './completion-advantage.js';
 import { grpoAdvantages } from './grpo.js';
 import { summarizeAdvantages } from './metrics.js';
 import { tokenAdvantagesFor } from './token-map.js';
@@ -55,9 +56,9 @@ export const mrpo: AdvantageEstimator = (input) => {
       // An empty label list is "no labels" (how the reference records a failed judgement), not "all invalid".
       const reshape = c.rewards.answer <= tau && labels !== null && labels !== undefined && labels.length > 0 && steps.length > 0;
       if (!reshape) {
-        if (c.tokenOffsets === undefined) return { advantage };
+        if (c.tokenOffsets === undefined) return new AdvantageOnly(advantage);
         const t = tokenAdvantagesFor(c.tokenOffsets, steps, advantage, undefined);
-        return { advantage, tokenAdvantages: t.tokenAdvantages, unmappedSteps: t.unmappedSteps };
+        return new AdvantageTokens(advantage, t.tokenAdvantages, t.unmappedSteps);
       }
       const K = steps.length;
       const mag = Math.abs(advantage);
@@ -73,9 +74,9 @@ export const mrpo: AdvantageEstimator = (input) => {
           stepWeights[k] = w_K[k];
         }
       }
-      if (c.tokenOffsets === undefined) return { advantage, stepAdvantages, stepWeights };
+      if (c.tokenOffsets === undefined) return new AdvantageSteps(advantage, stepAdvantages, stepWeights);
       const t = tokenAdvantagesFor(c.tokenOffsets, steps, advantage, stepAdvantages);
-      return { advantage, stepAdvantages, stepWeights, tokenAdvantages: t.tokenAdvantages, unmappedSteps: t.unmappedSteps };
+      return new AdvantageStepsTokens(advantage, stepAdvantages, stepWeights, t.tokenAdvantages, t.unmappedSteps);
     }),
   );
   return { value: { groups: groups.map((completions) => ({ completions })) }, metrics: summarizeAdvantages(groups) };
