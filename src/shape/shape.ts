@@ -94,6 +94,13 @@ const ComputedAnswer = plainObjectMaker(function (
   this.answerMatch = answerMatch;
 });
 
+const InputGroup = plainObjectMaker(function (this: { completions: readonly AdvantageCompletion[] }, completions: readonly AdvantageCompletion[]) {
+  this.completions = completions;
+});
+const OutputGroup = plainObjectMaker(function (this: { completions: readonly ShapedCompletion[] }, completions: readonly ShapedCompletion[]) {
+  this.completions = completions;
+});
+
 /** Counters over the request, for the response's metrics. */
 interface ScoreCounts {
   computedAnswers: number;
@@ -293,15 +300,14 @@ export function shape(request: ShapeRequest, extras: ShapeExtras = {}): ShapeRes
   const scored_P_G = scoreCompletions(request, extras, counts);
 
   const result = computeAdvantages(request.estimator, {
-    groups: scored_P_G.map((completions) => ({ completions })),
+    groups: scored_P_G.map((completions) => new InputGroup(completions)),
     options: { tau: options.tau, roundWeights: options.roundWeights, epsilon: options.epsilon },
   });
 
   let n = 0;
   const sums = { answer: 0, process: 0, length: 0, total: 0 };
-  const groups = request.groups.map((group, p) => ({
-    ...(group.id !== undefined ? { id: group.id } : {}),
-    completions: group.completions.map((c, g): ShapedCompletion => {
+  const groups = request.groups.map((group, p) => {
+    const completions = group.completions.map((c, g): ShapedCompletion => {
       const { rewards, steps, answer } = scored_P_G[p][g];
       const total = rewards.answer + rewards.process + rewards.length;
       n++;
@@ -311,8 +317,9 @@ export function shape(request: ShapeRequest, extras: ShapeExtras = {}): ShapeRes
       sums.total += total;
       const adv = result.value.groups[p].completions[g];
       return shapedCompletion(c.id, new TotalRewards(rewards.answer, rewards.process, rewards.length, total), adv, shapedSteps(steps, c.stepLabels, adv), answer);
-    }),
-  }));
+    });
+    return group.id !== undefined ? { id: group.id, completions } : new OutputGroup(completions);
+  });
 
   const mean = (x: number) => (n === 0 ? 0 : x / n);
   const weights = { ...DEFAULT_ANSWER_WEIGHTS, ...options.answerWeights };

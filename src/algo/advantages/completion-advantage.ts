@@ -38,3 +38,8 @@ export const AdvantageStepsTokens = plainObjectMaker(function (
   this.tokenAdvantages = tokenAdvantages;
   this.unmappedSteps = unmappedSteps;
 });
+
+/** The estimators' output groups `{ completions }`, made the same way. */
+export const AdvantageGroup = plainObjectMaker(function (this: { completions: readonly CompletionAdvantage[] }, completions: readonly CompletionAdvantage[]) {
+  this.completions = completions;
+});

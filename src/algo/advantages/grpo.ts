@@ -3,7 +3,7 @@
  * weights, then per group A_i = (R_i − μ)/(σ + 1e-4) with σ the sample std.
  * Every token gets A_i.
  */
-import { AdvantageOnly, AdvantageTokens } from './completion-advantage.js';
+import { AdvantageGroup, AdvantageOnly, AdvantageTokens } from './completion-advantage.js';
 import { tokenAdvantagesFor } from './token-map.js';
 import { DEFAULT_EPSILON, type AdvantageEstimator, type AdvantageInput, type CompletionAdvantage } from './types.js';
 import { summarizeAdvantages } from './metrics.js';
@@ -33,5 +33,5 @@ export function constantAdvantages(input: AdvantageInput, adv_P_G: readonly Floa
 
 export const grpo: AdvantageEstimator = (input) => {
   const groups = constantAdvantages(input, grpoAdvantages(input));
-  return { value: { groups: groups.map((completions) => ({ completions })) }, metrics: summarizeAdvantages(groups) };
+  return { value: { groups: groups.map((completions) => new AdvantageGroup(completions)) }, metrics: summarizeAdvantages(groups) };
 };

@@ -12,7 +12,7 @@
  *   absent or an empty list) keeps A_i
  *   everywhere.
  */
-import { AdvantageOnly, AdvantageSteps, AdvantageStepsTokens, AdvantageTokens } from './completion-advantage.js';
+import { AdvantageGroup, AdvantageOnly, AdvantageSteps, AdvantageStepsTokens, AdvantageTokens } from './completion-advantage.js';
 import { grpoAdvantages } from './grpo.js';
 import { summarizeAdvantages } from './metrics.js';
 import { tokenAdvantagesFor } from './token-map.js';
@@ -79,5 +79,5 @@ export const mrpo: AdvantageEstimator = (input) => {
       return new AdvantageStepsTokens(advantage, stepAdvantages, stepWeights, t.tokenAdvantages, t.unmappedSteps);
     }),
   );
-  return { value: { groups: groups.map((completions) => ({ completions })) }, metrics: summarizeAdvantages(groups) };
+  return { value: { groups: groups.map((completions) => new AdvantageGroup(completions)) }, metrics: summarizeAdvantages(groups) };
 };
