@@ -14,6 +14,10 @@
  * The constructor's prototype is Object.prototype, so what it makes is a plain
  * object like a literal's: same prototype, `constructor === Object`, own
  * properties in the order `init` assigns them.
+ *
+ * Used where a pretenured object would point to younger ones (what keeps them
+ * alive). Objects that hold only small integers, as step-scan's spans, stay
+ * literals: measured, pretenuring them costs less than copying them.
  */
 export function plainObjectMaker<A extends unknown[], T extends object>(init: (this: T, ...args: A) => void): new (...args: A) => T {
   (init as unknown as { prototype: object }).prototype = Object.prototype;
