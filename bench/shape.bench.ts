@@ -6,11 +6,14 @@
  * Figures: median and best of repeated calls. Then, for MRPO, shape() in
  * ns/token beside a same-run ceiling (a loop touching each token offset) and a
  * numpy reference (bench/support/shape-vs-numpy.ts), with the ratios and the
- * numpy side's max |diff| from shape()'s per-token advantages.
+ * numpy side's max |diff| from shape()'s per-token advantages. Last, the scaling
+ * lines (bench/support/shape-scaling.ts): ns/token at group size 4/8/16 and at
+ * completion length 128/512/2048.
  */
 import { ESTIMATOR_NAMES } from '../src/algo/advantages/index.js';
 import { parseShapeRequest, shape } from '../src/shape/index.js';
 import { fmt, makeBatch, timeIt } from './support/batch.js';
+import { scaling } from './support/shape-scaling.js';
 import { compareWithNumpy } from './support/shape-vs-numpy.js';
 
 export async function run(): Promise<void> {
@@ -25,4 +28,5 @@ export async function run(): Promise<void> {
     console.log(`shape+validate/${estimator}: ${fmt(batch.tokens / v.median)} tokens/s (best ${fmt(batch.tokens / v.best)}), ${fmt(batch.completions / v.median)} completions/s`);
   }
   compareWithNumpy();
+  scaling();
 }

@@ -14,6 +14,7 @@
  *   per-token advantages against shape()'s `tokenAdvantages`, max |diff|. Because
  *   the numpy side gets R_ans, the bench also times shape() with R_ans given in
  *   the request (the same work as the numpy side) and gives both ratios.
+ * All of them run in three interleaved rounds; each figure pools its rounds' calls.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,12 +25,13 @@ import { DEFAULT_EPSILON, DEFAULT_TAU } from '../../src/algo/advantages/index.js
 import { DEFAULT_MAX_STEPS, DEFAULT_MIN_STEPS } from '../../src/rewards/length.js';
 import { parseShapeRequest, shape } from '../../src/shape/index.js';
 import type { TokenOffset } from '../../src/types.js';
-import { fmt, makeBatch, timeIt } from './batch.js';
+import { fmt, makeBatch } from './batch.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PYTHON = join(root, '.venv-python', 'bin', 'python');
 const SCRIPT = join(root, 'bench', 'support', 'shape_numpy.py');
 const SECONDS = 2;
+const ROUNDS = 3;
 
 interface NumpyTiming {
   median: number;
@@ -38,18 +40,34 @@ interface NumpyTiming {
   numpy_median: number;
   runs: number;
   numpy: string;
+  times: number[];
+  segment_times: number[];
+  numpy_times: number[];
 }
 
 const ns = (seconds: number, tokens: number) => `${((seconds / tokens) * 1e9).toFixed(1)} ns/token`;
+
+/** Seconds per call of fn, run for `seconds` after a 3-call warm-up, appended to `into`. */
+function sample(fn: () => void, seconds: number, into: number[]): void {
+  for (let i = 0; i < 3; i++) fn();
+  const start = process.hrtime.bigint();
+  do {
+    const t0 = process.hrtime.bigint();
+    fn();
+    into.push(Number(process.hrtime.bigint() - t0) / 1e9);
+  } while (Number(process.hrtime.bigint() - start) / 1e9 < seconds);
+}
+
+function stats(times: readonly number[]): { median: number; best: number } {
+  const sorted = [...times].sort((a, b) => a - b);
+  return { median: sorted[Math.floor(sorted.length / 2)], best: sorted[0] };
+}
 
 export function compareWithNumpy(): void {
   const batch = makeBatch({ prompts: 64, group: 8, tokens: 512, seed: 1, estimator: 'mrpo' });
   const T = batch.tokens;
   const request = parseShapeRequest(batch.request);
   const response = shape(request);
-
-  const full = timeIt(() => void shape(request), SECONDS);
-  console.log(`shape-vs-numpy/mrpo shape(): ${ns(full.median, T)} median, ${ns(full.best, T)} best (${fmt(T / full.median)} tokens/s) — ${batch.completions} completions, ${T} tokens`);
 
   // The same request with each completion's R_ans given: shape() then does what the numpy side does.
   const answer_C = response.groups.flatMap((g) => g.completions.map((c) => c.rewards.answer));
@@ -58,13 +76,11 @@ export function compareWithNumpy(): void {
     ...batch.request,
     groups: batch.request.groups.map((g) => ({ ...g, completions: g.completions.map((c) => ({ ...c, rewards: { answer: answer_C[i++] } })) })),
   });
-  const given = timeIt(() => void shape(givenRequest), SECONDS);
-  console.log(`shape-vs-numpy/mrpo shape(), R_ans given: ${ns(given.median, T)} median, ${ns(given.best, T)} best (${fmt(T / given.median)} tokens/s)`);
 
   // Ceiling: read each offset pair of the same batch, write one number per token.
   const offsets_C = request.groups.flatMap((g) => g.completions.map((c) => c.tokenOffsets as readonly TokenOffset[]));
   let sink: number[][] = [];
-  const ceiling = timeIt(() => {
+  const ceilingLoop = () => {
     const outs: number[][] = new Array(offsets_C.length);
     for (let c = 0; c < offsets_C.length; c++) {
       const offs = offsets_C[c];
@@ -76,35 +92,69 @@ export function compareWithNumpy(): void {
       outs[c] = out;
     }
     sink = outs;
-  }, SECONDS);
+  };
+
+  const hasPython = existsSync(PYTHON);
+  const dir = hasPython ? mkdtempSync(join(tmpdir(), 'mrpo-shape-numpy-')) : '';
+  // Every measure runs in ROUNDS interleaved rounds (shape(), R_ans given, ceiling, numpy, then again), each figure the
+  // median of all its calls: load that comes and goes on a shared machine then falls on every side alike.
+  const full_N: number[] = [];
+  const given_N: number[] = [];
+  const ceiling_N: number[] = [];
+  const numpy_N: number[] = [];
+  const segment_N: number[] = [];
+  const numpyPart_N: number[] = [];
+  let numpyVersion = '';
+  let advantages_T: Float64Array | undefined;
+  let numpyFailed = false;
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      sample(() => void shape(request), SECONDS / ROUNDS, full_N);
+      sample(() => void shape(givenRequest), SECONDS / ROUNDS, given_N);
+      sample(ceilingLoop, SECONDS / ROUNDS, ceiling_N);
+      if (!hasPython || numpyFailed) continue;
+      const numpy = runNumpy(dir, batch.request, answer_C, offsets_C, SECONDS / ROUNDS);
+      if (numpy === undefined) {
+        numpyFailed = true;
+        continue;
+      }
+      numpy_N.push(...numpy.timing.times);
+      segment_N.push(...numpy.timing.segment_times);
+      numpyPart_N.push(...numpy.timing.numpy_times);
+      numpyVersion = numpy.timing.numpy;
+      advantages_T ??= numpy.advantages_T;
+    }
+  } finally {
+    if (hasPython) rmSync(dir, { recursive: true, force: true });
+  }
   if (sink.length !== offsets_C.length) throw new Error('ceiling loop lost its output');
+
+  const full = stats(full_N);
+  const given = stats(given_N);
+  const ceiling = stats(ceiling_N);
+  console.log(`shape-vs-numpy/mrpo shape(): ${ns(full.median, T)} median, ${ns(full.best, T)} best (${fmt(T / full.median)} tokens/s) — ${batch.completions} completions, ${T} tokens, ${ROUNDS} rounds interleaved with the lines below`);
+  console.log(`shape-vs-numpy/mrpo shape(), R_ans given: ${ns(given.median, T)} median, ${ns(given.best, T)} best (${fmt(T / given.median)} tokens/s)`);
   console.log(
     `shape-vs-numpy/ceiling (a loop reading each offset, writing a per-token value): ${ns(ceiling.median, T)} median, ${ns(ceiling.best, T)} best; shape() takes ${(full.median / ceiling.median).toFixed(1)}× its time (R_ans given: ${(given.median / ceiling.median).toFixed(1)}×)`,
   );
 
-  if (!existsSync(PYTHON)) {
+  if (!hasPython) {
     console.log(`shape-vs-numpy/numpy: skipped (no ${PYTHON}; create it with \`bash scripts/python-env.sh\`)`);
     return;
   }
+  if (advantages_T === undefined) return;
   const shaped_T = response.groups.flatMap((g) => g.completions.flatMap((c) => c.tokenAdvantages ?? []));
   // Tokens that carry a step value rather than their completion's advantage (what the comparison exercises).
   const stepValued = response.groups.reduce((n, g) => n + g.completions.reduce((m, c) => m + (c.tokenAdvantages ?? []).filter((a) => a !== c.advantage).length, 0), 0);
-  const dir = mkdtempSync(join(tmpdir(), 'mrpo-shape-numpy-'));
-  try {
-    const numpy = runNumpy(dir, batch.request, answer_C, offsets_C);
-    if (numpy === undefined) return;
-    const { timing, advantages_T } = numpy;
-    let maxDiff = advantages_T.length === shaped_T.length ? 0 : Number.POSITIVE_INFINITY;
-    for (let t = 0; t < Math.min(shaped_T.length, advantages_T.length); t++) maxDiff = Math.max(maxDiff, Math.abs(shaped_T[t] - advantages_T[t]));
-    console.log(
-      `shape-vs-numpy/numpy ${timing.numpy} (re segmentation + numpy): ${ns(timing.median, T)} median, ${ns(timing.best, T)} best, of which segmentation ${ns(timing.segment_median, T)}, numpy ${ns(timing.numpy_median, T)} (${timing.runs} runs); mrpo shape() is ${(timing.median / full.median).toFixed(1)}× faster (R_ans given: ${(timing.median / given.median).toFixed(1)}×)`,
-    );
-    console.log(
-      `shape-vs-numpy/numpy vs shape() per-token MRPO advantages (same texts, offsets, labels, R_ans): max |diff| ${maxDiff.toExponential(2)} over ${advantages_T.length} tokens (shape(): ${shaped_T.length}, ${stepValued} of them reshaped away from their completion's A)${maxDiff <= 1e-9 ? '' : ' — MISMATCH, numpy figures not comparable'}`,
-    );
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  let maxDiff = advantages_T.length === shaped_T.length ? 0 : Number.POSITIVE_INFINITY;
+  for (let t = 0; t < Math.min(shaped_T.length, advantages_T.length); t++) maxDiff = Math.max(maxDiff, Math.abs(shaped_T[t] - advantages_T[t]));
+  const numpy = stats(numpy_N);
+  console.log(
+    `shape-vs-numpy/numpy ${numpyVersion} (re segmentation + numpy): ${ns(numpy.median, T)} median, ${ns(numpy.best, T)} best, of which segmentation ${ns(stats(segment_N).median, T)}, numpy ${ns(stats(numpyPart_N).median, T)} (${numpy_N.length} runs); mrpo shape() is ${(numpy.median / full.median).toFixed(1)}× faster (R_ans given: ${(numpy.median / given.median).toFixed(1)}×; best against best ${(numpy.best / full.best).toFixed(1)}×)`,
+  );
+  console.log(
+    `shape-vs-numpy/numpy vs shape() per-token MRPO advantages (same texts, offsets, labels, R_ans): max |diff| ${maxDiff.toExponential(2)} over ${advantages_T.length} tokens (shape(): ${shaped_T.length}, ${stepValued} of them reshaped away from their completion's A)${maxDiff <= 1e-9 ? '' : ' — MISMATCH, numpy figures not comparable'}`,
+  );
 }
 
 function runNumpy(
@@ -112,6 +162,7 @@ function runNumpy(
   raw: ReturnType<typeof makeBatch>['request'],
   answer_C: readonly number[],
   offsets_C: ReadonlyArray<readonly TokenOffset[]>,
+  seconds: number,
 ): { timing: NumpyTiming; advantages_T: Float64Array } | undefined {
   const completions = raw.groups.flatMap((g) => g.completions);
   const texts = completions.map((c) => c.text);
@@ -137,7 +188,7 @@ function runNumpy(
     offsets_file: offsetsFile,
     token_counts: offsets_C.map((o) => o.length),
     out_file: outFile,
-    seconds: SECONDS,
+    seconds,
   };
   const inputFile = join(dir, 'batch.json');
   writeFileSync(inputFile, JSON.stringify(input));

@@ -22,7 +22,8 @@ and R_len from the steps, R = R_ans + R_proc + R_len, group normalisation
 -w_k|A| for invalid ones in completions whose R_ans <= tau), the token -> step
 map (most overlapping characters, earlier step on a tie) and the per-token
 advantages. Prints one JSON line: the median and best seconds of the whole
-call, and the medians of its two parts (Python `re` segmentation; the numpy part).
+call, the medians of its two parts (Python `re` segmentation; the numpy part),
+and every call's seconds (the bench pools them over its interleaved rounds).
 """
 
 import json
@@ -217,6 +218,9 @@ def main():
                 "numpy_median": float(np.median(num_t)),
                 "runs": len(total),
                 "numpy": np.__version__,
+                "times": total,
+                "segment_times": seg_t,
+                "numpy_times": num_t,
             }
         )
     )

@@ -6,12 +6,13 @@
  * advantage estimator (§4, §5, §7) → per-token advantages when token offsets
  * are given.
  */
-import { computeAdvantages, type CompletionAdvantage, type EstimatorName } from '../algo/advantages/index.js';
+import { computeAdvantages, type AdvantageCompletion, type CompletionAdvantage, type EstimatorName } from '../algo/advantages/index.js';
 import { extractAnswer, segmentSpans, type SegmentOptions, type Span, type SplitterName } from '../algo/steps.js';
 import { activeAnswerComponents, answerReward, DEFAULT_ANSWER_WEIGHTS, type AnswerComponent, type AnswerRewardResult } from '../rewards/answer.js';
 import { lengthReward } from '../rewards/length.js';
 import { processReward } from '../rewards/process.js';
-import type { Rewards, StepLabel } from '../types.js';
+import type { Rewards, StepLabel, TokenOffsets } from '../types.js';
+import { plainObjectMaker } from '../utils/plain-object.js';
 import type { ShapeRequest } from './schema.js';
 
 export interface ShapedStep {
@@ -52,12 +53,53 @@ export interface ShapeExtras {
   readonly semantic_P_G?: ReadonlyArray<ReadonlyArray<number | undefined>>;
 }
 
-/** One completion's steps, rewards (given or computed) and, when computed, how its answer matched. */
-interface Scored {
+/** T without readonly (what a plainObjectMaker constructor assigns). */
+type W<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * One completion's steps, rewards (given or computed) and, when computed, how its answer matched; with its labels and
+ * offsets it is also the estimator's input completion (no second object per completion).
+ */
+interface Scored extends AdvantageCompletion {
   readonly steps: Span[];
   readonly rewards: Rewards;
-  readonly answer: Pick<ShapedCompletion, 'answer' | 'answerMatch'>;
+  readonly answer: Pick<ShapedCompletion, 'answer' | 'answerMatch'> | undefined;
 }
+
+const ScoredRewards = plainObjectMaker(function (this: W<Rewards>, answer: number, process: number, length: number) {
+  this.answer = answer;
+  this.process = process;
+  this.length = length;
+});
+const ScoredCompletion = plainObjectMaker(function (
+  this: W<Scored>,
+  rewards: Rewards,
+  steps: Span[],
+  stepLabels: readonly StepLabel[] | null,
+  tokenOffsets: TokenOffsets | undefined,
+  answer: Scored['answer'],
+) {
+  this.rewards = rewards;
+  this.steps = steps;
+  this.stepLabels = stepLabels;
+  this.tokenOffsets = tokenOffsets;
+  this.answer = answer;
+});
+const ComputedAnswer = plainObjectMaker(function (
+  this: W<Pick<ShapedCompletion, 'answer' | 'answerMatch'>>,
+  answer: string,
+  answerMatch: NonNullable<ShapedCompletion['answerMatch']>,
+) {
+  this.answer = answer;
+  this.answerMatch = answerMatch;
+});
+
+const InputGroup = plainObjectMaker(function (this: { completions: readonly AdvantageCompletion[] }, completions: readonly AdvantageCompletion[]) {
+  this.completions = completions;
+});
+const OutputGroup = plainObjectMaker(function (this: { completions: readonly ShapedCompletion[] }, completions: readonly ShapedCompletion[]) {
+  this.completions = completions;
+});
 
 /** Counters over the request, for the response's metrics. */
 interface ScoreCounts {
@@ -91,7 +133,7 @@ function scoreCompletions(request: ShapeRequest, extras: ShapeExtras, counts: Sc
         if (c.stepLabels.length > K) counts.labelsLong++;
       }
       let answer = c.rewards?.answer;
-      let match: Pick<ShapedCompletion, 'answer' | 'answerMatch'> = {};
+      let match: Pick<ShapedCompletion, 'answer' | 'answerMatch'> | undefined;
       if (answer === undefined) {
         // The schema guarantees gold.answer here.
         const prediction = extractAnswer(c.text);
@@ -105,16 +147,98 @@ function scoreCompletions(request: ShapeRequest, extras: ShapeExtras, counts: Sc
         answer = r.value;
         counts.computedAnswers++;
         if (r.equivalent) counts.equivalent++;
-        match = { answer: prediction, answerMatch: { equivalent: r.equivalent, ...r.components } };
+        match = new ComputedAnswer(prediction, answerMatchOf(r));
       }
-      const rewards: Rewards = {
-        answer,
-        process: c.rewards?.process ?? processReward(c.stepLabels ?? null, K),
-        length: c.rewards?.length ?? lengthReward(K, lengthOptions),
-      };
-      return { steps, rewards, answer: match };
+      const rewards = new ScoredRewards(answer, c.rewards?.process ?? processReward(c.stepLabels ?? null, K), c.rewards?.length ?? lengthReward(K, lengthOptions));
+      return new ScoredCompletion(rewards, steps, c.stepLabels ?? null, c.tokenOffsets, match);
     });
   });
+}
+
+// The response's per-step and per-completion objects, made by constructors rather than literals so that V8 does not
+// allocate them in the old generation (src/utils/plain-object.ts). Each fixes one key order.
+const StepSpanOnly = plainObjectMaker(function (this: W<ShapedStep>, start: number, end: number) {
+  this.start = start;
+  this.end = end;
+});
+const StepWithAdvantage = plainObjectMaker(function (this: W<ShapedStep>, start: number, end: number, advantage: number) {
+  this.start = start;
+  this.end = end;
+  this.advantage = advantage;
+});
+const StepWithValid = plainObjectMaker(function (this: W<ShapedStep>, start: number, end: number, valid: boolean) {
+  this.start = start;
+  this.end = end;
+  this.valid = valid;
+});
+const StepValidAdvantage = plainObjectMaker(function (this: W<ShapedStep>, start: number, end: number, valid: boolean, advantage: number) {
+  this.start = start;
+  this.end = end;
+  this.valid = valid;
+  this.advantage = advantage;
+});
+const StepValidWeightAdvantage = plainObjectMaker(function (this: W<ShapedStep>, start: number, end: number, valid: boolean, weight: number, advantage: number) {
+  this.start = start;
+  this.end = end;
+  this.valid = valid;
+  this.weight = weight;
+  this.advantage = advantage;
+});
+const TotalRewards = plainObjectMaker(function (this: W<ShapedCompletion['rewards']>, answer: number, process: number, length: number, total: number) {
+  this.answer = answer;
+  this.process = process;
+  this.length = length;
+  this.total = total;
+});
+type AnswerMatch = NonNullable<ShapedCompletion['answerMatch']>;
+const MatchEquivalent = plainObjectMaker(function (this: W<AnswerMatch>, equivalent: boolean) {
+  this.equivalent = equivalent;
+});
+const MatchRougeBleu = plainObjectMaker(function (this: W<AnswerMatch>, equivalent: boolean, rouge1: number, bleu1: number) {
+  this.equivalent = equivalent;
+  this.rouge1 = rouge1;
+  this.bleu1 = bleu1;
+});
+const CompletionWithAnswer = plainObjectMaker(function (
+  this: W<ShapedCompletion>,
+  rewards: ShapedCompletion['rewards'],
+  advantage: number,
+  steps: ShapedStep[],
+  answer: string | undefined,
+  answerMatch: AnswerMatch | undefined,
+  tokenAdvantages: number[],
+  unmappedSteps: number,
+) {
+  this.rewards = rewards;
+  this.advantage = advantage;
+  this.steps = steps;
+  this.answer = answer;
+  this.answerMatch = answerMatch;
+  this.tokenAdvantages = tokenAdvantages;
+  this.unmappedSteps = unmappedSteps;
+});
+const CompletionRewardsGiven = plainObjectMaker(function (
+  this: W<ShapedCompletion>,
+  rewards: ShapedCompletion['rewards'],
+  advantage: number,
+  steps: ShapedStep[],
+  tokenAdvantages: number[],
+  unmappedSteps: number,
+) {
+  this.rewards = rewards;
+  this.advantage = advantage;
+  this.steps = steps;
+  this.tokenAdvantages = tokenAdvantages;
+  this.unmappedSteps = unmappedSteps;
+});
+
+/** How a computed answer reward matched, keys in the order equivalent, then the components computed. */
+function answerMatchOf(r: AnswerRewardResult): AnswerMatch {
+  const c = r.components;
+  if (c.rouge1 === undefined && c.bleu1 === undefined && c.semantic === undefined) return new MatchEquivalent(r.equivalent);
+  if (c.rouge1 !== undefined && c.bleu1 !== undefined && c.semantic === undefined && Object.keys(c).length === 2)
+    return new MatchRougeBleu(r.equivalent, c.rouge1, c.bleu1);
+  return { equivalent: r.equivalent, ...c };
 }
 
 /**
@@ -129,14 +253,45 @@ function shapedSteps(steps: readonly Span[], labels: readonly StepLabel[] | unde
   const weights = adv.stepWeights;
   for (let k = 0; k < K; k++) {
     const { start, end } = steps[k];
-    if (!labelled) out[k] = values === undefined ? { start, end } : { start, end, advantage: values[k] };
-    else if (values === undefined) out[k] = { start, end, valid: labels[k] === 1 };
+    if (!labelled) out[k] = values === undefined ? new StepSpanOnly(start, end) : new StepWithAdvantage(start, end, values[k]);
+    else if (values === undefined) out[k] = new StepWithValid(start, end, labels[k] === 1);
     else {
       const w = weights?.[k];
-      out[k] = w === undefined || w === null ? { start, end, valid: labels[k] === 1, advantage: values[k] } : { start, end, valid: labels[k] === 1, weight: w, advantage: values[k] };
+      out[k] =
+        w === undefined || w === null
+          ? new StepValidAdvantage(start, end, labels[k] === 1, values[k])
+          : new StepValidWeightAdvantage(start, end, labels[k] === 1, w, values[k]);
     }
   }
   return out;
+}
+
+/**
+ * A completion of the response, its keys in the order of the contract (id, rewards, advantage, steps, answer,
+ * answerMatch, tokenAdvantages, unmappedSteps; absent ones left out): the common case is one object literal.
+ */
+function shapedCompletion(
+  id: string | number | undefined,
+  rewards: ShapedCompletion['rewards'],
+  adv: CompletionAdvantage,
+  steps: ShapedStep[],
+  match: Pick<ShapedCompletion, 'answer' | 'answerMatch'> | undefined,
+): ShapedCompletion {
+  const tokens = adv.tokenAdvantages;
+  if (id === undefined && match !== undefined && tokens !== undefined) {
+    return new CompletionWithAnswer(rewards, adv.advantage, steps, match.answer, match.answerMatch, tokens, adv.unmappedSteps ?? 0);
+  }
+  if (id === undefined && match === undefined && tokens !== undefined) {
+    return new CompletionRewardsGiven(rewards, adv.advantage, steps, tokens, adv.unmappedSteps ?? 0);
+  }
+  return {
+    ...(id !== undefined ? { id } : {}),
+    rewards,
+    advantage: adv.advantage,
+    steps,
+    ...match,
+    ...(tokens !== undefined ? { tokenAdvantages: tokens, unmappedSteps: adv.unmappedSteps ?? 0 } : {}),
+  };
 }
 
 export function shape(request: ShapeRequest, extras: ShapeExtras = {}): ShapeResponse {
@@ -145,22 +300,14 @@ export function shape(request: ShapeRequest, extras: ShapeExtras = {}): ShapeRes
   const scored_P_G = scoreCompletions(request, extras, counts);
 
   const result = computeAdvantages(request.estimator, {
-    groups: request.groups.map((group, p) => ({
-      completions: group.completions.map((c, g) => ({
-        rewards: scored_P_G[p][g].rewards,
-        steps: scored_P_G[p][g].steps,
-        stepLabels: c.stepLabels ?? null,
-        tokenOffsets: c.tokenOffsets,
-      })),
-    })),
+    groups: scored_P_G.map((completions) => new InputGroup(completions)),
     options: { tau: options.tau, roundWeights: options.roundWeights, epsilon: options.epsilon },
   });
 
   let n = 0;
   const sums = { answer: 0, process: 0, length: 0, total: 0 };
-  const groups = request.groups.map((group, p) => ({
-    ...(group.id !== undefined ? { id: group.id } : {}),
-    completions: group.completions.map((c, g): ShapedCompletion => {
+  const groups = request.groups.map((group, p) => {
+    const completions = group.completions.map((c, g): ShapedCompletion => {
       const { rewards, steps, answer } = scored_P_G[p][g];
       const total = rewards.answer + rewards.process + rewards.length;
       n++;
@@ -169,16 +316,10 @@ export function shape(request: ShapeRequest, extras: ShapeExtras = {}): ShapeRes
       sums.length += rewards.length;
       sums.total += total;
       const adv = result.value.groups[p].completions[g];
-      return {
-        ...(c.id !== undefined ? { id: c.id } : {}),
-        rewards: { ...rewards, total },
-        advantage: adv.advantage,
-        steps: shapedSteps(steps, c.stepLabels, adv),
-        ...answer,
-        ...(adv.tokenAdvantages !== undefined ? { tokenAdvantages: adv.tokenAdvantages, unmappedSteps: adv.unmappedSteps ?? 0 } : {}),
-      };
-    }),
-  }));
+      return shapedCompletion(c.id, new TotalRewards(rewards.answer, rewards.process, rewards.length, total), adv, shapedSteps(steps, c.stepLabels, adv), answer);
+    });
+    return group.id !== undefined ? { id: group.id, completions } : new OutputGroup(completions);
+  });
 
   const mean = (x: number) => (n === 0 ? 0 : x / n);
   const weights = { ...DEFAULT_ANSWER_WEIGHTS, ...options.answerWeights };

@@ -6,6 +6,7 @@
  * Â = (A − mean_batch)/(std_batch + 1e-4). Sample std throughout. Every token
  * gets Â.
  */
+import { AdvantageGroup } from './completion-advantage.js';
 import { constantAdvantages } from './grpo.js';
 import { summarizeAdvantages } from './metrics.js';
 import { normalize } from './normalize.js';
@@ -34,5 +35,5 @@ export function gdpoAdvantages(input: AdvantageInput): Float64Array[] {
 
 export const gdpo: AdvantageEstimator = (input) => {
   const groups = constantAdvantages(input, gdpoAdvantages(input));
-  return { value: { groups: groups.map((completions) => ({ completions })) }, metrics: summarizeAdvantages(groups) };
+  return { value: { groups: groups.map((completions) => new AdvantageGroup(completions)) }, metrics: summarizeAdvantages(groups) };
 };

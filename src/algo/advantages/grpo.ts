@@ -3,6 +3,7 @@
  * weights, then per group A_i = (R_i − μ)/(σ + 1e-4) with σ the sample std.
  * Every token gets A_i.
  */
+import { AdvantageGroup, AdvantageOnly, AdvantageTokens } from './completion-advantage.js';
 import { tokenAdvantagesFor } from './token-map.js';
 import { DEFAULT_EPSILON, type AdvantageEstimator, type AdvantageInput, type CompletionAdvantage } from './types.js';
 import { summarizeAdvantages } from './metrics.js';
@@ -23,13 +24,14 @@ export function constantAdvantages(input: AdvantageInput, adv_P_G: readonly Floa
   return input.groups.map((group, p) =>
     group.completions.map((c, g) => {
       const advantage = adv_P_G[p][g];
-      if (c.tokenOffsets === undefined) return { advantage };
-      return { advantage, ...tokenAdvantagesFor(c.tokenOffsets, c.steps ?? [], advantage, undefined) };
+      if (c.tokenOffsets === undefined) return new AdvantageOnly(advantage);
+      const t = tokenAdvantagesFor(c.tokenOffsets, c.steps ?? [], advantage, undefined);
+      return new AdvantageTokens(advantage, t.tokenAdvantages, t.unmappedSteps);
     }),
   );
 }
 
 export const grpo: AdvantageEstimator = (input) => {
   const groups = constantAdvantages(input, grpoAdvantages(input));
-  return { value: { groups: groups.map((completions) => ({ completions })) }, metrics: summarizeAdvantages(groups) };
+  return { value: { groups: groups.map((completions) => new AdvantageGroup(completions)) }, metrics: summarizeAdvantages(groups) };
 };

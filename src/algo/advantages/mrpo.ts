@@ -12,6 +12,7 @@
  *   absent or an empty list) keeps A_i
  *   everywhere.
  */
+import { AdvantageGroup, AdvantageOnly, AdvantageSteps, AdvantageStepsTokens, AdvantageTokens } from './completion-advantage.js';
 import { grpoAdvantages } from './grpo.js';
 import { summarizeAdvantages } from './metrics.js';
 import { tokenAdvantagesFor } from './token-map.js';
@@ -21,6 +22,26 @@ import { DEFAULT_TAU, type AdvantageEstimator, type CompletionAdvantage } from '
 export function stepWeight(k: number, K: number, round = true): number {
   const w = K > 1 ? Math.exp(1 - (k - 1) / (K - 1)) : 1;
   return round ? Math.round(w * 100) / 100 : w;
+}
+
+/** Step counts whose weights are cached, per rounding mode (larger K are computed on every call). */
+export const STEP_WEIGHT_CACHE_MAX_K = 512;
+// weights_K[K] holds w_1..w_K of K steps; one table per rounding mode. At most STEP_WEIGHT_CACHE_MAX_K entries each.
+const roundedWeights: Array<Float64Array | undefined> = [];
+const exactWeights: Array<Float64Array | undefined> = [];
+
+/**
+ * The weights w_1..w_K of a completion with K steps (index k − 1 holds w_k), as stepWeight gives them. They depend only
+ * on K and the rounding, so they are computed once per K and mode for K ≤ STEP_WEIGHT_CACHE_MAX_K. Read-only.
+ */
+export function stepWeightsFor(K: number, round = true): Float64Array {
+  const table = round ? roundedWeights : exactWeights;
+  const cached = K <= STEP_WEIGHT_CACHE_MAX_K ? table[K] : undefined;
+  if (cached !== undefined) return cached;
+  const w_K = new Float64Array(K);
+  for (let k = 0; k < K; k++) w_K[k] = stepWeight(k + 1, K, round);
+  if (K <= STEP_WEIGHT_CACHE_MAX_K) table[K] = w_K;
+  return w_K;
 }
 
 export const mrpo: AdvantageEstimator = (input) => {
@@ -35,11 +56,13 @@ export const mrpo: AdvantageEstimator = (input) => {
       // An empty label list is "no labels" (how the reference records a failed judgement), not "all invalid".
       const reshape = c.rewards.answer <= tau && labels !== null && labels !== undefined && labels.length > 0 && steps.length > 0;
       if (!reshape) {
-        if (c.tokenOffsets === undefined) return { advantage };
-        return { advantage, ...tokenAdvantagesFor(c.tokenOffsets, steps, advantage, undefined) };
+        if (c.tokenOffsets === undefined) return new AdvantageOnly(advantage);
+        const t = tokenAdvantagesFor(c.tokenOffsets, steps, advantage, undefined);
+        return new AdvantageTokens(advantage, t.tokenAdvantages, t.unmappedSteps);
       }
       const K = steps.length;
       const mag = Math.abs(advantage);
+      const w_K = stepWeightsFor(K, round);
       const stepAdvantages = new Array<number>(K);
       const stepWeights = new Array<number | null>(K);
       for (let k = 0; k < K; k++) {
@@ -47,14 +70,14 @@ export const mrpo: AdvantageEstimator = (input) => {
           stepAdvantages[k] = mag;
           stepWeights[k] = null;
         } else {
-          const w = stepWeight(k + 1, K, round);
-          stepAdvantages[k] = -w * mag;
-          stepWeights[k] = w;
+          stepAdvantages[k] = -w_K[k] * mag;
+          stepWeights[k] = w_K[k];
         }
       }
-      if (c.tokenOffsets === undefined) return { advantage, stepAdvantages, stepWeights };
-      return { advantage, stepAdvantages, stepWeights, ...tokenAdvantagesFor(c.tokenOffsets, steps, advantage, stepAdvantages) };
+      if (c.tokenOffsets === undefined) return new AdvantageSteps(advantage, stepAdvantages, stepWeights);
+      const t = tokenAdvantagesFor(c.tokenOffsets, steps, advantage, stepAdvantages);
+      return new AdvantageStepsTokens(advantage, stepAdvantages, stepWeights, t.tokenAdvantages, t.unmappedSteps);
     }),
   );
-  return { value: { groups: groups.map((completions) => ({ completions })) }, metrics: summarizeAdvantages(groups) };
+  return { value: { groups: groups.map((completions) => new AdvantageGroup(completions)) }, metrics: summarizeAdvantages(groups) };
 };

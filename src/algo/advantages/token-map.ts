@@ -16,6 +16,7 @@
  * what `mrpo serve` decodes request bodies to); both are read in place.
  */
 import type { TokenOffsets } from '../../types.js';
+import { plainObjectMaker } from '../../utils/plain-object.js';
 
 /** What the mapping reads of a step: its span (a Step has one). */
 export interface StepSpan {
@@ -123,8 +124,16 @@ export function mapTokensToSteps(offsets_T: TokenOffsets, steps_K: readonly Step
   return { step_T, tokens_K, unmappedSteps };
 }
 
+/** What tokenAdvantagesFor returns, made by a constructor (not pretenured by V8: src/utils/plain-object.ts). */
+const TokenAdvantages = plainObjectMaker(function (this: { tokenAdvantages: number[]; unmappedSteps: number }, tokenAdvantages: number[], unmappedSteps: number) {
+  this.tokenAdvantages = tokenAdvantages;
+  this.unmappedSteps = unmappedSteps;
+});
+
 /** Steps that got a token, reused across calls (the call is synchronous). */
 let seen_K = new Uint8Array(64);
+/** The sequence advantage once per step, when no step values are given: reused across calls (refilled each call). */
+const constant_K: number[] = [0.5];
 
 /**
  * Per-token advantages: the sequence advantage everywhere, replaced by
@@ -143,13 +152,17 @@ export function tokenAdvantagesFor(
   const out = new Array<number>(T);
   if (K === 0) {
     for (let t = 0; t < T; t++) out[t] = advantage;
-    return { tokenAdvantages: out, unmappedSteps: 0 };
+    return new TokenAdvantages(out, 0);
   }
   if (seen_K.length < K) seen_K = new Uint8Array(Math.max(K, 2 * seen_K.length));
   const seen = seen_K;
   seen.fill(0, 0, K);
   // Without step values every token keeps the advantage; the walk still counts the steps that got a token.
-  const values_K = stepValues_K ?? new Array<number>(K).fill(advantage);
+  let values_K = stepValues_K;
+  if (values_K === undefined) {
+    for (let k = 0; k < K; k++) constant_K[k] = advantage;
+    values_K = constant_K;
+  }
   const walker = new StepWalker(steps_K);
   // After a token of step k, the tokens that follow it in order and lie inside step k are a run: they belong to step k
   // (no other step overlaps them), so the loop over the run checks only that. Each branch stores its own value (a
@@ -204,5 +217,5 @@ export function tokenAdvantagesFor(
   }
   let mapped = 0;
   for (let j = 0; j < K; j++) mapped += seen[j];
-  return { tokenAdvantages: out, unmappedSteps: K - mapped };
+  return new TokenAdvantages(out, K - mapped);
 }
