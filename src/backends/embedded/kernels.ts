@@ -45,6 +45,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
+import { type Bmm16, createBmm16 } from './simd.js';
 
 /** The tfjs-backend-wasm version whose internals this kernel was written and tested against; on any other the stock kernel stays. */
 export const TESTED_WASM_VERSION = '4.22.0';
@@ -58,6 +59,7 @@ interface WasmBackendInternals {
   wasm: {
     cwrap(name: string, ret: null, args: string[]): (...args: unknown[]) => void;
     tfjs: { registerTensor(id: number, size: number, memoryOffset: number): void; disposeData(id: number): void };
+    asm?: { memory?: object };
   };
 }
 
@@ -74,6 +76,19 @@ let stockCast: tf.KernelConfig | null = null;
 let sharedCast: tf.KernelConfig | null = null;
 let wasmBatchMatMul: WasmBatchMatMul | null = null;
 let wasmOwner: unknown = null;
+let bmm16: Bmm16 | null = null;
+/** Whether products with 16 output columns go through simd.ts's kernel (tests turn it off to compare with the XNNPACK path). */
+let use16 = true;
+
+/** Routes n = 16 products through simd.ts (default) or through XNNPACK per element; for tests and benchmarks. */
+export function useSimd16(on: boolean): void {
+  use16 = on;
+}
+
+/** Whether simd.ts's kernel is bound to the backend's memory (after the first fast product with a batch). */
+export function simd16Bound(): boolean {
+  return bmm16 !== null;
+}
 
 const shapeBytes = (shape: number[]): Uint8Array => new Uint8Array(new Int32Array(shape).buffer);
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -94,12 +109,18 @@ function viewKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; att
   const backend = args.backend as WasmBackendInternals;
   if (wasmBatchMatMul === null || wasmOwner !== backend.wasm) {
     wasmBatchMatMul = backend.wasm.cwrap('BatchMatMul', null, ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number']) as WasmBatchMatMul;
+    const memory = backend.wasm.asm?.memory;
+    bmm16 = memory === undefined ? null : createBmm16(memory);
     wasmOwner = backend.wasm;
   }
   const out = backend.makeOutput([...batchA, m, n], 'float32');
   const aOff = backend.dataIdMap.get(a.dataId).memoryOffset;
   const bOff = backend.dataIdMap.get(b.dataId).memoryOffset;
   const oOff = backend.dataIdMap.get(out.dataId).memoryOffset;
+  if (n === 16 && use16 && bmm16 !== null) {
+    bmm16(aOff, bOff, oOff, N, m, k);
+    return out;
+  }
   const aShape = shapeBytes([1, m, k]);
   const bShape = shapeBytes([1, k, n]);
   const { tfjs } = backend.wasm;
