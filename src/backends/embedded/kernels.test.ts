@@ -13,7 +13,7 @@ import { createRng } from '../../utils/rng.js';
 import type { LossSpec, OptimizerSpec, Prompt, TrainExample } from '../backend.js';
 import { readFileSync } from 'node:fs';
 import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
-import { TESTED_WASM_VERSION, simd16Bound, useFastKernels, useSimd16 } from './kernels.js';
+import { TESTED_WASM_VERSION, simdBmmBound, useFastKernels, useSimdBmm } from './kernels.js';
 import { createEmbeddedBackend } from './embedded-backend.js';
 import { bmm, initEngine, tf } from './engine.js';
 
@@ -22,7 +22,7 @@ beforeAll(async () => {
 });
 afterAll(() => {
   useFastKernels(true);
-  useSimd16(true);
+  useSimdBmm(true);
 });
 
 function random(shape: number[], seed: number): tf.Tensor {
@@ -89,8 +89,9 @@ describe('fast BatchMatMul', () => {
     ['one column', [4, 9, 3], [4, 3, 1]],
     ['decode step (1 row: stock path)', [256, 1, 16], [256, 16, 80]],
     ['MIN_ROWS rows', [5, 8, 3], [5, 3, 9]],
-    ['16 columns (simd.ts), MIN_ROWS rows, one inner index', [3, 8, 1], [3, 1, 16]],
-    ['16 columns (simd.ts), odd sizes, rank 4', [2, 3, 13, 7], [2, 3, 7, 16]],
+    ['simd.ts: MIN_ROWS rows, one inner index', [3, 8, 1], [3, 1, 16]],
+    ['simd.ts: odd sizes, rank 4', [2, 3, 13, 7], [2, 3, 7, 16]],
+    ['B above SIMD_MAX_B (XNNPACK per element)', [2, 9, 70], [2, 70, 64]],
   ];
   for (const [name, sa, sb] of shapes)
     it(`gives the stock values: ${name} ${sa.join('×')} · ${sb.join('×')}`, () => {
@@ -124,29 +125,32 @@ describe('fast BatchMatMul', () => {
     for (const t of [a, b, w]) t.dispose();
   });
 
-  it('gives the stock gradients with 16-column products (simd.ts) in the forward and backward pass', () => {
+  it('gives the stock gradients with the products through simd.ts in the forward and backward pass', () => {
     const a = random([8, 12, 10], 15);
     const b = random([8, 10, 16], 16);
     const w = random([8, 12, 16], 17);
-    // forward a·b and the gradient for b (aᵀ·dy, 10 rows) have 16 columns
     const loss = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.sin(bmm(x as tf.Tensor3D, y as tf.Tensor3D)), w));
     const { stock, fast } = both(() => [...tf.grads(loss)([a, b]), loss(a, b)]);
     expectClose(fast, stock);
     for (const t of [a, b, w]) t.dispose();
   });
 
-  it('gives with simd.ts the same bits as XNNPACK per element (same operations in the same order)', () => {
+  it('gives with simd.ts the same bits as XNNPACK per element (the same operations in the same order)', () => {
     useFastKernels(true);
     const cases: Array<[number[], number[]]> = [
       [[256, 98, 98], [256, 98, 16]],
       [[4, 9, 1], [4, 1, 16]],
       [[3, 33, 70], [3, 70, 16]],
+      [[256, 98, 16], [256, 16, 98]], // 6 blocks of 16 columns, 2 single columns
+      [[3, 10, 5], [3, 5, 7]], // a block of 4, 3 single columns
+      [[2, 9, 4], [2, 4, 1]],
+      [[2, 8, 64], [2, 64, 64]], // B of SIMD_MAX_B entries
     ];
     for (const [sa, sb] of cases) {
       const a = random(sa, 18);
       const b = random(sb, 19);
       const run = (on: boolean): Float32Array => {
-        useSimd16(on);
+        useSimdBmm(on);
         const c = tf.matMul(a, b);
         const out = c.dataSync() as Float32Array;
         c.dispose();
@@ -154,7 +158,7 @@ describe('fast BatchMatMul', () => {
       };
       const xnn = run(false);
       const simd = run(true);
-      expect(simd16Bound()).toBe(true); // (otherwise both runs would be XNNPACK's)
+      expect(simdBmmBound()).toBe(true); // (otherwise both runs would be XNNPACK's)
       expect(simd, `${sa.join('×')} · ${sb.join('×')}`).toEqual(xnn);
       a.dispose();
       b.dispose();
@@ -171,7 +175,7 @@ describe('fast BatchMatMul', () => {
     const b16 = random([16, 8, 16], 15);
     tf.matMul(a, b16).dispose();
     const mid = tf.memory();
-    for (let i = 0; i < 20; i++) tf.matMul(a, b16).dispose(); // the simd.ts path
+    for (let i = 0; i < 20; i++) tf.matMul(a, b16).dispose(); // the simd.ts path (16 columns)
     expect([tf.memory().numTensors, tf.memory().numBytes]).toEqual([mid.numTensors, mid.numBytes]);
     b16.dispose();
     const after = tf.memory();
@@ -255,7 +259,7 @@ describe('sharing Cast', () => {
 });
 
 describe('training with the fast kernels', () => {
-  // d_head 8, and d_head 16 (attention's context and gradients then go through simd.ts)
+  // d_head 8 and 16
   for (const heads of [4, 2])
   it(`gives the stock kernels’ metrics over four policy-gradient steps (to 6 decimals), ${heads} heads of ${32 / heads}`, async () => {
     const words = Array.from({ length: 40 }, (_, i) => `w${i}`);

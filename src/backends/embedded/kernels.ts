@@ -45,7 +45,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
-import { type Bmm16, createBmm16 } from './simd.js';
+import { type SimdBmm, createSimdBmm } from './simd.js';
 
 /** The tfjs-backend-wasm version whose internals this kernel was written and tested against; on any other the stock kernel stays. */
 export const TESTED_WASM_VERSION = '4.22.0';
@@ -65,6 +65,9 @@ interface WasmBackendInternals {
 
 type WasmBatchMatMul = (aId: number, aShape: Uint8Array, aRank: number, bId: number, bShape: Uint8Array, bRank: number, transposeA: boolean, transposeB: boolean, outId: number) => void;
 
+/** Batch elements whose B has at most this many entries go through simd.ts (B stays in the L1 cache while each row of A passes over it). */
+export const SIMD_MAX_B = 4096;
+
 /** Fewer rows per batch element than this go to the stock kernel (see above). */
 export const MIN_ROWS = 8;
 
@@ -76,18 +79,18 @@ let stockCast: tf.KernelConfig | null = null;
 let sharedCast: tf.KernelConfig | null = null;
 let wasmBatchMatMul: WasmBatchMatMul | null = null;
 let wasmOwner: unknown = null;
-let bmm16: Bmm16 | null = null;
+let simdBmm: SimdBmm | null = null;
 /** Whether products with 16 output columns go through simd.ts's kernel (tests turn it off to compare with the XNNPACK path). */
-let use16 = true;
+let useSimd = true;
 
 /** Routes n = 16 products through simd.ts (default) or through XNNPACK per element; for tests and benchmarks. */
-export function useSimd16(on: boolean): void {
-  use16 = on;
+export function useSimdBmm(on: boolean): void {
+  useSimd = on;
 }
 
 /** Whether simd.ts's kernel is bound to the backend's memory (after the first fast product with a batch). */
-export function simd16Bound(): boolean {
-  return bmm16 !== null;
+export function simdBmmBound(): boolean {
+  return simdBmm !== null;
 }
 
 const shapeBytes = (shape: number[]): Uint8Array => new Uint8Array(new Int32Array(shape).buffer);
@@ -110,15 +113,15 @@ function viewKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; att
   if (wasmBatchMatMul === null || wasmOwner !== backend.wasm) {
     wasmBatchMatMul = backend.wasm.cwrap('BatchMatMul', null, ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number']) as WasmBatchMatMul;
     const memory = backend.wasm.asm?.memory;
-    bmm16 = memory === undefined ? null : createBmm16(memory);
+    simdBmm = memory === undefined ? null : createSimdBmm(memory);
     wasmOwner = backend.wasm;
   }
   const out = backend.makeOutput([...batchA, m, n], 'float32');
   const aOff = backend.dataIdMap.get(a.dataId).memoryOffset;
   const bOff = backend.dataIdMap.get(b.dataId).memoryOffset;
   const oOff = backend.dataIdMap.get(out.dataId).memoryOffset;
-  if (n === 16 && use16 && bmm16 !== null) {
-    bmm16(aOff, bOff, oOff, N, m, k);
+  if (useSimd && simdBmm !== null && k * n <= SIMD_MAX_B) {
+    simdBmm(aOff, bOff, oOff, N, m, k, n);
     return out;
   }
   const aShape = shapeBytes([1, m, k]);

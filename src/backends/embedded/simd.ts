@@ -18,7 +18,7 @@
  * row, inner index), with the loop bounds checked before each pass.
  */
 
-export type Bmm16 = (a: number, b: number, c: number, n: number, m: number, k: number) => void;
+export type SimdBmm = (a: number, b: number, c: number, n: number, m: number, k: number, cols: number) => void;
 
 /** The few WebAssembly JS API members used here (the project's TypeScript lib has no WebAssembly declarations). */
 interface WebAssemblyApi {
@@ -50,60 +50,71 @@ const sleb = (n: number): number[] => {
 const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
 const name = (text: string): number[] => [...uleb(text.length), ...Array.from(text, (ch) => ch.charCodeAt(0))];
 
-// locals: parameters a, b, c, n, m, k; then i32 e, i, t, ap, bp; then v128 s, acc0..acc3
-const [A, B, C, N, M, K, E, I, T, AP, BP, S, ACC] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+// locals: parameters a, b, c, n, m, k, cols; then i32 e, i, t, ap, bp, j, cp; then v128 s, acc0..acc3; then f32 x
+const [A, B, C, N, M, K, COLS, E, I, T, AP, BP, J, CP, S, ACC, X] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 19];
 const get = (l: number): number[] => [0x20, l];
 const set = (l: number): number[] => [0x21, l];
 const i32 = (v: number): number[] => [0x41, ...sleb(v)];
 const ADD = 0x6a;
 const MUL = 0x6c;
-const GE_U = 0x4f;
+const GT_U = 0x4b;
 const simd = (op: number): number[] => [0xfd, ...uleb(op)];
 const addTo = (l: number, by: number[]): number[] => [...get(l), ...by, ADD, ...set(l)];
-/** block { loop { if (x >= bound) break; …; continue } } */
-const loopWhileBelow = (x: number, bound: number, inner: number[]): number[] => [0x02, 0x40, 0x03, 0x40, ...get(x), ...get(bound), GE_U, 0x0d, 1, ...inner, 0x0c, 0, 0x0b, 0x0b];
-const LANES = [0, 1, 2, 3];
+/** block { loop { if (stop) break; …; continue } } */
+const loopUntil = (stop: number[], inner: number[]): number[] => [0x02, 0x40, 0x03, 0x40, ...stop, 0x0d, 1, ...inner, 0x0c, 0, 0x0b, 0x0b];
+/** stop once j + width > cols */
+const pastEnd = (width: number): number[] => [...get(J), ...i32(width), ADD, ...get(COLS), GT_U];
+
+/**
+ * Columns j .. j+4·vectors of row i: vectors f32x4 accumulators from zero, then for t = 0..k−1
+ * acc += splat(A[i, t]) · B[t, j..]; with vectors = 0 one scalar column.
+ */
+function columns(vectors: number): number[] {
+  const lanes = Array.from({ length: vectors }, (_, q) => q);
+  const width = vectors === 0 ? 1 : 4 * vectors;
+  const zero = vectors === 0 ? [0x43, 0, 0, 0, 0, ...set(X)] : lanes.flatMap((q) => [...simd(0x0c), ...new Array<number>(16).fill(0), ...set(ACC + q)]);
+  const step =
+    vectors === 0
+      ? [...get(X), ...get(AP), 0x2a, 2, 0, ...get(BP), 0x2a, 2, 0, 0x94, 0x92, ...set(X)] // x = x + a·b
+      : [...get(AP), 0x2a, 2, 0, ...simd(0x13), ...set(S), ...lanes.flatMap((q) => [...get(ACC + q), ...get(S), ...get(BP), ...simd(0x00), 2, 16 * q, ...simd(0xe6), ...simd(0xe4), ...set(ACC + q)])];
+  const store = vectors === 0 ? [...get(CP), ...get(X), 0x38, 2, 0] : lanes.flatMap((q) => [...get(CP), ...get(ACC + q), ...simd(0x0b), 2, 16 * q]);
+  return loopUntil(pastEnd(width), [
+    ...zero,
+    ...get(A), ...get(I), ...get(K), MUL, ...i32(4), MUL, ADD, ...set(AP), // ap = a + 4·i·k
+    ...get(B), ...get(J), ...i32(4), MUL, ADD, ...set(BP), // bp = b + 4·j
+    ...i32(0), ...set(T),
+    ...loopUntil([...get(T), ...get(K), 0x4f], [...step, ...addTo(AP, i32(4)), ...addTo(BP, [...get(COLS), ...i32(4), MUL]), ...addTo(T, i32(1))]),
+    ...get(C), ...get(I), ...get(COLS), MUL, ...get(J), ADD, ...i32(4), MUL, ADD, ...set(CP), // cp = c + 4·(i·cols + j)
+    ...store,
+    ...addTo(J, i32(width)),
+  ]);
+}
 
 function moduleBytes(): Uint8Array {
-  const inner = [
-    ...get(AP), 0x2a, 2, 0, ...simd(0x13), ...set(S), // s = splat(f32 A[ap])
-    // acc_j = acc_j + s · B[bp + 16 j .. +16)
-    ...LANES.flatMap((j) => [...get(ACC + j), ...get(S), ...get(BP), ...simd(0x00), 2, 16 * j, ...simd(0xe6), ...simd(0xe4), ...set(ACC + j)]),
-    ...addTo(AP, i32(4)), ...addTo(BP, i32(64)), ...addTo(T, i32(1)),
-  ];
-  const row = [
-    ...LANES.flatMap((j) => [...simd(0x0c), ...new Array<number>(16).fill(0), ...set(ACC + j)]),
-    ...get(A), ...get(I), ...get(K), MUL, ...i32(4), MUL, ADD, ...set(AP), // ap = a + 4·i·k
-    ...get(B), ...set(BP),
-    ...i32(0), ...set(T),
-    ...loopWhileBelow(T, K, inner),
-    ...get(C), ...get(I), ...i32(64), MUL, ADD, ...set(AP), // row i of C
-    ...LANES.flatMap((j) => [...get(AP), ...get(ACC + j), ...simd(0x0b), 2, 16 * j]),
-    ...addTo(I, i32(1)),
-  ];
+  const row = [...i32(0), ...set(J), ...columns(4), ...columns(1), ...columns(0), ...addTo(I, i32(1))];
   const element = [
     ...i32(0), ...set(I),
-    ...loopWhileBelow(I, M, row),
+    ...loopUntil([...get(I), ...get(M), 0x4f], row),
     ...addTo(A, [...get(M), ...get(K), MUL, ...i32(4), MUL]),
-    ...addTo(B, [...get(K), ...i32(64), MUL]),
-    ...addTo(C, [...get(M), ...i32(64), MUL]),
+    ...addTo(B, [...get(K), ...get(COLS), MUL, ...i32(4), MUL]),
+    ...addTo(C, [...get(M), ...get(COLS), MUL, ...i32(4), MUL]),
     ...addTo(E, i32(1)),
   ];
-  const code = [2, 5, 0x7f, 5, 0x7b, ...loopWhileBelow(E, N, element), 0x0b];
+  const code = [3, 7, 0x7f, 5, 0x7b, 1, 0x7d, ...loopUntil([...get(E), ...get(N), 0x4f], element), 0x0b];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-    ...section(1, [1, 0x60, 6, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]), // (i32 ×6) → ()
+    ...section(1, [1, 0x60, 7, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]), // (i32 ×7) → ()
     ...section(2, [1, ...name('env'), ...name('memory'), 2, 0, 0]), // imported memory, no bounds required
     ...section(3, [1, 0]),
-    ...section(7, [1, ...name('bmm16'), 0, 0]),
+    ...section(7, [1, ...name('bmm'), 0, 0]),
     ...section(10, [1, ...uleb(code.length), ...code]),
   ]);
 }
 
 /** The kernel bound to `memory` (a WebAssembly.Memory), or null where WebAssembly SIMD is unavailable. */
-export function createBmm16(memory: object): Bmm16 | null {
+export function createSimdBmm(memory: object): SimdBmm | null {
   const bytes = moduleBytes();
   if (!wasmApi.validate(bytes)) return null;
   const instance = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } });
-  return instance.exports.bmm16 as Bmm16;
+  return instance.exports.bmm as SimdBmm;
 }
