@@ -29,6 +29,11 @@
  * disposes the views again. Disposing matters: the backend caches one XNNPACK
  * operator (the packed right-hand matrix) per B tensor id and drops it when
  * that id is disposed, so each view gets a fresh id and is released at once.
+ * Batch elements whose B has at most SIMD_MAX_B entries (all of attention's
+ * per-head products at the demo size) skip XNNPACK's per-call operator
+ * creation and packing: simd.ts multiplies all elements in one call, with the
+ * same bits as the per-element XNNPACK path (a training step: about 6–9% less
+ * CPU, docs/embedded-engine-notes.md).
  *
  * Anything else (a transpose flag, broadcast batch dimensions, batch size 1,
  * fewer than MIN_ROWS rows per element, an empty dimension, a non-float32
@@ -39,7 +44,8 @@
  * 8 2× faster).
  *
  * Both touch backend internals (`dataIdMap`, `incRef`,
- * `wasm.tfjs.registerTensor`, `disposeData`, the `BatchMatMul` export), which
+ * `wasm.tfjs.registerTensor`, `disposeData`, the `BatchMatMul` export, the
+ * module's memory `wasm.asm.memory`), which
  * is why the tfjs packages are pinned to exact versions in package.json and the
  * replacements are installed only on that version.
  */
