@@ -165,6 +165,39 @@ describe('fast BatchMatMul', () => {
     }
   });
 
+  it('gives the stock values with A transposed (transposeA), through simd.ts and, for a large B, through the stock Transpose', () => {
+    const at = random([6, 9, 12], 20); // A stored [k = 9, m = 12]
+    const b = random([6, 9, 16], 21);
+    const atBig = random([3, 70, 10], 22);
+    const bBig = random([3, 70, 64], 23); // 4,480 entries: over SIMD_MAX_B
+    const { stock, fast } = both(() => [tf.matMul(at, b, true, false), tf.matMul(atBig, bBig, true, false)]);
+    expectClose(fast, stock);
+    for (const t of [at, b, atBig, bBig]) t.dispose();
+  });
+
+  it('gives with transposeA the same bits as an explicit transpose and XNNPACK, and leaves no memory behind', () => {
+    useFastKernels(true);
+    for (const [sa, sb] of [
+      [[256, 98, 98], [256, 98, 16]],
+      [[3, 70, 10], [3, 70, 64]],
+    ]) {
+      const at = random(sa, 24);
+      const b = random(sb, 25);
+      useSimdBmm(false);
+      const ref = tf.matMul(tf.transpose(at, [0, 2, 1]) as tf.Tensor3D, b as tf.Tensor3D);
+      const xnn = ref.dataSync() as Float32Array;
+      ref.dispose();
+      useSimdBmm(true);
+      const before = tf.memory();
+      const c = tf.matMul(at, b, true, false);
+      expect(c.dataSync() as Float32Array, sa.join('×')).toEqual(xnn);
+      c.dispose();
+      expect([tf.memory().numTensors, tf.memory().numBytes, tf.backend().numDataIds()]).toEqual([before.numTensors, before.numBytes, before.numDataBuffers]);
+      at.dispose();
+      b.dispose();
+    }
+  });
+
   it('leaves no tensors or wasm memory behind', () => {
     useFastKernels(true);
     const a = random([16, 20, 8], 13);

@@ -35,7 +35,11 @@
  * same bits as the per-element XNNPACK path (a training step: about 6–9% less
  * CPU, docs/embedded-engine-notes.md).
  *
- * Anything else (a transpose flag, broadcast batch dimensions, batch size 1,
+ * With transposeA, simd.ts reads A transposed in place (for a B too large
+ * for it, the stock Transpose kernel runs first): attention's gradients use
+ * the flag instead of transposing [N, L, L] tensors.
+ *
+ * Anything else (transposeB, broadcast batch dimensions, batch size 1,
  * fewer than MIN_ROWS rows per element, an empty dimension, a non-float32
  * dtype) goes to the stock kernel unchanged. The row limit is for sampling:
  * a decode step multiplies one query row per element, and packing each
@@ -61,6 +65,7 @@ interface WasmBackendInternals {
   dataIdNextNumber: number;
   incRef(dataId: object): void;
   dataIdMap: { get(dataId: object): { id: number; memoryOffset: number } };
+  disposeData(dataId: object): boolean;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   wasm: {
     cwrap(name: string, ret: null, args: string[]): (...args: unknown[]) => void;
@@ -110,10 +115,11 @@ function viewKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; att
   const batchA = a.shape.slice(0, -2);
   const sameBatch = ra === rb && batchA.every((x, i) => x === b.shape[i]);
   const N = size(batchA);
-  const [m, k] = [a.shape[ra - 2], a.shape[ra - 1]];
+  const tA = attrs.transposeA === true;
+  const [m, k] = tA ? [a.shape[ra - 1], a.shape[ra - 2]] : [a.shape[ra - 2], a.shape[ra - 1]];
   const n = b.shape[rb - 1];
   if (stock === null) throw new Error('fast BatchMatMul used before installation');
-  if (attrs.transposeA || attrs.transposeB || !sameBatch || ra < 3 || N < 2 || m < MIN_ROWS || k * n === 0 || a.dtype !== 'float32' || b.dtype !== 'float32' || b.shape[rb - 2] !== k)
+  if (attrs.transposeB || !sameBatch || ra < 3 || N < 2 || m < MIN_ROWS || k * n === 0 || a.dtype !== 'float32' || b.dtype !== 'float32' || b.shape[rb - 2] !== k)
     return stock.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   const backend = args.backend as WasmBackendInternals;
   if (wasmBatchMatMul === null || wasmOwner !== backend.wasm) {
@@ -122,12 +128,15 @@ function viewKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; att
     simdBmm = memory === undefined ? null : createSimdBmm(memory);
     wasmOwner = backend.wasm;
   }
+  const simd = useSimd && simdBmm !== null && k * n <= SIMD_MAX_B;
+  // A transposed for XNNPACK: the stock Transpose kernel first (simd.ts reads it in place)
+  const aT = tA && !simd ? (transposeKernel().kernelFunc({ inputs: { x: a }, backend: args.backend, attrs: { perm: [...batchA.map((_, i) => i), ra - 1, ra - 2] } } as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo) : null;
   const out = backend.makeOutput([...batchA, m, n], 'float32');
-  const aOff = backend.dataIdMap.get(a.dataId).memoryOffset;
+  const aOff = backend.dataIdMap.get((aT ?? a).dataId).memoryOffset;
   const bOff = backend.dataIdMap.get(b.dataId).memoryOffset;
   const oOff = backend.dataIdMap.get(out.dataId).memoryOffset;
-  if (useSimd && simdBmm !== null && k * n <= SIMD_MAX_B) {
-    simdBmm(aOff, bOff, oOff, N, m, k, n);
+  if (simd && simdBmm !== null) {
+    simdBmm(aOff, bOff, oOff, N, m, k, n, tA ? 4 : 4 * k, tA ? 4 * m : 4);
     return out;
   }
   const aShape = shapeBytes([1, m, k]);
@@ -146,7 +155,14 @@ function viewKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; att
     tfjs.disposeData(ib);
     tfjs.disposeData(io);
   }
+  if (aT !== null) backend.disposeData(aT.dataId);
   return out;
+}
+
+function transposeKernel(): tf.KernelConfig {
+  const kernel = tf.getKernel('Transpose', 'wasm');
+  if (kernel === undefined) throw new Error('the tfjs wasm backend has no Transpose kernel registered');
+  return kernel;
 }
 
 /** Identity that shares the input's data (one more reference) instead of copying it. */

@@ -2,10 +2,12 @@
  * A batched float32 product for attention's small operands, hand-encoded as a
  * WebAssembly SIMD module that shares the tfjs wasm backend's memory.
  *
- * `bmm(a, b, c, N, m, k, cols)` computes, for each of N consecutive batch
- * elements, C[m, cols] = A[m, k] · B[k, cols] (row-major, byte offsets into
- * the backend's heap). Each output row is done in blocks of 16 columns (four
- * f32x4 accumulators), then blocks of 4, then single columns; every
+ * `bmm(a, b, c, N, m, k, cols, rowStep, colStep)` computes, for each of N
+ * consecutive batch elements, C[m, cols] = A[m, k] · B[k, cols] (row-major,
+ * byte offsets into the backend's heap; A may be stored transposed, [k, m],
+ * with rowStep 4 and colStep 4m instead of 4k and 4). Each output row is done
+ * in blocks of 16 columns (four f32x4 accumulators), then blocks of 4, then
+ * single columns; every
  * accumulator starts at zero and adds a[i, t] · b[t, j] for t = 0, 1, … in
  * order, a multiply then an add. These are the operations, in the same order,
  * of XNNPACK's wasm SIMD GEMM as tfjs-backend-wasm 4.22 runs it (no fused
@@ -22,7 +24,8 @@
  * dimensions do nothing.
  */
 
-export type SimdBmm = (a: number, b: number, c: number, n: number, m: number, k: number, cols: number) => void;
+/** Byte offsets a, b, c; n elements of [m, k] · [k, cols]; A's element (i, t) at a + i·rowStep + t·colStep bytes. */
+export type SimdBmm = (a: number, b: number, c: number, n: number, m: number, k: number, cols: number, rowStep: number, colStep: number) => void;
 
 /** The few WebAssembly JS API members used here (the project's TypeScript lib has no WebAssembly declarations). */
 interface WebAssemblyApi {
@@ -54,8 +57,8 @@ const sleb = (n: number): number[] => {
 const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
 const name = (text: string): number[] => [...uleb(text.length), ...Array.from(text, (ch) => ch.charCodeAt(0))];
 
-// locals: parameters a, b, c, n, m, k, cols; then i32 e, i, t, ap, bp, j, cp; then v128 s, acc0..acc3; then f32 x
-const [A, B, C, N, M, K, COLS, E, I, T, AP, BP, J, CP, S, ACC, X] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 19];
+// locals: parameters a, b, c, n, m, k, cols, rowStep, colStep; then i32 e, i, t, ap, bp, j, cp; then v128 s, acc0..acc3; then f32 x
+const [A, B, C, N, M, K, COLS, RS, CS, E, I, T, AP, BP, J, CP, S, ACC, X] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 21];
 const get = (l: number): number[] => [0x20, l];
 const set = (l: number): number[] => [0x21, l];
 const i32 = (v: number): number[] => [0x41, ...sleb(v)];
@@ -84,10 +87,10 @@ function columns(vectors: number): number[] {
   const store = vectors === 0 ? [...get(CP), ...get(X), 0x38, 2, 0] : lanes.flatMap((q) => [...get(CP), ...get(ACC + q), ...simd(0x0b), 2, 16 * q]);
   return loopUntil(pastEnd(width), [
     ...zero,
-    ...get(A), ...get(I), ...get(K), MUL, ...i32(4), MUL, ADD, ...set(AP), // ap = a + 4·i·k
+    ...get(A), ...get(I), ...get(RS), MUL, ADD, ...set(AP), // ap = a + i·rowStep
     ...get(B), ...get(J), ...i32(4), MUL, ADD, ...set(BP), // bp = b + 4·j
     ...i32(0), ...set(T),
-    ...loopUntil([...get(T), ...get(K), 0x4f], [...step, ...addTo(AP, i32(4)), ...addTo(BP, [...get(COLS), ...i32(4), MUL]), ...addTo(T, i32(1))]),
+    ...loopUntil([...get(T), ...get(K), 0x4f], [...step, ...addTo(AP, get(CS)), ...addTo(BP, [...get(COLS), ...i32(4), MUL]), ...addTo(T, i32(1))]),
     ...get(C), ...get(I), ...get(COLS), MUL, ...get(J), ADD, ...i32(4), MUL, ADD, ...set(CP), // cp = c + 4·(i·cols + j)
     ...store,
     ...addTo(J, i32(width)),
@@ -107,7 +110,7 @@ function moduleBytes(): Uint8Array {
   const code = [3, 7, 0x7f, 5, 0x7b, 1, 0x7d, ...loopUntil([...get(E), ...get(N), 0x4f], element), 0x0b];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-    ...section(1, [1, 0x60, 7, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]), // (i32 ×7) → ()
+    ...section(1, [1, 0x60, 9, ...new Array<number>(9).fill(0x7f), 0]), // (i32 ×9) → ()
     ...section(2, [1, ...name('env'), ...name('memory'), 2, 0, 0]), // imported memory, no bounds required
     ...section(3, [1, 0]),
     ...section(7, [1, ...name('bmm'), 0, 0]),
