@@ -138,7 +138,7 @@ const linearBias = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, sav
   };
 }) as unknown as CustomFn) as (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
 
-/** Batched a·b for a [N, m, k], b [N, k, n]; gradients use explicit transposes. */
+/** Batched a·b for a [N, m, k], b [N, k, n]; the gradient for b is aᵀ·dy through the transposeA flag (kernels.ts reads a transposed in place). */
 export const bmm = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
   save([a, b]);
   return {
@@ -146,7 +146,7 @@ export const bmm = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSave
     gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
       const g = dy as tf.Tensor3D;
       const [as, bs] = saved as [tf.Tensor3D, tf.Tensor3D];
-      return [tf.matMul(g, tf.transpose(bs, [0, 2, 1])), tf.matMul(tf.transpose(as, [0, 2, 1]), g)];
+      return [tf.matMul(g, tf.transpose(bs, [0, 2, 1])), tf.matMul(as, g, true, false)];
     },
   };
 }) as unknown as CustomFn) as (a: tf.Tensor3D, b: tf.Tensor3D) => tf.Tensor3D;
@@ -155,7 +155,7 @@ export const bmm = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSave
  * Batched a·bᵀ for a [N, m, k], b [N, n, k] (attention scores: q·kᵀ). The gradient for b is computed as
  * dyᵀ·a ([N, n, m] × [N, m, k]) rather than as the transpose of aᵀ·dy: with k = d_head = 16 the latter is a
  * 16-row product whose right-hand [m, n] matrix XNNPACK packs per batch element (measured 9.7 ms at
- * [256, 98, 98]), while dyᵀ·a transposes dy once and packs only [m, 16] (≈2.9 + 5 ms).
+ * [256, 98, 98]), while dyᵀ·a (the transposeA flag: kernels.ts reads dy transposed in place) packs nothing.
  */
 export const bmmNT = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
   save([a, b]);
@@ -164,7 +164,7 @@ export const bmmNT = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSa
     gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
       const g = dy as tf.Tensor3D;
       const [as, bs] = saved as [tf.Tensor3D, tf.Tensor3D];
-      return [tf.matMul(g, bs), tf.matMul(tf.transpose(g, [0, 2, 1]) as tf.Tensor3D, as)];
+      return [tf.matMul(g, bs), tf.matMul(g, as, true, false)];
     },
   };
 }) as unknown as CustomFn) as (a: tf.Tensor3D, b: tf.Tensor3D) => tf.Tensor3D;

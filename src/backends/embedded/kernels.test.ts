@@ -13,14 +13,17 @@ import { createRng } from '../../utils/rng.js';
 import type { LossSpec, OptimizerSpec, Prompt, TrainExample } from '../backend.js';
 import { readFileSync } from 'node:fs';
 import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
-import { TESTED_WASM_VERSION, useFastKernels } from './kernels.js';
+import { TESTED_WASM_VERSION, simdBmmBound, useFastKernels, useSimdBmm } from './kernels.js';
 import { createEmbeddedBackend } from './embedded-backend.js';
 import { bmm, initEngine, tf } from './engine.js';
 
 beforeAll(async () => {
   await initEngine();
 });
-afterAll(() => useFastKernels(true));
+afterAll(() => {
+  useFastKernels(true);
+  useSimdBmm(true);
+});
 
 function random(shape: number[], seed: number): tf.Tensor {
   const rng = createRng(seed);
@@ -86,6 +89,9 @@ describe('fast BatchMatMul', () => {
     ['one column', [4, 9, 3], [4, 3, 1]],
     ['decode step (1 row: stock path)', [256, 1, 16], [256, 16, 80]],
     ['MIN_ROWS rows', [5, 8, 3], [5, 3, 9]],
+    ['simd.ts: MIN_ROWS rows, one inner index', [3, 8, 1], [3, 1, 16]],
+    ['simd.ts: odd sizes, rank 4', [2, 3, 13, 7], [2, 3, 7, 16]],
+    ['B above SIMD_MAX_B (XNNPACK per element)', [2, 9, 70], [2, 70, 64]],
   ];
   for (const [name, sa, sb] of shapes)
     it(`gives the stock values: ${name} ${sa.join('×')} · ${sb.join('×')}`, () => {
@@ -119,6 +125,79 @@ describe('fast BatchMatMul', () => {
     for (const t of [a, b, w]) t.dispose();
   });
 
+  it('gives the stock gradients with the products through simd.ts in the forward and backward pass', () => {
+    const a = random([8, 12, 10], 15);
+    const b = random([8, 10, 16], 16);
+    const w = random([8, 12, 16], 17);
+    const loss = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.sin(bmm(x as tf.Tensor3D, y as tf.Tensor3D)), w));
+    const { stock, fast } = both(() => [...tf.grads(loss)([a, b]), loss(a, b)]);
+    expectClose(fast, stock);
+    for (const t of [a, b, w]) t.dispose();
+  });
+
+  it('gives with simd.ts the same bits as XNNPACK per element (the same operations in the same order)', () => {
+    useFastKernels(true);
+    const cases: Array<[number[], number[]]> = [
+      [[256, 98, 98], [256, 98, 16]],
+      [[4, 9, 1], [4, 1, 16]],
+      [[3, 33, 70], [3, 70, 16]],
+      [[256, 98, 16], [256, 16, 98]], // 6 blocks of 16 columns, 2 single columns
+      [[3, 10, 5], [3, 5, 7]], // a block of 4, 3 single columns
+      [[2, 9, 4], [2, 4, 1]],
+      [[2, 8, 64], [2, 64, 64]], // B of SIMD_MAX_B entries
+    ];
+    for (const [sa, sb] of cases) {
+      const a = random(sa, 18);
+      const b = random(sb, 19);
+      const run = (on: boolean): Float32Array => {
+        useSimdBmm(on);
+        const c = tf.matMul(a, b);
+        const out = c.dataSync() as Float32Array;
+        c.dispose();
+        return out;
+      };
+      const xnn = run(false);
+      const simd = run(true);
+      expect(simdBmmBound()).toBe(true); // (otherwise both runs would be XNNPACK's)
+      expect(simd, `${sa.join('×')} · ${sb.join('×')}`).toEqual(xnn);
+      a.dispose();
+      b.dispose();
+    }
+  });
+
+  it('gives the stock values with A transposed (transposeA), through simd.ts and, for a large B, through the stock Transpose', () => {
+    const at = random([6, 9, 12], 20); // A stored [k = 9, m = 12]
+    const b = random([6, 9, 16], 21);
+    const atBig = random([3, 70, 10], 22);
+    const bBig = random([3, 70, 64], 23); // 4,480 entries: over SIMD_MAX_B
+    const { stock, fast } = both(() => [tf.matMul(at, b, true, false), tf.matMul(atBig, bBig, true, false)]);
+    expectClose(fast, stock);
+    for (const t of [at, b, atBig, bBig]) t.dispose();
+  });
+
+  it('gives with transposeA the same bits as an explicit transpose and XNNPACK, and leaves no memory behind', () => {
+    useFastKernels(true);
+    for (const [sa, sb] of [
+      [[256, 98, 98], [256, 98, 16]],
+      [[3, 70, 10], [3, 70, 64]],
+    ]) {
+      const at = random(sa, 24);
+      const b = random(sb, 25);
+      useSimdBmm(false);
+      const ref = tf.matMul(tf.transpose(at, [0, 2, 1]) as tf.Tensor3D, b as tf.Tensor3D);
+      const xnn = ref.dataSync() as Float32Array;
+      ref.dispose();
+      useSimdBmm(true);
+      const before = tf.memory();
+      const c = tf.matMul(at, b, true, false);
+      expect(c.dataSync() as Float32Array, sa.join('×')).toEqual(xnn);
+      c.dispose();
+      expect([tf.memory().numTensors, tf.memory().numBytes, tf.backend().numDataIds()]).toEqual([before.numTensors, before.numBytes, before.numDataBuffers]);
+      at.dispose();
+      b.dispose();
+    }
+  });
+
   it('leaves no tensors or wasm memory behind', () => {
     useFastKernels(true);
     const a = random([16, 20, 8], 13);
@@ -126,6 +205,12 @@ describe('fast BatchMatMul', () => {
     tf.matMul(a, b).dispose(); // first call may grow the heap
     const before = tf.memory();
     for (let i = 0; i < 20; i++) tf.matMul(a, b).dispose();
+    const b16 = random([16, 8, 16], 15);
+    tf.matMul(a, b16).dispose();
+    const mid = tf.memory();
+    for (let i = 0; i < 20; i++) tf.matMul(a, b16).dispose(); // the simd.ts path (16 columns)
+    expect([tf.memory().numTensors, tf.memory().numBytes]).toEqual([mid.numTensors, mid.numBytes]);
+    b16.dispose();
     const after = tf.memory();
     expect([after.numTensors, after.numDataBuffers, after.numBytes]).toEqual([before.numTensors, before.numDataBuffers, before.numBytes]);
     a.dispose();
@@ -207,7 +292,9 @@ describe('sharing Cast', () => {
 });
 
 describe('training with the fast kernels', () => {
-  it('gives the stock kernels’ metrics over four policy-gradient steps (to 6 decimals)', async () => {
+  // d_head 8 and 16
+  for (const heads of [4, 2])
+  it(`gives the stock kernels’ metrics over four policy-gradient steps (to 6 decimals), ${heads} heads of ${32 / heads}`, async () => {
     const words = Array.from({ length: 40 }, (_, i) => `w${i}`);
     const rng = createRng(3);
     const prompts: Prompt[] = Array.from({ length: 2 }, (_, i) => ({
@@ -216,7 +303,7 @@ describe('training with the fast kernels', () => {
     }));
     const loss: LossSpec = { kind: 'policy-gradient', beta: 0.04, epsLow: 0.2, epsHigh: 0.2, aggregation: 'seq-mean-token-mean', constant: 12 };
     const opt: OptimizerSpec = { learningRate: 3e-3, gradClip: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
-    const model = { dModel: 32, layers: 2, heads: 4, ffDim: 64, imageSize: 16, patchSize: 8, maxTextLen: 40 };
+    const model = { dModel: 32, layers: 2, heads, ffDim: 64, imageSize: 16, patchSize: 8, maxTextLen: 40 };
     const trainRun = async (on: boolean): Promise<Array<Record<string, number>>> => {
       useFastKernels(on);
       const policy = await createEmbeddedBackend({ seed: 4, corpus: [...words, ...prompts.map((p) => p.text)], model });

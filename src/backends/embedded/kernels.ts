@@ -29,8 +29,17 @@
  * disposes the views again. Disposing matters: the backend caches one XNNPACK
  * operator (the packed right-hand matrix) per B tensor id and drops it when
  * that id is disposed, so each view gets a fresh id and is released at once.
+ * Batch elements whose B has at most SIMD_MAX_B entries (all of attention's
+ * per-head products at the demo size) skip XNNPACK's per-call operator
+ * creation and packing: simd.ts multiplies all elements in one call, with the
+ * same bits as the per-element XNNPACK path (a training step: about 6–9% less
+ * CPU, docs/embedded-engine-notes.md).
  *
- * Anything else (a transpose flag, broadcast batch dimensions, batch size 1,
+ * With transposeA, simd.ts reads A transposed in place (for a B too large
+ * for it, the stock Transpose kernel runs first): attention's gradients use
+ * the flag instead of transposing [N, L, L] tensors.
+ *
+ * Anything else (transposeB, broadcast batch dimensions, batch size 1,
  * fewer than MIN_ROWS rows per element, an empty dimension, a non-float32
  * dtype) goes to the stock kernel unchanged. The row limit is for sampling:
  * a decode step multiplies one query row per element, and packing each
@@ -39,12 +48,14 @@
  * 8 2× faster).
  *
  * Both touch backend internals (`dataIdMap`, `incRef`,
- * `wasm.tfjs.registerTensor`, `disposeData`, the `BatchMatMul` export), which
+ * `wasm.tfjs.registerTensor`, `disposeData`, the `BatchMatMul` export, the
+ * module's memory `wasm.asm.memory`), which
  * is why the tfjs packages are pinned to exact versions in package.json and the
  * replacements are installed only on that version.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
+import { type SimdBmm, createSimdBmm } from './simd.js';
 
 /** The tfjs-backend-wasm version whose internals this kernel was written and tested against; on any other the stock kernel stays. */
 export const TESTED_WASM_VERSION = '4.22.0';
@@ -54,14 +65,19 @@ interface WasmBackendInternals {
   dataIdNextNumber: number;
   incRef(dataId: object): void;
   dataIdMap: { get(dataId: object): { id: number; memoryOffset: number } };
+  disposeData(dataId: object): boolean;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   wasm: {
     cwrap(name: string, ret: null, args: string[]): (...args: unknown[]) => void;
     tfjs: { registerTensor(id: number, size: number, memoryOffset: number): void; disposeData(id: number): void };
+    asm?: { memory?: object };
   };
 }
 
 type WasmBatchMatMul = (aId: number, aShape: Uint8Array, aRank: number, bId: number, bShape: Uint8Array, bRank: number, transposeA: boolean, transposeB: boolean, outId: number) => void;
+
+/** Batch elements whose B has at most this many entries go through simd.ts (B stays in the L1 cache while each row of A passes over it). */
+export const SIMD_MAX_B = 4096;
 
 /** Fewer rows per batch element than this go to the stock kernel (see above). */
 export const MIN_ROWS = 8;
@@ -74,6 +90,19 @@ let stockCast: tf.KernelConfig | null = null;
 let sharedCast: tf.KernelConfig | null = null;
 let wasmBatchMatMul: WasmBatchMatMul | null = null;
 let wasmOwner: unknown = null;
+let simdBmm: SimdBmm | null = null;
+/** Whether products with 16 output columns go through simd.ts's kernel (tests turn it off to compare with the XNNPACK path). */
+let useSimd = true;
+
+/** Routes n = 16 products through simd.ts (default) or through XNNPACK per element; for tests and benchmarks. */
+export function useSimdBmm(on: boolean): void {
+  useSimd = on;
+}
+
+/** Whether simd.ts's kernel is bound to the backend's memory (after the first fast product with a batch). */
+export function simdBmmBound(): boolean {
+  return simdBmm !== null;
+}
 
 const shapeBytes = (shape: number[]): Uint8Array => new Uint8Array(new Int32Array(shape).buffer);
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -86,20 +115,30 @@ function viewKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; att
   const batchA = a.shape.slice(0, -2);
   const sameBatch = ra === rb && batchA.every((x, i) => x === b.shape[i]);
   const N = size(batchA);
-  const [m, k] = [a.shape[ra - 2], a.shape[ra - 1]];
+  const tA = attrs.transposeA === true;
+  const [m, k] = tA ? [a.shape[ra - 1], a.shape[ra - 2]] : [a.shape[ra - 2], a.shape[ra - 1]];
   const n = b.shape[rb - 1];
   if (stock === null) throw new Error('fast BatchMatMul used before installation');
-  if (attrs.transposeA || attrs.transposeB || !sameBatch || ra < 3 || N < 2 || m < MIN_ROWS || k * n === 0 || a.dtype !== 'float32' || b.dtype !== 'float32' || b.shape[rb - 2] !== k)
+  if (attrs.transposeB || !sameBatch || ra < 3 || N < 2 || m < MIN_ROWS || k * n === 0 || a.dtype !== 'float32' || b.dtype !== 'float32' || b.shape[rb - 2] !== k)
     return stock.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   const backend = args.backend as WasmBackendInternals;
   if (wasmBatchMatMul === null || wasmOwner !== backend.wasm) {
     wasmBatchMatMul = backend.wasm.cwrap('BatchMatMul', null, ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number']) as WasmBatchMatMul;
+    const memory = backend.wasm.asm?.memory;
+    simdBmm = memory === undefined ? null : createSimdBmm(memory);
     wasmOwner = backend.wasm;
   }
+  const simd = useSimd && simdBmm !== null && k * n <= SIMD_MAX_B;
+  // A transposed for XNNPACK: the stock Transpose kernel first (simd.ts reads it in place)
+  const aT = tA && !simd ? (transposeKernel().kernelFunc({ inputs: { x: a }, backend: args.backend, attrs: { perm: [...batchA.map((_, i) => i), ra - 1, ra - 2] } } as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo) : null;
   const out = backend.makeOutput([...batchA, m, n], 'float32');
-  const aOff = backend.dataIdMap.get(a.dataId).memoryOffset;
+  const aOff = backend.dataIdMap.get((aT ?? a).dataId).memoryOffset;
   const bOff = backend.dataIdMap.get(b.dataId).memoryOffset;
   const oOff = backend.dataIdMap.get(out.dataId).memoryOffset;
+  if (simd && simdBmm !== null) {
+    simdBmm(aOff, bOff, oOff, N, m, k, n, tA ? 4 : 4 * k, tA ? 4 * m : 4);
+    return out;
+  }
   const aShape = shapeBytes([1, m, k]);
   const bShape = shapeBytes([1, k, n]);
   const { tfjs } = backend.wasm;
@@ -116,7 +155,14 @@ function viewKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; att
     tfjs.disposeData(ib);
     tfjs.disposeData(io);
   }
+  if (aT !== null) backend.disposeData(aT.dataId);
   return out;
+}
+
+function transposeKernel(): tf.KernelConfig {
+  const kernel = tf.getKernel('Transpose', 'wasm');
+  if (kernel === undefined) throw new Error('the tfjs wasm backend has no Transpose kernel registered');
+  return kernel;
 }
 
 /** Identity that shares the input's data (one more reference) instead of copying it. */
