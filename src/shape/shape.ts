@@ -243,7 +243,7 @@ function answerMatchOf(r: AnswerRewardResult): AnswerMatch {
 
 /**
  * The steps of a shaped completion: span, validity from the labels, and MRPO's weight and advantage where it reshaped.
- * One object literal per case, so that the steps of a kind share one layout.
+ * One constructor per case, so that the steps of a kind share one layout.
  */
 function shapedSteps(steps: readonly Span[], labels: readonly StepLabel[] | undefined, adv: CompletionAdvantage): ShapedStep[] {
   const K = steps.length;
