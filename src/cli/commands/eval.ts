@@ -65,7 +65,8 @@ Flags:
 Output: DIR/results.json (every cell: value, lo, hi, n), DIR/results.md, DIR/report.html,
   DIR/runs/<model>/<benchmark>.{completions,judged}.jsonl; the all-questions tables on stdout.
   Before it starts: the plan and the judge cost estimate (stderr); at the end, the judge spend.
-Exit: 0 done; 1 inference failed for some items (rerun to retry); 2 bad suite or data (the
+Exit: 0 done; 1 inference failed for some items (rerun to retry), or a model or judge endpoint
+  refused (wrong key, model or URL: fix it, rerun to resume); 2 bad suite or data (the
   message names file, line and field); 130 interrupted (rerun to resume).
 
 Example (from a fresh clone, offline: the embedded policy and the offline judges):
