@@ -37,6 +37,9 @@ export interface BenchBatch {
   readonly completions: number;
 }
 
+/** The batch shape-vs-numpy.ts compares on (64 prompts × 8 completions × ~512 tokens, MRPO). */
+export const SHAPE_VS_NUMPY_BATCH = { prompts: 64, group: 8, tokens: 512, seed: 1, estimator: 'mrpo' } as const;
+
 export function makeBatch(options: { prompts: number; group: number; tokens: number; seed: number; estimator: EstimatorName }): BenchBatch {
   const rng = createRng(options.seed);
   let tokens = 0;

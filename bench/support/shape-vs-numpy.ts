@@ -20,12 +20,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DEFAULT_EPSILON, DEFAULT_TAU } from '../../src/algo/advantages/index.js';
 import { DEFAULT_MAX_STEPS, DEFAULT_MIN_STEPS } from '../../src/rewards/length.js';
 import { parseShapeRequest, shape } from '../../src/shape/index.js';
 import type { TokenOffset } from '../../src/types.js';
-import { fmt, makeBatch } from './batch.js';
+import { DEFAULT_SERVE_NODE_OPTIONS } from '../../src/cli/node-flags.js';
+import { SHAPE_VS_NUMPY_BATCH, fmt, makeBatch } from './batch.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PYTHON = join(root, '.venv-python', 'bin', 'python');
@@ -64,7 +65,7 @@ function stats(times: readonly number[]): { median: number; best: number } {
 }
 
 export function compareWithNumpy(): void {
-  const batch = makeBatch({ prompts: 64, group: 8, tokens: 512, seed: 1, estimator: 'mrpo' });
+  const batch = makeBatch(SHAPE_VS_NUMPY_BATCH);
   const T = batch.tokens;
   const request = parseShapeRequest(batch.request);
   const response = shape(request);
@@ -107,11 +108,14 @@ export function compareWithNumpy(): void {
   let numpyVersion = '';
   let advantages_T: Float64Array | undefined;
   let numpyFailed = false;
+  const serve_N: number[] = [];
+  let serveFailed = false;
   try {
     for (let round = 0; round < ROUNDS; round++) {
       sample(() => void shape(request), SECONDS / ROUNDS, full_N);
       sample(() => void shape(givenRequest), SECONDS / ROUNDS, given_N);
       sample(ceilingLoop, SECONDS / ROUNDS, ceiling_N);
+      if (!serveFailed) serveFailed = !serveFlagsRound(SECONDS / ROUNDS, serve_N);
       if (!hasPython || numpyFailed) continue;
       const numpy = runNumpy(dir, batch.request, answer_C, offsets_C, SECONDS / ROUNDS);
       if (numpy === undefined) {
@@ -138,6 +142,11 @@ export function compareWithNumpy(): void {
     `shape-vs-numpy/ceiling (a loop reading each offset, writing a per-token value): ${ns(ceiling.median, T)} median, ${ns(ceiling.best, T)} best; shape() takes ${(full.median / ceiling.median).toFixed(1)}× its time (R_ans given: ${(given.median / ceiling.median).toFixed(1)}×)`,
   );
 
+  const serve = serve_N.length > 0 ? stats(serve_N) : undefined;
+  if (serve !== undefined)
+    console.log(
+      `shape-vs-numpy/mrpo shape() under mrpo serve's V8 flags (${DEFAULT_SERVE_NODE_OPTIONS}, a child process, same rounds): ${ns(serve.median, T)} median, ${ns(serve.best, T)} best`,
+    );
   if (!hasPython) {
     console.log(`shape-vs-numpy/numpy: skipped (no ${PYTHON}; create it with \`bash scripts/python-env.sh\`)`);
     return;
@@ -150,11 +159,24 @@ export function compareWithNumpy(): void {
   for (let t = 0; t < Math.min(shaped_T.length, advantages_T.length); t++) maxDiff = Math.max(maxDiff, Math.abs(shaped_T[t] - advantages_T[t]));
   const numpy = stats(numpy_N);
   console.log(
-    `shape-vs-numpy/numpy ${numpyVersion} (re segmentation + numpy): ${ns(numpy.median, T)} median, ${ns(numpy.best, T)} best, of which segmentation ${ns(stats(segment_N).median, T)}, numpy ${ns(stats(numpyPart_N).median, T)} (${numpy_N.length} runs); mrpo shape() is ${(numpy.median / full.median).toFixed(1)}× faster (R_ans given: ${(numpy.median / given.median).toFixed(1)}×; best against best ${(numpy.best / full.best).toFixed(1)}×)`,
+    `shape-vs-numpy/numpy ${numpyVersion} (re segmentation + numpy): ${ns(numpy.median, T)} median, ${ns(numpy.best, T)} best, of which segmentation ${ns(stats(segment_N).median, T)}, numpy ${ns(stats(numpyPart_N).median, T)} (${numpy_N.length} runs); mrpo shape() is ${(numpy.median / full.median).toFixed(1)}× faster (R_ans given: ${(numpy.median / given.median).toFixed(1)}×; best against best ${(numpy.best / full.best).toFixed(1)}×${serve === undefined ? '' : `; under serve's flags ${(numpy.median / serve.median).toFixed(1)}×`})`,
   );
   console.log(
     `shape-vs-numpy/numpy vs shape() per-token MRPO advantages (same texts, offsets, labels, R_ans): max |diff| ${maxDiff.toExponential(2)} over ${advantages_T.length} tokens (shape(): ${shaped_T.length}, ${stepValued} of them reshaped away from their completion's A)${maxDiff <= 1e-9 ? '' : ' — MISMATCH, numpy figures not comparable'}`,
   );
+}
+
+/** One round of shape-serve-flags.ts in a child Node process with serve's flags; its call times appended to `into`. False when it failed (said once). */
+function serveFlagsRound(seconds: number, into: number[]): boolean {
+  const tsx = pathToFileURL(join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+  const child = join(root, 'bench', 'support', 'shape-serve-flags.ts');
+  const r = spawnSync(process.execPath, ['--import', tsx, ...DEFAULT_SERVE_NODE_OPTIONS.split(' '), child, String(seconds)], { encoding: 'utf8', cwd: root });
+  if (r.status !== 0) {
+    console.log(`shape-vs-numpy/serve flags: failed (exit ${r.status}): ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`);
+    return false;
+  }
+  into.push(...(JSON.parse(r.stdout.trim().split('\n').pop() ?? '[]') as number[]));
+  return true;
 }
 
 function runNumpy(
