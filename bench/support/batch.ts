@@ -71,16 +71,31 @@ export function makeBatch(options: { prompts: number; group: number; tokens: num
  * other processes on a shared machine).
  */
 export function timeIt(fn: () => void, seconds = 2): { median: number; best: number } {
-  for (let i = 0; i < 3; i++) fn();
-  const times: number[] = [];
+  return medianBest(callTimes(fn, seconds, [], { minCalls: 5 }));
+}
+
+/**
+ * The seconds of each call of fn, appended to `into` (and returned): `warmup` untimed calls first (default 3), then
+ * calls until `seconds` have passed and at least `minCalls` were made (default 1).
+ */
+export function callTimes(fn: () => void, seconds: number, into: number[] = [], options: { warmup?: number; minCalls?: number } = {}): number[] {
+  for (let i = 0; i < (options.warmup ?? 3); i++) fn();
+  const minCalls = options.minCalls ?? 1;
+  let calls = 0;
   const start = process.hrtime.bigint();
   do {
     const t0 = process.hrtime.bigint();
     fn();
-    times.push(Number(process.hrtime.bigint() - t0) / 1e9);
-  } while (Number(process.hrtime.bigint() - start) / 1e9 < seconds || times.length < 5);
-  times.sort((a, b) => a - b);
-  return { median: times[Math.floor(times.length / 2)], best: times[0] };
+    into.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    calls++;
+  } while (Number(process.hrtime.bigint() - start) / 1e9 < seconds || calls < minCalls);
+  return into;
+}
+
+/** The median and the best of per-call times. */
+export function medianBest(times: readonly number[]): { median: number; best: number } {
+  const sorted = [...times].sort((a, b) => a - b);
+  return { median: sorted[Math.floor(sorted.length / 2)], best: sorted[0] };
 }
 
 export function fmt(x: number): string {

@@ -6,17 +6,9 @@
  *   node --import tsx --max-semi-space-size=64 bench/support/shape-serve-flags.ts SECONDS
  */
 import { parseShapeRequest, shape } from '../../src/shape/index.js';
-import { SHAPE_VS_NUMPY_BATCH, makeBatch } from './batch.js';
+import { SHAPE_VS_NUMPY_BATCH, callTimes, makeBatch } from './batch.js';
 
 const seconds = Number(process.argv[2] ?? '1');
 const request = parseShapeRequest(makeBatch(SHAPE_VS_NUMPY_BATCH).request);
 // A fresh process: warm the JIT as long as the parent's lines before it had.
-for (let i = 0; i < 20; i++) shape(request);
-const times: number[] = [];
-const start = process.hrtime.bigint();
-do {
-  const t0 = process.hrtime.bigint();
-  shape(request);
-  times.push(Number(process.hrtime.bigint() - t0) / 1e9);
-} while (Number(process.hrtime.bigint() - start) / 1e9 < seconds);
-console.log(JSON.stringify(times));
+console.log(JSON.stringify(callTimes(() => void shape(request), seconds, [], { warmup: 20 })));

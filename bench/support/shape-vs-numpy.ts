@@ -26,7 +26,7 @@ import { DEFAULT_MAX_STEPS, DEFAULT_MIN_STEPS } from '../../src/rewards/length.j
 import { parseShapeRequest, shape } from '../../src/shape/index.js';
 import type { TokenOffset } from '../../src/types.js';
 import { DEFAULT_SERVE_NODE_OPTIONS } from '../../src/cli/node-flags.js';
-import { SHAPE_VS_NUMPY_BATCH, fmt, makeBatch } from './batch.js';
+import { SHAPE_VS_NUMPY_BATCH, callTimes, fmt, makeBatch, medianBest } from './batch.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PYTHON = join(root, '.venv-python', 'bin', 'python');
@@ -47,22 +47,6 @@ interface NumpyTiming {
 }
 
 const ns = (seconds: number, tokens: number) => `${((seconds / tokens) * 1e9).toFixed(1)} ns/token`;
-
-/** Seconds per call of fn, run for `seconds` after a 3-call warm-up, appended to `into`. */
-function sample(fn: () => void, seconds: number, into: number[]): void {
-  for (let i = 0; i < 3; i++) fn();
-  const start = process.hrtime.bigint();
-  do {
-    const t0 = process.hrtime.bigint();
-    fn();
-    into.push(Number(process.hrtime.bigint() - t0) / 1e9);
-  } while (Number(process.hrtime.bigint() - start) / 1e9 < seconds);
-}
-
-function stats(times: readonly number[]): { median: number; best: number } {
-  const sorted = [...times].sort((a, b) => a - b);
-  return { median: sorted[Math.floor(sorted.length / 2)], best: sorted[0] };
-}
 
 export function compareWithNumpy(): void {
   const batch = makeBatch(SHAPE_VS_NUMPY_BATCH);
@@ -112,9 +96,9 @@ export function compareWithNumpy(): void {
   let serveFailed = false;
   try {
     for (let round = 0; round < ROUNDS; round++) {
-      sample(() => void shape(request), SECONDS / ROUNDS, full_N);
-      sample(() => void shape(givenRequest), SECONDS / ROUNDS, given_N);
-      sample(ceilingLoop, SECONDS / ROUNDS, ceiling_N);
+      callTimes(() => void shape(request), SECONDS / ROUNDS, full_N);
+      callTimes(() => void shape(givenRequest), SECONDS / ROUNDS, given_N);
+      callTimes(ceilingLoop, SECONDS / ROUNDS, ceiling_N);
       if (!serveFailed) serveFailed = !serveFlagsRound(SECONDS / ROUNDS, serve_N);
       if (!hasPython || numpyFailed) continue;
       const numpy = runNumpy(dir, batch.request, answer_C, offsets_C, SECONDS / ROUNDS);
@@ -133,16 +117,16 @@ export function compareWithNumpy(): void {
   }
   if (sink.length !== offsets_C.length) throw new Error('ceiling loop lost its output');
 
-  const full = stats(full_N);
-  const given = stats(given_N);
-  const ceiling = stats(ceiling_N);
+  const full = medianBest(full_N);
+  const given = medianBest(given_N);
+  const ceiling = medianBest(ceiling_N);
   console.log(`shape-vs-numpy/mrpo shape(): ${ns(full.median, T)} median, ${ns(full.best, T)} best (${fmt(T / full.median)} tokens/s) — ${batch.completions} completions, ${T} tokens, ${ROUNDS} rounds interleaved with the lines below`);
   console.log(`shape-vs-numpy/mrpo shape(), R_ans given: ${ns(given.median, T)} median, ${ns(given.best, T)} best (${fmt(T / given.median)} tokens/s)`);
   console.log(
     `shape-vs-numpy/ceiling (a loop reading each offset, writing a per-token value): ${ns(ceiling.median, T)} median, ${ns(ceiling.best, T)} best; shape() takes ${(full.median / ceiling.median).toFixed(1)}× its time (R_ans given: ${(given.median / ceiling.median).toFixed(1)}×)`,
   );
 
-  const serve = serve_N.length > 0 ? stats(serve_N) : undefined;
+  const serve = serve_N.length > 0 ? medianBest(serve_N) : undefined;
   if (serve !== undefined)
     console.log(
       `shape-vs-numpy/mrpo shape() under mrpo serve's V8 flags (${DEFAULT_SERVE_NODE_OPTIONS}, a child process, same rounds): ${ns(serve.median, T)} median, ${ns(serve.best, T)} best`,
@@ -157,9 +141,9 @@ export function compareWithNumpy(): void {
   const stepValued = response.groups.reduce((n, g) => n + g.completions.reduce((m, c) => m + (c.tokenAdvantages ?? []).filter((a) => a !== c.advantage).length, 0), 0);
   let maxDiff = advantages_T.length === shaped_T.length ? 0 : Number.POSITIVE_INFINITY;
   for (let t = 0; t < Math.min(shaped_T.length, advantages_T.length); t++) maxDiff = Math.max(maxDiff, Math.abs(shaped_T[t] - advantages_T[t]));
-  const numpy = stats(numpy_N);
+  const numpy = medianBest(numpy_N);
   console.log(
-    `shape-vs-numpy/numpy ${numpyVersion} (re segmentation + numpy): ${ns(numpy.median, T)} median, ${ns(numpy.best, T)} best, of which segmentation ${ns(stats(segment_N).median, T)}, numpy ${ns(stats(numpyPart_N).median, T)} (${numpy_N.length} runs); mrpo shape() is ${(numpy.median / full.median).toFixed(1)}× faster (R_ans given: ${(numpy.median / given.median).toFixed(1)}×; best against best ${(numpy.best / full.best).toFixed(1)}×${serve === undefined ? '' : `; under serve's flags ${(numpy.median / serve.median).toFixed(1)}×`})`,
+    `shape-vs-numpy/numpy ${numpyVersion} (re segmentation + numpy): ${ns(numpy.median, T)} median, ${ns(numpy.best, T)} best, of which segmentation ${ns(medianBest(segment_N).median, T)}, numpy ${ns(medianBest(numpyPart_N).median, T)} (${numpy_N.length} runs); mrpo shape() is ${(numpy.median / full.median).toFixed(1)}× faster (R_ans given: ${(numpy.median / given.median).toFixed(1)}×; best against best ${(numpy.best / full.best).toFixed(1)}×${serve === undefined ? '' : `; under serve's flags ${(numpy.median / serve.median).toFixed(1)}×`})`,
   );
   console.log(
     `shape-vs-numpy/numpy vs shape() per-token MRPO advantages (same texts, offsets, labels, R_ans): max |diff| ${maxDiff.toExponential(2)} over ${advantages_T.length} tokens (shape(): ${shaped_T.length}, ${stepValued} of them reshaped away from their completion's A)${maxDiff <= 1e-9 ? '' : ' — MISMATCH, numpy figures not comparable'}`,
