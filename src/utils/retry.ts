@@ -208,6 +208,11 @@ export function failureDetail(failure: RemoteFailure, attempts: number, secrets:
   return failure.retryable ? count : `${count}: ${redactSecrets(failure.message, secrets, 200)}`;
 }
 
+/** The category of a failure reason written as `category (detail)`: `http 500 (after 5 attempts)` → `http 500`. */
+export function reasonCategory(reason: string): string {
+  return reason.replace(/\s*\(.*$/s, '');
+}
+
 /** A 400/422 that says the server serves another model: `transformers serve` pinned to one model answers `400 Server is pinned to 'X'; requested 'Y'.`. */
 const OTHER_MODEL = /\bpinned to\b|\bmodel\b[^.;]*\b(does not exist|not found|is not served|not available)\b/i;
 
@@ -219,7 +224,7 @@ const OTHER_MODEL = /\bpinned to\b|\bmodel\b[^.;]*\b(does not exist|not found|is
  * answers a wrong model name with 400, not 404). A run stops at the first.
  */
 export function endpointRefusal(reason: string): string | null {
-  const category = reason.replace(/\s*\(.*$/s, '');
+  const category = reasonCategory(reason);
   if (/^http (401|403|404)$/.test(category)) return category;
   if (/^http (400|422)$/.test(category) && OTHER_MODEL.test(reason)) return `${category}, wrong model`;
   return null;

@@ -21,7 +21,7 @@ import type { Item } from '../../types.js';
 import { pathExists } from '../../utils/fs.js';
 import { createRng } from '../../utils/rng.js';
 import { readJsonl, type JsonRecord } from '../../utils/jsonl.js';
-import { endpointRefusal } from '../../utils/retry.js';
+import { endpointRefusal, reasonCategory } from '../../utils/retry.js';
 import { openResumableJsonl, type ResumableJsonl } from '../resumable-jsonl.js';
 import type { EvalJudges, EvalModel } from './models.js';
 import type { Suite, SuiteBenchmark } from './suite.js';
@@ -208,7 +208,7 @@ export async function runPairs(options: RunPairsOptions): Promise<RunPairsResult
                     modelStop.abort(new Error('the model endpoint refused'));
                     return;
                   }
-                  fail(`${model.name}: ${result.reason.replace(/\s*\(.*$/s, '')}`, example);
+                  fail(`${model.name}: ${reasonCategory(result.reason)}`, example);
                   return;
                 }
                 const parsed = parseCompletion(result.text);

@@ -14,7 +14,7 @@ import { readItems } from '../../../data/items-jsonl.js';
 import { InputError, RemoteError } from '../../../errors.js';
 import type { Item } from '../../../types.js';
 import { redactSecrets } from '../../../utils/redact.js';
-import { endpointRefusal } from '../../../utils/retry.js';
+import { endpointRefusal, reasonCategory } from '../../../utils/retry.js';
 import type { CliIo } from '../../command.js';
 import { startJobProgress, withInterrupt } from '../../job-progress.js';
 import { openResumableJsonl, type ResumableJsonl } from '../../resumable-jsonl.js';
@@ -107,7 +107,7 @@ export async function runInfer(o: InferOptions, io: CliIo): Promise<number> {
     );
     progress.increment();
     if (result.kind === 'failed') {
-      const category = result.reason.replace(/\s*\(.*$/s, '');
+      const category = reasonCategory(result.reason);
       if (category === 'aborted') {
         interrupted += 1; // not done, not failed: a rerun does it
         return;

@@ -11,7 +11,7 @@ import type { SplitterName } from '../../../algo/steps.js';
 import { InputError, RemoteError } from '../../../errors.js';
 import { formatJudgeStats } from '../../../judges/meter.js';
 import { redactSecrets } from '../../../utils/redact.js';
-import { endpointRefusal } from '../../../utils/retry.js';
+import { endpointRefusal, reasonCategory } from '../../../utils/retry.js';
 import { pathExists } from '../../../utils/fs.js';
 import type { Item } from '../../../types.js';
 import type { CliIo } from '../../command.js';
@@ -27,7 +27,6 @@ export type Mode = 'answers' | 'steps';
 
 /** Unjudged reasons that are facts about the line, not failures: a rerun would give the same. */
 const FINAL_REASONS = new Set(['no steps', 'no gold reasoning']);
-const categoryOf = (reason: string): string => reason.replace(/\s*\(.*$/s, '');
 
 export interface JudgeJob {
   readonly mode: Mode;
@@ -91,7 +90,7 @@ type Failures = Record<string, { count: number; example: string }>;
 
 function countFailure(failures: Failures, record: JsonRecord, unjudged: string | undefined): void {
   if (unjudged === undefined || FINAL_REASONS.has(unjudged)) return;
-  const category = categoryOf(unjudged);
+  const category = reasonCategory(unjudged);
   const seen = failures[category];
   if (seen) seen.count += 1;
   else failures[category] = { count: 1, example: `${String(record.id)}${record.sample === undefined ? '' : ` (sample ${String(record.sample)})`}: ${unjudged}` };
