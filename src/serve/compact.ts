@@ -2,7 +2,7 @@
  * The opt-in compact encoding of `POST /v1/shape?encoding=compact`, for
  * trainers that send large batches: parsing 272k nested `[start, end]` pairs
  * was a third of a request, and writing 272k per-token numbers another
- * (README, "Benchmarks", `serve`). The request and response are the JSON of the
+ * (docs/performance.md, `serve`). The request and response are the JSON of the
  * shape contract with two fields encoded as base64 of little-endian binary:
  *
  * - in: a completion's `tokenOffsets` may be a base64 string of int32 values

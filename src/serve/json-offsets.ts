@@ -2,7 +2,7 @@
  * `JSON.parse` of a `/v1/shape` body with every completion's `tokenOffsets`
  * read into a flat Int32Array (`start₀, end₀, start₁, …`) instead of an array of
  * `[start, end]` pairs. Building 272k two-element arrays was 99% of parsing a
- * training batch, and parsing a third of a request (README, "Benchmarks", `serve`);
+ * training batch, and parsing a third of a request (docs/performance.md, `serve`);
  * shape() reads the flat form directly.
  *
  * How: one pass over the body's bytes jumps from string to string (memchr for

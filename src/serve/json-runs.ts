@@ -3,7 +3,7 @@
  * written faster when the value holds long arrays of numbers with runs of equal
  * values: a shape response's `tokenAdvantages`, where every token of a step has
  * the same advantage, is about 270k numbers per training batch, and converting
- * each one was a third of a `/v1/shape` request (README, "Benchmarks", `serve`).
+ * each one was a third of a `/v1/shape` request (docs/performance.md, `serve`).
  *
  * How: a depth-first walk in `JSON.stringify`'s own order (object keys in
  * `Object.keys` order, array elements by index) finds every all-number array of
