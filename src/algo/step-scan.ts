@@ -15,6 +15,8 @@
  * steps.test.ts and step-scan.test.ts check these against the expressions.
  */
 
+import type { SpanBuffer } from './span-buffer.js';
+
 export interface Span {
   readonly start: number;
   readonly end: number;
@@ -140,13 +142,13 @@ export function scanAnswerSpan(text: string): Span | null {
   return close < 0 ? null : { start, end: close };
 }
 
-/** Python's str.strip() on text[start, end): the stripped span, or null when nothing is left. */
-function stripped(text: string, start: number, end: number): Span | null {
+/** Python's str.strip() on text[start, end), appended to out unless nothing is left. */
+function pushStripped(text: string, start: number, end: number, out: SpanBuffer): void {
   let s = start;
   let e = end;
   while (s < e && isPyWs(text.charCodeAt(s))) s++;
   while (e > s && isPyWs(text.charCodeAt(e - 1))) e--;
-  return e > s ? { start: s, end: e } : null;
+  if (e > s) out.push(s, e);
 }
 
 /**
@@ -170,7 +172,7 @@ function nextOf(text: string, ch: string, last: number, p: number): number {
  * Sentence pieces of the reference's regex splitter inside [start, end): cut at each maximal run of Python
  * whitespace that follows `.`, `!` or `?` and ends before `end`, then stripped, empty pieces dropped.
  */
-export function scanSentences(text: string, start: number, end: number, out: Span[], cursor = newPunctuationCursor()): void {
+export function scanSentences(text: string, start: number, end: number, out: SpanBuffer, cursor = newPunctuationCursor()): void {
   let pieceStart = start;
   let p = start;
   for (;;) {
@@ -183,14 +185,12 @@ export function scanSentences(text: string, start: number, end: number, out: Spa
     let q = p + 1;
     while (q < end && isPyWs(text.charCodeAt(q))) q++;
     if (q > p + 1 && q < end) {
-      const s = stripped(text, pieceStart, p + 1);
-      if (s !== null) out.push(s);
+      pushStripped(text, pieceStart, p + 1, out);
       pieceStart = q;
     }
     p = q;
   }
-  const s = stripped(text, pieceStart, end);
-  if (s !== null) out.push(s);
+  pushStripped(text, pieceStart, end, out);
 }
 
 /** True when text[start, end) is a list number: one or more decimal digits (Unicode Nd, as Python's `\d`), then ".". */
@@ -205,17 +205,20 @@ export function isNumberFragment(text: string, start: number, end: number): bool
 }
 
 /**
- * Merges, in place, the pieces out[from…] of one think block: a list-number piece takes the piece after it (the merged
+ * Merges, in place, the pieces from… of one think block: a list-number piece takes the piece after it (the merged
  * span runs from the number's start to that piece's end); pieces never merge across blocks.
  */
-export function mergeNumbering(text: string, out: Span[], from: number): void {
+export function mergeNumbering(text: string, out: SpanBuffer, from: number): void {
+  const n = out.count;
+  const b = out.data;
   let w = from;
-  for (let i = from; i < out.length; i++) {
-    const s = out[i];
-    if (i + 1 < out.length && isNumberFragment(text, s.start, s.end)) {
-      out[w++] = { start: s.start, end: out[i + 1].end };
-      i++;
-    } else out[w++] = s;
+  for (let i = from; i < n; i++) {
+    const start = b[2 * i];
+    let end = b[2 * i + 1];
+    if (i + 1 < n && isNumberFragment(text, start, end)) end = b[2 * ++i + 1];
+    b[2 * w] = start;
+    b[2 * w + 1] = end;
+    w++;
   }
-  out.length = w;
+  out.truncate(w);
 }
