@@ -142,15 +142,6 @@ export function scanAnswerSpan(text: string): Span | null {
   return close < 0 ? null : { start, end: close };
 }
 
-/** Python's str.strip() on text[start, end), appended to out unless nothing is left. */
-function pushStripped(text: string, start: number, end: number, out: SpanBuffer): void {
-  let s = start;
-  let e = end;
-  while (s < e && isPyWs(text.charCodeAt(s))) s++;
-  while (e > s && isPyWs(text.charCodeAt(e - 1))) e--;
-  if (e > s) out.push(s, e);
-}
-
 /**
  * Where scanSentences last found each of `.`, `!` and `?`: reused across the blocks of one text (they come in text
  * order), so that a character missing from the rest of the text is searched for once, not once per block.
@@ -161,36 +152,58 @@ export function newPunctuationCursor(): PunctuationCursor {
   return [-1, -1, -1];
 }
 
-/** The first `ch` at or after p (text.length when there is none), given the last one found. */
-function nextOf(text: string, ch: string, last: number, p: number): number {
-  if (last >= p) return last;
+/** The first `ch` at or after p, or text.length when there is none. */
+function nextOf(text: string, ch: string, p: number): number {
   const i = text.indexOf(ch, p);
   return i < 0 ? text.length : i;
 }
 
 /**
  * Sentence pieces of the reference's regex splitter inside [start, end): cut at each maximal run of Python
- * whitespace that follows `.`, `!` or `?` and ends before `end`, then stripped, empty pieces dropped.
+ * whitespace that follows `.`, `!` or `?` and ends before `end`, then stripped, empty pieces dropped. With
+ * `mergeNumbers`, a list-number piece takes the piece after it as it is found (what mergeNumbering does afterwards).
  */
-export function scanSentences(text: string, start: number, end: number, out: SpanBuffer, cursor = newPunctuationCursor()): void {
+export function scanSentences(text: string, start: number, end: number, out: SpanBuffer, cursor = newPunctuationCursor(), mergeNumbers = false): void {
+  let [dot, bang, question] = cursor;
   let pieceStart = start;
   let p = start;
+  // The last piece pushed is a list number that the next piece of this block joins.
+  let pending = false;
   for (;;) {
-    // indexOf finds the next candidate far faster than a loop over the characters.
-    const dot = (cursor[0] = nextOf(text, '.', cursor[0], p));
-    const bang = (cursor[1] = nextOf(text, '!', cursor[1], p));
-    const question = (cursor[2] = nextOf(text, '?', cursor[2], p));
+    // indexOf finds the next candidate far faster than a loop over the characters; each character's last position is
+    // kept, so a character missing from the rest of the text is searched for once.
+    if (dot < p) dot = nextOf(text, '.', p);
+    if (bang < p) bang = nextOf(text, '!', p);
+    if (question < p) question = nextOf(text, '?', p);
     p = dot < bang ? (dot < question ? dot : question) : bang < question ? bang : question;
     if (p >= end) break;
     let q = p + 1;
     while (q < end && isPyWs(text.charCodeAt(q))) q++;
     if (q > p + 1 && q < end) {
-      pushStripped(text, pieceStart, p + 1, out);
+      // The piece [pieceStart, p + 1) ends at the punctuation: only its start can need stripping, and it is not empty.
+      let s = pieceStart;
+      while (isPyWs(text.charCodeAt(s))) s++;
+      if (pending) {
+        out.data[2 * out.count - 1] = p + 1;
+        pending = false;
+      } else {
+        out.push(s, p + 1);
+        pending = mergeNumbers && isNumberFragment(text, s, p + 1);
+      }
       pieceStart = q;
     }
     p = q;
   }
-  pushStripped(text, pieceStart, end, out);
+  cursor[0] = dot;
+  cursor[1] = bang;
+  cursor[2] = question;
+  let s = pieceStart;
+  let e = end;
+  while (s < e && isPyWs(text.charCodeAt(s))) s++;
+  while (e > s && isPyWs(text.charCodeAt(e - 1))) e--;
+  if (e <= s) return;
+  if (pending) out.data[2 * out.count - 1] = e;
+  else out.push(s, e);
 }
 
 /** True when text[start, end) is a list number: one or more decimal digits (Unicode Nd, as Python's `\d`), then ".". */

@@ -164,10 +164,11 @@ export function segmentSpansInto(text: string, options: SegmentOptions, out: Spa
   const first = out.count;
   const cursor = newPunctuationCursor();
   for (const block of scanThinkSpans(text)) {
-    const from = out.count;
-    if (improved) for (const s of splitSentences(text, block.start, block.end, 'improved')) out.push(s.start, s.end);
-    else scanSentences(text, block.start, block.end, out, cursor);
-    mergeNumbering(text, out, from);
+    if (improved) {
+      const from = out.count;
+      for (const s of splitSentences(text, block.start, block.end, 'improved')) out.push(s.start, s.end);
+      mergeNumbering(text, out, from);
+    } else scanSentences(text, block.start, block.end, out, cursor, true);
   }
   return out.count - first;
 }

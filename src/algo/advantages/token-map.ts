@@ -44,7 +44,7 @@ function boundsOf(steps_K: StepSpans): Float64Array {
   const K = stepCount(steps_K);
   if (bounds_K.length < 2 * K) bounds_K = new Float64Array(Math.max(2 * K, 2 * bounds_K.length));
   const b = bounds_K;
-  if (steps_K instanceof Int32Array) for (let i = 0; i < 2 * K; i++) b[i] = steps_K[i];
+  if (steps_K instanceof Int32Array) b.set(steps_K);
   else
     for (let k = 0; k < K; k++) {
       b[2 * k] = steps_K[k].start;
@@ -98,9 +98,9 @@ const BEYOND = 0x7fffffff;
 /**
  * The rule above for tokens in sequence. The step k it keeps is the first step
  * ending after the last token's start: tokens in text order walk k forward,
- * one out of order searches for it. Most tokens lie inside step k (then no
+ * one out of order searches for it. Most tokens end inside step k (then no
  * other step can overlap them) or before it, decided from its span kept in
- * fields; the others take the overlap search.
+ * fields; the others (a token running past step k) take the overlap search.
  */
 class StepWalker {
   private k = 0;
@@ -123,7 +123,8 @@ class StepWalker {
     if (s < this.prevStart || this.kEnd <= s) this.moveTo(s);
     this.prevStart = s;
     if (this.kStart >= e) return -1;
-    if (this.kStart <= s && e <= this.kEnd) return this.k;
+    // Steps before k end by s and steps after it start at kEnd or later: a token that ends by kEnd overlaps k alone.
+    if (e <= this.kEnd) return this.k;
     return bestStep(this.b, this.K, this.k, s, e);
   }
 
