@@ -2,9 +2,10 @@
  * The `shape` bench's same-run comparisons for MRPO on the bench batch
  * (64 × 8 × ~512 tokens): mrpo's `shape()` in ns/token, against
  *
- * - the ceiling: a minimal loop that reads each token's [start, end] pair of
- *   the same batch and writes a per-token value into a fresh number[] per
- *   completion (what the shortest possible per-token pass costs here);
+ * - the ceiling: a minimal loop that reads each token's start and end of the
+ *   same batch, as shape() gets them (validation makes the request's pairs one
+ *   flat Int32Array per completion), and writes a per-token value into a fresh
+ *   number[] per completion (what the shortest possible per-token pass costs);
  * - a numpy reference (bench/support/shape_numpy.py, run with the worktree's
  *   `.venv-python`): from the texts, the flat token offsets, the step labels
  *   and the answer rewards R_ans (taken from shape()'s output; ROUGE-1/BLEU-1
@@ -24,7 +25,6 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DEFAULT_EPSILON, DEFAULT_TAU } from '../../src/algo/advantages/index.js';
 import { DEFAULT_MAX_STEPS, DEFAULT_MIN_STEPS } from '../../src/rewards/length.js';
 import { parseShapeRequest, shape } from '../../src/shape/index.js';
-import type { TokenOffset } from '../../src/types.js';
 import { DEFAULT_SERVE_NODE_OPTIONS } from '../../src/cli/node-flags.js';
 import { SHAPE_VS_NUMPY_BATCH, callTimes, fmt, makeBatch, medianBest } from './batch.js';
 
@@ -62,18 +62,22 @@ export function compareWithNumpy(): void {
     groups: batch.request.groups.map((g) => ({ ...g, completions: g.completions.map((c) => ({ ...c, rewards: { answer: answer_C[i++] } })) })),
   });
 
-  // Ceiling: read each offset pair of the same batch, write one number per token.
-  const offsets_C = request.groups.flatMap((g) => g.completions.map((c) => c.tokenOffsets as readonly TokenOffset[]));
+  // Ceiling: read each token's offsets of the same batch as shape() gets them (flat Int32Arrays after validation),
+  // write one number per token.
+  const offsets_C = request.groups.flatMap((g) =>
+    g.completions.map((c) => {
+      if (!(c.tokenOffsets instanceof Int32Array)) throw new Error('shape-vs-numpy: expected validation to give flat offsets');
+      return c.tokenOffsets;
+    }),
+  );
   let sink: number[][] = [];
   const ceilingLoop = () => {
     const outs: number[][] = new Array(offsets_C.length);
     for (let c = 0; c < offsets_C.length; c++) {
       const offs = offsets_C[c];
-      const out = new Array<number>(offs.length);
-      for (let t = 0; t < offs.length; t++) {
-        const off = offs[t];
-        out[t] = off[1] > off[0] ? c : -1;
-      }
+      const T = offs.length >> 1;
+      const out = new Array<number>(T);
+      for (let t = 0; t < T; t++) out[t] = offs[2 * t + 1] > offs[2 * t] ? c : -1;
       outs[c] = out;
     }
     sink = outs;
@@ -123,7 +127,7 @@ export function compareWithNumpy(): void {
   console.log(`shape-vs-numpy/mrpo shape(): ${ns(full.median, T)} median, ${ns(full.best, T)} best (${fmt(T / full.median)} tokens/s) — ${batch.completions} completions, ${T} tokens, ${ROUNDS} rounds interleaved with the lines below`);
   console.log(`shape-vs-numpy/mrpo shape(), R_ans given: ${ns(given.median, T)} median, ${ns(given.best, T)} best (${fmt(T / given.median)} tokens/s)`);
   console.log(
-    `shape-vs-numpy/ceiling (a loop reading each offset, writing a per-token value): ${ns(ceiling.median, T)} median, ${ns(ceiling.best, T)} best; shape() takes ${(full.median / ceiling.median).toFixed(1)}× its time (R_ans given: ${(given.median / ceiling.median).toFixed(1)}×)`,
+    `shape-vs-numpy/ceiling (a loop reading each token's offsets, writing a per-token value): ${ns(ceiling.median, T)} median, ${ns(ceiling.best, T)} best; shape() takes ${(full.median / ceiling.median).toFixed(1)}× its time (R_ans given: ${(given.median / ceiling.median).toFixed(1)}×)`,
   );
 
   const serve = serve_N.length > 0 ? medianBest(serve_N) : undefined;
@@ -167,7 +171,7 @@ function runNumpy(
   dir: string,
   raw: ReturnType<typeof makeBatch>['request'],
   answer_C: readonly number[],
-  offsets_C: ReadonlyArray<readonly TokenOffset[]>,
+  offsets_C: readonly Int32Array[],
   seconds: number,
 ): { timing: NumpyTiming; advantages_T: Float64Array } | undefined {
   const completions = raw.groups.flatMap((g) => g.completions);
@@ -175,9 +179,12 @@ function runNumpy(
   // Python indexes strings by code point, JS by UTF-16 unit: the same for ASCII, which the bench batch is.
   if (texts.some((t) => /[^\x00-\x7f]/.test(t))) throw new Error('shape-vs-numpy: the bench batch must be ASCII');
   const total = offsets_C.reduce((n, o) => n + o.length, 0);
-  const flat = new Int32Array(2 * total);
+  const flat = new Int32Array(total);
   let k = 0;
-  for (const offs of offsets_C) for (const [s, e] of offs) (flat[k++] = s), (flat[k++] = e);
+  for (const offs of offsets_C) {
+    flat.set(offs, k);
+    k += offs.length;
+  }
   const offsetsFile = join(dir, 'offsets.i32');
   const outFile = join(dir, 'advantages.f64');
   writeFileSync(offsetsFile, new Uint8Array(flat.buffer));
@@ -192,7 +199,7 @@ function runNumpy(
     max_steps: DEFAULT_MAX_STEPS,
     round_weights: true,
     offsets_file: offsetsFile,
-    token_counts: offsets_C.map((o) => o.length),
+    token_counts: offsets_C.map((o) => o.length >> 1),
     out_file: outFile,
     seconds,
   };
