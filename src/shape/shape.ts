@@ -9,7 +9,7 @@
 import { computeAdvantages, type AdvantageCompletion, type CompletionAdvantage, type EstimatorName } from '../algo/advantages/index.js';
 import { SpanBuffer } from '../algo/span-buffer.js';
 import { extractAnswer, segmentSpansInto, type SegmentOptions, type SplitterName } from '../algo/steps.js';
-import { activeAnswerComponents, answerReward, DEFAULT_ANSWER_WEIGHTS, type AnswerComponent, type AnswerRewardResult } from '../rewards/answer.js';
+import { activeAnswerComponents, DEFAULT_ANSWER_WEIGHTS, goldAnswerScorer, type AnswerComponent, type AnswerRewardResult } from '../rewards/answer.js';
 import { lengthReward } from '../rewards/length.js';
 import { processReward } from '../rewards/process.js';
 import type { Rewards, StepLabel, TokenOffsets } from '../types.js';
@@ -127,6 +127,8 @@ function scoreCompletions(request: ShapeRequest, extras: ShapeExtras, counts: Sc
     // Completions of a group often give the same answer: its reward (a pure function of it and the gold answer,
     // without a semantic score) is computed once per group.
     const rewardOf = new Map<string, AnswerRewardResult>();
+    // The gold answer's tokens are made once per group, when a completion first needs them.
+    let score: ReturnType<typeof goldAnswerScorer> | undefined;
     return group.completions.map((c, g): Scored => {
       const first = spans.count;
       const K = segmentSpansInto(c.text, segmentOptions, spans);
@@ -146,7 +148,8 @@ function scoreCompletions(request: ShapeRequest, extras: ShapeExtras, counts: Sc
         if (semantic !== undefined) counts.withSemantic++;
         let r = semantic === undefined ? rewardOf.get(prediction) : undefined;
         if (r === undefined) {
-          r = answerReward(prediction, group.gold?.answer ?? '', { weights, semantic, renormalize: options.renormalize });
+          score ??= goldAnswerScorer(group.gold?.answer ?? '', { weights, renormalize: options.renormalize });
+          r = score(prediction, semantic);
           if (semantic === undefined) rewardOf.set(prediction, r);
         }
         answer = r.value;
