@@ -19,6 +19,19 @@ describe('parseShapeRequest: flat token offsets', () => {
     expect(parseShapeRequest(request([])).groups[0].completions[0].tokenOffsets).toEqual(new Int32Array(0));
   });
 
+  it('keeps the offsets of each request apart from later ones, small or large', () => {
+    const long = 'x'.repeat(40_000);
+    const longPairs = Array.from({ length: 20_000 }, (_, i) => [2 * i, 2 * i + 2] as [number, number]); // 40,000 values
+    const first = parseShapeRequest(request(pairs)).groups[0].completions[0].tokenOffsets as Int32Array;
+    const big = parseShapeRequest({ estimator: 'grpo', groups: [{ completions: [{ text: long, rewards: { answer: 1 }, tokenOffsets: longPairs }] }] });
+    // 6,000 × 12 values fill more than one shared block of 65,536
+    for (let i = 0; i < 6000; i++) parseShapeRequest(request(pairs.map(([s, e]) => [s, e] as [number, number]).reverse()));
+    expect(Array.from(first)).toEqual(pairs.flat());
+    const bigOffsets = big.groups[0].completions[0].tokenOffsets as Int32Array;
+    expect(bigOffsets.length).toBe(40_000);
+    expect([bigOffsets[0], bigOffsets[1], bigOffsets[39_998], bigOffsets[39_999]]).toEqual([0, 2, 39_998, 40_000]);
+  });
+
   it('shapes the flat offsets as the pairs: hand-worked per-token advantages', () => {
     // Steps [7, 11) valid and [12, 16) invalid (K = 2, w₂ = 1); totals 0 and 2 give A = ∓1/(√2 + 1e-4). The first
     // completion is reshaped: tokens of step 1 get |A|, of step 2 −|A|, the others A.
