@@ -14,7 +14,9 @@
  *   the token → step map and the per-token advantages (numpy). Compared: those
  *   per-token advantages against shape()'s `tokenAdvantages`, max |diff|. Because
  *   the numpy side gets R_ans, the bench also times shape() with R_ans given in
- *   the request (the same work as the numpy side) and gives both ratios.
+ *   the request (the same work as the numpy side) and gives both ratios. It
+ *   also times shape() on the request with its offsets left as [start, end]
+ *   pairs (validation makes them flat): what a caller that skips validation gets.
  * All of them run in three interleaved rounds; each figure pools its rounds' calls.
  */
 import { spawnSync } from 'node:child_process';
@@ -62,6 +64,13 @@ export function compareWithNumpy(): void {
     groups: batch.request.groups.map((g) => ({ ...g, completions: g.completions.map((c) => ({ ...c, rewards: { answer: answer_C[i++] } })) })),
   });
 
+  // The same request with the offsets left as the batch's [start, end] pairs (validation would make them flat): what
+  // shape() costs a library caller that builds its request without parseShapeRequest.
+  const pairsRequest: typeof request = {
+    ...request,
+    groups: request.groups.map((g, p) => ({ ...g, completions: g.completions.map((c, i) => ({ ...c, tokenOffsets: batch.request.groups[p].completions[i].tokenOffsets })) })),
+  };
+
   // Ceiling: read each token's offsets of the same batch as shape() gets them (flat Int32Arrays after validation),
   // write one number per token.
   const offsets_C = request.groups.flatMap((g) =>
@@ -85,10 +94,11 @@ export function compareWithNumpy(): void {
 
   const hasPython = existsSync(PYTHON);
   const dir = hasPython ? mkdtempSync(join(tmpdir(), 'mrpo-shape-numpy-')) : '';
-  // Every measure runs in ROUNDS interleaved rounds (shape(), R_ans given, ceiling, numpy, then again), each figure the
+  // Every measure runs in ROUNDS interleaved rounds (shape(), R_ans given, offsets as pairs, ceiling, numpy, then again), each figure the
   // median of all its calls: load that comes and goes on a shared machine then falls on every side alike.
   const full_N: number[] = [];
   const given_N: number[] = [];
+  const pairs_N: number[] = [];
   const ceiling_N: number[] = [];
   const numpy_N: number[] = [];
   const segment_N: number[] = [];
@@ -102,6 +112,7 @@ export function compareWithNumpy(): void {
     for (let round = 0; round < ROUNDS; round++) {
       callTimes(() => void shape(request), SECONDS / ROUNDS, full_N);
       callTimes(() => void shape(givenRequest), SECONDS / ROUNDS, given_N);
+      callTimes(() => void shape(pairsRequest), SECONDS / ROUNDS, pairs_N);
       callTimes(ceilingLoop, SECONDS / ROUNDS, ceiling_N);
       if (!serveFailed) serveFailed = !serveFlagsRound(SECONDS / ROUNDS, serve_N);
       if (!hasPython || numpyFailed) continue;
@@ -123,9 +134,13 @@ export function compareWithNumpy(): void {
 
   const full = medianBest(full_N);
   const given = medianBest(given_N);
+  const pairs = medianBest(pairs_N);
   const ceiling = medianBest(ceiling_N);
   console.log(`shape-vs-numpy/mrpo shape(): ${ns(full.median, T)} median, ${ns(full.best, T)} best (${fmt(T / full.median)} tokens/s) — ${batch.completions} completions, ${T} tokens, ${ROUNDS} rounds interleaved with the lines below`);
   console.log(`shape-vs-numpy/mrpo shape(), R_ans given: ${ns(given.median, T)} median, ${ns(given.best, T)} best (${fmt(T / given.median)} tokens/s)`);
+  console.log(
+    `shape-vs-numpy/mrpo shape(), offsets left as [start, end] pairs (a request not validated): ${ns(pairs.median, T)} median, ${ns(pairs.best, T)} best (${fmt(T / pairs.median)} tokens/s)`,
+  );
   console.log(
     `shape-vs-numpy/ceiling (a loop reading each token's offsets, writing a per-token value): ${ns(ceiling.median, T)} median, ${ns(ceiling.best, T)} best; shape() takes ${(full.median / ceiling.median).toFixed(1)}× its time (R_ans given: ${(given.median / ceiling.median).toFixed(1)}×)`,
   );
@@ -147,7 +162,7 @@ export function compareWithNumpy(): void {
   for (let t = 0; t < Math.min(shaped_T.length, advantages_T.length); t++) maxDiff = Math.max(maxDiff, Math.abs(shaped_T[t] - advantages_T[t]));
   const numpy = medianBest(numpy_N);
   console.log(
-    `shape-vs-numpy/numpy ${numpyVersion} (re segmentation + numpy): ${ns(numpy.median, T)} median, ${ns(numpy.best, T)} best, of which segmentation ${ns(medianBest(segment_N).median, T)}, numpy ${ns(medianBest(numpyPart_N).median, T)} (${numpy_N.length} runs); mrpo shape() is ${(numpy.median / full.median).toFixed(1)}× faster (R_ans given: ${(numpy.median / given.median).toFixed(1)}×; best against best ${(numpy.best / full.best).toFixed(1)}×${serve === undefined ? '' : `; under serve's flags ${(numpy.median / serve.median).toFixed(1)}×`})`,
+    `shape-vs-numpy/numpy ${numpyVersion} (re segmentation + numpy): ${ns(numpy.median, T)} median, ${ns(numpy.best, T)} best, of which segmentation ${ns(medianBest(segment_N).median, T)}, numpy ${ns(medianBest(numpyPart_N).median, T)} (${numpy_N.length} runs); mrpo shape() is ${(numpy.median / full.median).toFixed(1)}× faster (R_ans given: ${(numpy.median / given.median).toFixed(1)}×; best against best ${(numpy.best / full.best).toFixed(1)}×; offsets as pairs ${(numpy.median / pairs.median).toFixed(1)}×${serve === undefined ? '' : `; under serve's flags ${(numpy.median / serve.median).toFixed(1)}×`})`,
   );
   console.log(
     `shape-vs-numpy/numpy vs shape() per-token MRPO advantages (same texts, offsets, labels, R_ans): max |diff| ${maxDiff.toExponential(2)} over ${advantages_T.length} tokens (shape(): ${shaped_T.length}, ${stepValued} of them reshaped away from their completion's A)${maxDiff <= 1e-9 ? '' : ' — MISMATCH, numpy figures not comparable'}`,
