@@ -58,6 +58,11 @@ describe('flat steps', () => {
     );
   });
 
+  it('ignores a trailing odd value of flat steps (a half pair), as the pairs would not have it', () => {
+    const got = tokenAdvantagesFor([[0, 2], [2, 4]], Int32Array.from([0, 2, 9]), 0, [5]);
+    expect(got).toEqual({ tokenAdvantages: [5, 0], unmappedSteps: 0 });
+  });
+
   it('shape a completion in MRPO the same as the same steps given as objects (hand-worked values)', () => {
     // Two completions, answer rewards 1 and 0: A = ±(0.5)/(0.7071 + 1e-4). The second is reshaped: step 1 valid → |A|,
     // step 2 invalid → −w₂·|A| with K = 2, w₂ = exp(0) = 1.

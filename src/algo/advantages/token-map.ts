@@ -44,7 +44,7 @@ function boundsOf(steps_K: StepSpans): Float64Array {
   const K = stepCount(steps_K);
   if (bounds_K.length < 2 * K) bounds_K = new Float64Array(Math.max(2 * K, 2 * bounds_K.length));
   const b = bounds_K;
-  if (steps_K instanceof Int32Array) b.set(steps_K);
+  if (steps_K instanceof Int32Array) b.set(steps_K.length === 2 * K ? steps_K : steps_K.subarray(0, 2 * K));
   else
     for (let k = 0; k < K; k++) {
       b[2 * k] = steps_K[k].start;
