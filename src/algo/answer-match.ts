@@ -31,8 +31,8 @@
  */
 import { parseNumberWords } from './number-words.js';
 
-export { rouge1F } from './rouge.js';
-export { bleu1 } from './bleu.js';
+export { rouge1F, rouge1FTarget, rouge1FTargetTokens } from './rouge.js';
+export { bleu1, bleu1Reference } from './bleu.js';
 export { spellNumbers } from './number-words.js';
 
 interface AnswerTokens {
@@ -219,9 +219,14 @@ export function canonicalAnswerTokens(text: string): string[] {
  * Symmetric; reflexive for every text that contains a letter, digit or symbol.
  */
 export function answersEquivalent(prediction: string, gold: string): boolean {
+  return answersEquivalentTo(prediction, () => canonicalAnswerTokens(gold));
+}
+
+/** answersEquivalent(prediction, gold) with gold's canonical tokens from `goldTokens` (called at most once, when needed). */
+export function answersEquivalentTo(prediction: string, goldTokens: () => readonly string[]): boolean {
   const a = canonicalAnswerTokens(prediction);
   if (a.length === 0) return false;
-  const b = canonicalAnswerTokens(gold);
+  const b = goldTokens();
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;

@@ -195,5 +195,10 @@ const BLEU1_WEIGHTS: readonly number[] = [1, 0, 0, 0];
  * ("lung." ≠ "lung"). (`strip()` changes nothing before `split()`.)
  */
 export function bleu1(prediction: string, gold: string): number {
-  return sentenceBleu([pythonSplit(gold)], pythonSplit(prediction), BLEU1_WEIGHTS, 'method4');
+  return bleu1Reference(prediction, [pythonSplit(gold)]);
+}
+
+/** bleu1(prediction, gold) with the reference `[pythonSplit(gold)]` made once for many predictions. */
+export function bleu1Reference(prediction: string, reference: readonly (readonly string[])[]): number {
+  return sentenceBleu(reference, pythonSplit(prediction), BLEU1_WEIGHTS, 'method4');
 }

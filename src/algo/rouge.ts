@@ -97,5 +97,15 @@ function stripTags(text: string): string {
  * `rouge1(normalizeForRouge(gold), normalizeForRouge(prediction), true).fmeasure`.
  */
 export function rouge1F(prediction: string, gold: string): number {
-  return rouge1Tokens(rougeTokenize(stripTags(gold), true), rougeTokenize(stripTags(prediction), true)).fmeasure;
+  return rouge1FTarget(prediction, rouge1FTargetTokens(gold));
+}
+
+/** The gold side of rouge1F, made once for many predictions. */
+export function rouge1FTargetTokens(gold: string): string[] {
+  return rougeTokenize(stripTags(gold), true);
+}
+
+/** rouge1F(prediction, gold) with gold's tokens from rouge1FTargetTokens. */
+export function rouge1FTarget(prediction: string, goldTokens: readonly string[]): number {
+  return rouge1Tokens(goldTokens, rougeTokenize(stripTags(prediction), true)).fmeasure;
 }

@@ -15,6 +15,8 @@
  * steps.test.ts and step-scan.test.ts check these against the expressions.
  */
 
+import type { SpanBuffer } from './span-buffer.js';
+
 export interface Span {
   readonly start: number;
   readonly end: number;
@@ -140,15 +142,6 @@ export function scanAnswerSpan(text: string): Span | null {
   return close < 0 ? null : { start, end: close };
 }
 
-/** Python's str.strip() on text[start, end): the stripped span, or null when nothing is left. */
-function stripped(text: string, start: number, end: number): Span | null {
-  let s = start;
-  let e = end;
-  while (s < e && isPyWs(text.charCodeAt(s))) s++;
-  while (e > s && isPyWs(text.charCodeAt(e - 1))) e--;
-  return e > s ? { start: s, end: e } : null;
-}
-
 /**
  * Where scanSentences last found each of `.`, `!` and `?`: reused across the blocks of one text (they come in text
  * order), so that a character missing from the rest of the text is searched for once, not once per block.
@@ -159,38 +152,58 @@ export function newPunctuationCursor(): PunctuationCursor {
   return [-1, -1, -1];
 }
 
-/** The first `ch` at or after p (text.length when there is none), given the last one found. */
-function nextOf(text: string, ch: string, last: number, p: number): number {
-  if (last >= p) return last;
+/** The first `ch` at or after p, or text.length when there is none. */
+function nextOf(text: string, ch: string, p: number): number {
   const i = text.indexOf(ch, p);
   return i < 0 ? text.length : i;
 }
 
 /**
  * Sentence pieces of the reference's regex splitter inside [start, end): cut at each maximal run of Python
- * whitespace that follows `.`, `!` or `?` and ends before `end`, then stripped, empty pieces dropped.
+ * whitespace that follows `.`, `!` or `?` and ends before `end`, then stripped, empty pieces dropped. With
+ * `mergeNumbers`, a list-number piece takes the piece after it as it is found (what mergeNumbering does afterwards).
  */
-export function scanSentences(text: string, start: number, end: number, out: Span[], cursor = newPunctuationCursor()): void {
+export function scanSentences(text: string, start: number, end: number, out: SpanBuffer, cursor = newPunctuationCursor(), mergeNumbers = false): void {
+  let [dot, bang, question] = cursor;
   let pieceStart = start;
   let p = start;
+  // The last piece pushed is a list number that the next piece of this block joins.
+  let pending = false;
   for (;;) {
-    // indexOf finds the next candidate far faster than a loop over the characters.
-    const dot = (cursor[0] = nextOf(text, '.', cursor[0], p));
-    const bang = (cursor[1] = nextOf(text, '!', cursor[1], p));
-    const question = (cursor[2] = nextOf(text, '?', cursor[2], p));
+    // indexOf finds the next candidate far faster than a loop over the characters; each character's last position is
+    // kept, so a character missing from the rest of the text is searched for once.
+    if (dot < p) dot = nextOf(text, '.', p);
+    if (bang < p) bang = nextOf(text, '!', p);
+    if (question < p) question = nextOf(text, '?', p);
     p = dot < bang ? (dot < question ? dot : question) : bang < question ? bang : question;
     if (p >= end) break;
     let q = p + 1;
     while (q < end && isPyWs(text.charCodeAt(q))) q++;
     if (q > p + 1 && q < end) {
-      const s = stripped(text, pieceStart, p + 1);
-      if (s !== null) out.push(s);
+      // The piece [pieceStart, p + 1) ends at the punctuation: only its start can need stripping, and it is not empty.
+      let s = pieceStart;
+      while (isPyWs(text.charCodeAt(s))) s++;
+      if (pending) {
+        out.data[2 * out.count - 1] = p + 1;
+        pending = false;
+      } else {
+        out.push(s, p + 1);
+        pending = mergeNumbers && isNumberFragment(text, s, p + 1);
+      }
       pieceStart = q;
     }
     p = q;
   }
-  const s = stripped(text, pieceStart, end);
-  if (s !== null) out.push(s);
+  cursor[0] = dot;
+  cursor[1] = bang;
+  cursor[2] = question;
+  let s = pieceStart;
+  let e = end;
+  while (s < e && isPyWs(text.charCodeAt(s))) s++;
+  while (e > s && isPyWs(text.charCodeAt(e - 1))) e--;
+  if (e <= s) return;
+  if (pending) out.data[2 * out.count - 1] = e;
+  else out.push(s, e);
 }
 
 /** True when text[start, end) is a list number: one or more decimal digits (Unicode Nd, as Python's `\d`), then ".". */
@@ -205,17 +218,20 @@ export function isNumberFragment(text: string, start: number, end: number): bool
 }
 
 /**
- * Merges, in place, the pieces out[from…] of one think block: a list-number piece takes the piece after it (the merged
+ * Merges, in place, the pieces from… of one think block: a list-number piece takes the piece after it (the merged
  * span runs from the number's start to that piece's end); pieces never merge across blocks.
  */
-export function mergeNumbering(text: string, out: Span[], from: number): void {
+export function mergeNumbering(text: string, out: SpanBuffer, from: number): void {
+  const n = out.count;
+  const b = out.data;
   let w = from;
-  for (let i = from; i < out.length; i++) {
-    const s = out[i];
-    if (i + 1 < out.length && isNumberFragment(text, s.start, s.end)) {
-      out[w++] = { start: s.start, end: out[i + 1].end };
-      i++;
-    } else out[w++] = s;
+  for (let i = from; i < n; i++) {
+    const start = b[2 * i];
+    let end = b[2 * i + 1];
+    if (i + 1 < n && isNumberFragment(text, start, end)) end = b[2 * ++i + 1];
+    b[2 * w] = start;
+    b[2 * w + 1] = end;
+    w++;
   }
-  out.length = w;
+  out.truncate(w);
 }

@@ -16,6 +16,7 @@
  * - Every step keeps its absolute character span: text.slice(start, end) === step.text.
  */
 import type { Step } from '../types.js';
+import { SpanBuffer } from './span-buffer.js';
 import { isPyWs, mergeNumbering, newPunctuationCursor, scanAnswerSpan, scanSentences, scanThinkSpans, type Span } from './step-scan.js';
 
 export type { Span } from './step-scan.js';
@@ -137,11 +138,12 @@ function improvedBoundaries(text: string, start: number, end: number): Span[] {
 
 /** Sentence spans (stripped, non-empty) inside [start, end) of text. */
 export function splitSentences(text: string, start: number, end: number, splitter: SplitterName = 'regex'): Span[] {
-  const out: Span[] = [];
   if (splitter === 'regex') {
-    scanSentences(text, start, end, out);
-    return out;
+    const flat = new SpanBuffer();
+    scanSentences(text, start, end, flat);
+    return spansOf(flat);
   }
+  const out: Span[] = [];
   const cuts = improvedBoundaries(text, start, end);
   let pieceStart = start;
   for (let i = 0; i <= cuts.length; i++) {
@@ -154,19 +156,34 @@ export function splitSentences(text: string, start: number, end: number, splitte
 }
 
 /**
- * The spans of a completion's reasoning steps (docs/method.md §2), in text order: segmentSteps without the step
- * texts (what shape() needs).
+ * Appends the spans of a completion's reasoning steps (docs/method.md §2), in text order, to `out`, flat (what shape()
+ * reads); returns how many there are.
  */
-export function segmentSpans(text: string, options: SegmentOptions = {}): Span[] {
+export function segmentSpansInto(text: string, options: SegmentOptions, out: SpanBuffer): number {
   const improved = options.splitter === 'improved';
-  const out: Span[] = [];
+  const first = out.count;
   const cursor = newPunctuationCursor();
   for (const block of scanThinkSpans(text)) {
-    const from = out.length;
-    if (improved) for (const s of splitSentences(text, block.start, block.end, 'improved')) out.push(s);
-    else scanSentences(text, block.start, block.end, out, cursor);
-    mergeNumbering(text, out, from);
+    if (improved) {
+      const from = out.count;
+      for (const s of splitSentences(text, block.start, block.end, 'improved')) out.push(s.start, s.end);
+      mergeNumbering(text, out, from);
+    } else scanSentences(text, block.start, block.end, out, cursor, true);
   }
+  return out.count - first;
+}
+
+/** The spans of a completion's reasoning steps (docs/method.md §2), in text order: segmentSteps without the step texts. */
+export function segmentSpans(text: string, options: SegmentOptions = {}): Span[] {
+  const flat = new SpanBuffer();
+  segmentSpansInto(text, options, flat);
+  return spansOf(flat);
+}
+
+/** The spans of a buffer as objects. */
+function spansOf(flat: SpanBuffer): Span[] {
+  const out: Span[] = [];
+  for (let i = 0; i < flat.count; i++) out.push({ start: flat.start(i), end: flat.end(i) });
   return out;
 }
 

@@ -17,7 +17,8 @@
  *    reference's silent quirk); `renormalize: false` reproduces the reference,
  *    where an inactive component scores 0.
  */
-import { answersEquivalent, bleu1, rouge1F } from '../algo/answer-match.js';
+import { answersEquivalentTo, bleu1Reference, canonicalAnswerTokens, rouge1FTarget, rouge1FTargetTokens } from '../algo/answer-match.js';
+import { pythonSplit } from '../algo/python-text.js';
 
 export type AnswerComponent = 'rouge1' | 'bleu1' | 'semantic';
 
@@ -57,23 +58,38 @@ export function activeAnswerComponents(weights: AnswerWeights, hasSemantic: bool
 }
 
 export function answerReward(prediction: string, gold: string, options: AnswerRewardOptions = {}): AnswerRewardResult {
+  return goldAnswerScorer(gold, options)(prediction, options.semantic);
+}
+
+/**
+ * answerReward against one gold answer for many predictions (the completions of a group): the gold answer's tokens
+ * for each metric are made once, when first needed. `scorer(prediction, semantic)` equals
+ * `answerReward(prediction, gold, { ...options, semantic })`.
+ */
+export function goldAnswerScorer(gold: string, options: Omit<AnswerRewardOptions, 'semantic'> = {}): (prediction: string, semantic?: number) => AnswerRewardResult {
   const weights: AnswerWeights = { ...DEFAULT_ANSWER_WEIGHTS, ...options.weights };
-  const active = activeAnswerComponents(weights, options.semantic !== undefined);
-  if (answersEquivalent(prediction, gold)) return { value: 1, equivalent: true, components: {}, active };
-  const components = {
-    rouge1: weights.rouge1 > 0 ? rouge1F(prediction, gold) : undefined,
-    bleu1: weights.bleu1 > 0 ? bleu1(prediction, gold) : undefined,
-    semantic: options.semantic,
-  };
-  let total = 0;
-  let weightSum = 0;
-  for (const c of active) {
-    total += weights[c] * (components[c] ?? 0);
-    weightSum += weights[c];
-  }
   const renormalize = options.renormalize ?? true;
-  const value = renormalize ? (weightSum > 0 ? total / weightSum : 0) : total;
-  return { value: Math.min(1, Math.max(0, value)), equivalent: false, components: stripUndefined(components), active };
+  let canonical: string[] | undefined;
+  let rougeTarget: string[] | undefined;
+  let bleuReference: string[][] | undefined;
+  const goldCanonical = () => (canonical ??= canonicalAnswerTokens(gold));
+  return (prediction, semantic) => {
+    const active = activeAnswerComponents(weights, semantic !== undefined);
+    if (answersEquivalentTo(prediction, goldCanonical)) return { value: 1, equivalent: true, components: {}, active };
+    const components = {
+      rouge1: weights.rouge1 > 0 ? rouge1FTarget(prediction, (rougeTarget ??= rouge1FTargetTokens(gold))) : undefined,
+      bleu1: weights.bleu1 > 0 ? bleu1Reference(prediction, (bleuReference ??= [pythonSplit(gold)])) : undefined,
+      semantic,
+    };
+    let total = 0;
+    let weightSum = 0;
+    for (const c of active) {
+      total += weights[c] * (components[c] ?? 0);
+      weightSum += weights[c];
+    }
+    const value = renormalize ? (weightSum > 0 ? total / weightSum : 0) : total;
+    return { value: Math.min(1, Math.max(0, value)), equivalent: false, components: stripUndefined(components), active };
+  };
 }
 
 function stripUndefined<T extends Record<string, number | undefined>>(o: T): { [K in keyof T]?: number } {

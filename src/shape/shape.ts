@@ -7,8 +7,9 @@
  * are given.
  */
 import { computeAdvantages, type AdvantageCompletion, type CompletionAdvantage, type EstimatorName } from '../algo/advantages/index.js';
-import { extractAnswer, segmentSpans, type SegmentOptions, type Span, type SplitterName } from '../algo/steps.js';
-import { activeAnswerComponents, answerReward, DEFAULT_ANSWER_WEIGHTS, type AnswerComponent, type AnswerRewardResult } from '../rewards/answer.js';
+import { SpanBuffer } from '../algo/span-buffer.js';
+import { extractAnswer, segmentSpansInto, type SegmentOptions, type SplitterName } from '../algo/steps.js';
+import { activeAnswerComponents, DEFAULT_ANSWER_WEIGHTS, goldAnswerScorer, type AnswerComponent, type AnswerRewardResult } from '../rewards/answer.js';
 import { lengthReward } from '../rewards/length.js';
 import { processReward } from '../rewards/process.js';
 import type { Rewards, StepLabel, TokenOffsets } from '../types.js';
@@ -61,7 +62,8 @@ type W<T> = { -readonly [K in keyof T]: T[K] };
  * offsets it is also the estimator's input completion (no second object per completion).
  */
 interface Scored extends AdvantageCompletion {
-  readonly steps: Span[];
+  /** The completion's step spans, flat (start₀, end₀, …): a view into the request's SpanBuffer. */
+  readonly steps: Int32Array;
   readonly rewards: Rewards;
   readonly answer: Pick<ShapedCompletion, 'answer' | 'answerMatch'> | undefined;
 }
@@ -74,7 +76,7 @@ const ScoredRewards = plainObjectMaker(function (this: W<Rewards>, answer: numbe
 const ScoredCompletion = plainObjectMaker(function (
   this: W<Scored>,
   rewards: Rewards,
-  steps: Span[],
+  steps: Int32Array,
   stepLabels: readonly StepLabel[] | null,
   tokenOffsets: TokenOffsets | undefined,
   answer: Scored['answer'],
@@ -119,13 +121,18 @@ function scoreCompletions(request: ShapeRequest, extras: ShapeExtras, counts: Sc
   const weights = { ...DEFAULT_ANSWER_WEIGHTS, ...options.answerWeights };
   const lengthOptions = { minSteps: options.minSteps, maxSteps: options.maxSteps };
   const segmentOptions: SegmentOptions = { splitter };
+  // Every completion's steps go flat into one buffer (no object per step); each completion keeps a view of its own.
+  const spans = new SpanBuffer(4096);
   return request.groups.map((group, p) => {
     // Completions of a group often give the same answer: its reward (a pure function of it and the gold answer,
     // without a semantic score) is computed once per group.
     const rewardOf = new Map<string, AnswerRewardResult>();
+    // The gold answer's tokens are made once per group, when a completion first needs them.
+    let score: ReturnType<typeof goldAnswerScorer> | undefined;
     return group.completions.map((c, g): Scored => {
-      const steps = segmentSpans(c.text, segmentOptions);
-      const K = steps.length;
+      const first = spans.count;
+      const K = segmentSpansInto(c.text, segmentOptions, spans);
+      const steps = spans.view(first, K);
       counts.stepsTotal += K;
       if (K === 0) counts.noThink++;
       if (c.stepLabels !== undefined) {
@@ -141,7 +148,8 @@ function scoreCompletions(request: ShapeRequest, extras: ShapeExtras, counts: Sc
         if (semantic !== undefined) counts.withSemantic++;
         let r = semantic === undefined ? rewardOf.get(prediction) : undefined;
         if (r === undefined) {
-          r = answerReward(prediction, group.gold?.answer ?? '', { weights, semantic, renormalize: options.renormalize });
+          score ??= goldAnswerScorer(group.gold?.answer ?? '', { weights, renormalize: options.renormalize });
+          r = score(prediction, semantic);
           if (semantic === undefined) rewardOf.set(prediction, r);
         }
         answer = r.value;
@@ -245,14 +253,15 @@ function answerMatchOf(r: AnswerRewardResult): AnswerMatch {
  * The steps of a shaped completion: span, validity from the labels, and MRPO's weight and advantage where it reshaped.
  * One constructor per case, so that the steps of a kind share one layout.
  */
-function shapedSteps(steps: readonly Span[], labels: readonly StepLabel[] | undefined, adv: CompletionAdvantage): ShapedStep[] {
-  const K = steps.length;
+function shapedSteps(steps: Int32Array, labels: readonly StepLabel[] | undefined, adv: CompletionAdvantage): ShapedStep[] {
+  const K = steps.length >> 1;
   const out = new Array<ShapedStep>(K);
   const labelled = labels !== undefined && labels.length > 0;
   const values = adv.stepAdvantages;
   const weights = adv.stepWeights;
   for (let k = 0; k < K; k++) {
-    const { start, end } = steps[k];
+    const start = steps[2 * k];
+    const end = steps[2 * k + 1];
     if (!labelled) out[k] = values === undefined ? new StepSpanOnly(start, end) : new StepWithAdvantage(start, end, values[k]);
     else if (values === undefined) out[k] = new StepWithValid(start, end, labels[k] === 1);
     else {

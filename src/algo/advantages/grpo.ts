@@ -4,7 +4,7 @@
  * Every token gets A_i.
  */
 import { AdvantageGroup, AdvantageOnly, AdvantageTokens } from './completion-advantage.js';
-import { tokenAdvantagesFor } from './token-map.js';
+import { NO_STEPS, tokenAdvantagesFor } from './token-map.js';
 import { DEFAULT_EPSILON, type AdvantageEstimator, type AdvantageInput, type CompletionAdvantage } from './types.js';
 import { summarizeAdvantages } from './metrics.js';
 import { normalize as normalizeGroup } from './normalize.js';
@@ -25,7 +25,7 @@ export function constantAdvantages(input: AdvantageInput, adv_P_G: readonly Floa
     group.completions.map((c, g) => {
       const advantage = adv_P_G[p][g];
       if (c.tokenOffsets === undefined) return new AdvantageOnly(advantage);
-      const t = tokenAdvantagesFor(c.tokenOffsets, c.steps ?? [], advantage, undefined);
+      const t = tokenAdvantagesFor(c.tokenOffsets, c.steps ?? NO_STEPS, advantage, undefined);
       return new AdvantageTokens(advantage, t.tokenAdvantages, t.unmappedSteps);
     }),
   );

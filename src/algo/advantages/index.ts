@@ -28,5 +28,5 @@ export function computeAdvantages(name: EstimatorName | string, input: Advantage
 }
 
 export { stepWeight } from './mrpo.js';
-export { mapTokensToSteps, tokenAdvantagesFor, tokenCount, type StepSpan, type TokenStepMap } from './token-map.js';
+export { mapTokensToSteps, stepCount, tokenAdvantagesFor, tokenCount, type StepSpan, type StepSpans, type TokenStepMap } from './token-map.js';
 export * from './types.js';

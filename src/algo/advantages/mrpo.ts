@@ -15,7 +15,7 @@
 import { AdvantageGroup, AdvantageOnly, AdvantageSteps, AdvantageStepsTokens, AdvantageTokens } from './completion-advantage.js';
 import { grpoAdvantages } from './grpo.js';
 import { summarizeAdvantages } from './metrics.js';
-import { tokenAdvantagesFor } from './token-map.js';
+import { NO_STEPS, stepCount, tokenAdvantagesFor } from './token-map.js';
 import { DEFAULT_TAU, type AdvantageEstimator, type CompletionAdvantage } from './types.js';
 
 /** w_k for k = 1..K (1-based k), optionally rounded to two decimals. */
@@ -51,16 +51,16 @@ export const mrpo: AdvantageEstimator = (input) => {
   const groups: CompletionAdvantage[][] = input.groups.map((group, p) =>
     group.completions.map((c, g): CompletionAdvantage => {
       const advantage = adv_P_G[p][g];
-      const steps = c.steps ?? [];
+      const steps = c.steps ?? NO_STEPS;
+      const K = stepCount(steps);
       const labels = c.stepLabels;
       // An empty label list is "no labels" (how the reference records a failed judgement), not "all invalid".
-      const reshape = c.rewards.answer <= tau && labels !== null && labels !== undefined && labels.length > 0 && steps.length > 0;
+      const reshape = c.rewards.answer <= tau && labels !== null && labels !== undefined && labels.length > 0 && K > 0;
       if (!reshape) {
         if (c.tokenOffsets === undefined) return new AdvantageOnly(advantage);
         const t = tokenAdvantagesFor(c.tokenOffsets, steps, advantage, undefined);
         return new AdvantageTokens(advantage, t.tokenAdvantages, t.unmappedSteps);
       }
-      const K = steps.length;
       const mag = Math.abs(advantage);
       const w_K = stepWeightsFor(K, round);
       const stepAdvantages = new Array<number>(K);

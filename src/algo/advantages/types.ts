@@ -4,12 +4,12 @@
  * method.
  */
 import type { Rewards, StepLabel, TokenOffsets } from '../../types.js';
-import type { StepSpan } from './token-map.js';
+import type { StepSpans } from './token-map.js';
 
 export interface AdvantageCompletion {
   readonly rewards: Rewards;
-  /** The completion's steps (spans in its text); needed by `mrpo` shaping and the token mapping. */
-  readonly steps?: readonly StepSpan[];
+  /** The completion's steps (spans in its text, objects or flat); needed by `mrpo` shaping and the token mapping. */
+  readonly steps?: StepSpans;
   /** Step validity labels aligned by step number; null/absent = unjudged or no gold reasoning. */
   readonly stepLabels?: readonly StepLabel[] | null;
   /** Character span of each generated token (pairs, or flat in an Int32Array); when given, per-token advantages are returned. */
