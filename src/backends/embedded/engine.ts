@@ -54,7 +54,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { MrpoError } from '../../errors.js';
-import { useFastKernels } from './kernels.js';
+import { fastKernelsActive, useFastKernels } from './kernels.js';
 
 export { tf };
 
@@ -98,6 +98,7 @@ export function transpose2d(t: tf.Tensor2D): tf.Tensor2D {
  * transposing the [6272, 256] one costs 4–5 ms less than the other way round.
  */
 function weightGrad(x: tf.Tensor2D, g: tf.Tensor2D): tf.Tensor2D {
+  if (fastKernelsActive()) return tf.matMul(x, g, true, false); // simd.ts reads x transposed in place, packs nothing
   return x.shape[1] < g.shape[1] ? tf.transpose(tf.matMul(transpose2d(g), x)) : tf.matMul(transpose2d(x), g);
 }
 
@@ -122,6 +123,8 @@ const linearBias = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, sav
       const g = dy as tf.Tensor2D;
       const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
       const [n, inner, out] = [g.shape[0], ws.shape[0], ws.shape[1]];
+      // with kernels.ts's kernels: xᵀ·dy through simd.ts (x read transposed in place) and db as its column sum
+      if (fastKernelsActive()) return [tf.matMul(g, tf.transpose(ws)), tf.matMul(xs, g, true, false), tf.sum(g, 0)];
       // db = Σ_rows dy as a product with a ones vector (the backend's column-sum, Sum over axis 0, is several
       // times slower). When dy is the right-hand operand of dW (out ≤ in), ones·dy reuses the packing XNNPACK
       // cached for dy; otherwise dyᵀ is at hand and dyᵀ·ones packs only the ones.

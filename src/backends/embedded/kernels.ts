@@ -55,7 +55,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
-import { type SimdBmm, createSimdBmm } from './simd.js';
+import { type SimdBmm, type SimdColSum, createSimdKernels } from './simd.js';
 
 /** The tfjs-backend-wasm version whose internals this kernel was written and tested against; on any other the stock kernel stays. */
 export const TESTED_WASM_VERSION = '4.22.0';
@@ -91,6 +91,10 @@ let sharedCast: tf.KernelConfig | null = null;
 let wasmBatchMatMul: WasmBatchMatMul | null = null;
 let wasmOwner: unknown = null;
 let simdBmm: SimdBmm | null = null;
+let simdColSum: SimdColSum | null = null;
+let stockSum: tf.KernelConfig | null = null;
+let fastSum: tf.KernelConfig | null = null;
+let active = false;
 /** Whether products with 16 output columns go through simd.ts's kernel (tests turn it off to compare with the XNNPACK path). */
 let useSimd = true;
 
@@ -102,6 +106,22 @@ export function useSimdBmm(on: boolean): void {
 /** Whether simd.ts's kernel is bound to the backend's memory (after the first fast product with a batch). */
 export function simdBmmBound(): boolean {
   return simdBmm !== null;
+}
+
+/** Whether the replacements are installed (engine.ts then arranges weight gradients for them). */
+export function fastKernelsActive(): boolean {
+  return active;
+}
+
+/** Binds the BatchMatMul export and simd.ts's kernels to the backend's module (once per module). */
+function bind(backend: WasmBackendInternals): void {
+  if (wasmBatchMatMul !== null && wasmOwner === backend.wasm) return;
+  wasmBatchMatMul = backend.wasm.cwrap('BatchMatMul', null, ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number']) as WasmBatchMatMul;
+  const memory = backend.wasm.asm?.memory;
+  const kernels = memory === undefined ? null : createSimdKernels(memory);
+  simdBmm = kernels?.bmm ?? null;
+  simdColSum = kernels?.colsum ?? null;
+  wasmOwner = backend.wasm;
 }
 
 const shapeBytes = (shape: number[]): Uint8Array => new Uint8Array(new Int32Array(shape).buffer);
@@ -118,17 +138,14 @@ function viewKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; att
   const tA = attrs.transposeA === true;
   const [m, k] = tA ? [a.shape[ra - 1], a.shape[ra - 2]] : [a.shape[ra - 2], a.shape[ra - 1]];
   const n = b.shape[rb - 1];
+  // a 2-D product with A transposed (weight gradients xᵀ·dy, engine.ts) is one batch element
+  const twoD = ra === 2 && rb === 2 && tA;
   if (stock === null) throw new Error('fast BatchMatMul used before installation');
-  if (attrs.transposeB || !sameBatch || ra < 3 || N < 2 || m < MIN_ROWS || k * n === 0 || a.dtype !== 'float32' || b.dtype !== 'float32' || b.shape[rb - 2] !== k)
+  if (attrs.transposeB || !sameBatch || ((ra < 3 || N < 2) && !twoD) || m < MIN_ROWS || k * n === 0 || a.dtype !== 'float32' || b.dtype !== 'float32' || b.shape[rb - 2] !== k)
     return stock.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   const backend = args.backend as WasmBackendInternals;
-  if (wasmBatchMatMul === null || wasmOwner !== backend.wasm) {
-    wasmBatchMatMul = backend.wasm.cwrap('BatchMatMul', null, ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number']) as WasmBatchMatMul;
-    const memory = backend.wasm.asm?.memory;
-    simdBmm = memory === undefined ? null : createSimdBmm(memory);
-    wasmOwner = backend.wasm;
-  }
-  const simd = useSimd && simdBmm !== null && k * n <= SIMD_MAX_B;
+  bind(backend);
+  const simd = useSimd && simdBmm !== null && (k * n <= SIMD_MAX_B || twoD);
   // A transposed for XNNPACK: the stock Transpose kernel first (simd.ts reads it in place)
   const aT = tA && !simd ? (transposeKernel().kernelFunc({ inputs: { x: a }, backend: args.backend, attrs: { perm: [...batchA.map((_, i) => i), ra - 1, ra - 2] } } as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo) : null;
   const out = backend.makeOutput([...batchA, m, n], 'float32');
@@ -142,6 +159,7 @@ function viewKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; att
   const aShape = shapeBytes([1, m, k]);
   const bShape = shapeBytes([1, k, n]);
   const { tfjs } = backend.wasm;
+  const run = wasmBatchMatMul as WasmBatchMatMul;
   for (let i = 0; i < N; i++) {
     // Fresh ids every time (never reused: the backend keys cached XNNPACK operators on the B id).
     const ia = backend.dataIdNextNumber++;
@@ -150,12 +168,28 @@ function viewKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; att
     tfjs.registerTensor(ia, m * k, aOff + 4 * i * m * k);
     tfjs.registerTensor(ib, k * n, bOff + 4 * i * k * n);
     tfjs.registerTensor(io, m * n, oOff + 4 * i * m * n);
-    wasmBatchMatMul(ia, aShape, 3, ib, bShape, 3, false, false, io);
+    run(ia, aShape, 3, ib, bShape, 3, false, false, io);
     tfjs.disposeData(ia);
     tfjs.disposeData(ib);
     tfjs.disposeData(io);
   }
   if (aT !== null) backend.disposeData(aT.dataId);
+  return out;
+}
+
+/** Sum over axis 0 of a 2-D float32 tensor (the bias and layer-norm gradients) through simd.ts; anything else to the stock kernel. */
+function columnSum(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  const { axis, keepDims } = (args.attrs ?? {}) as { axis?: number | number[]; keepDims?: boolean };
+  const axes = (Array.isArray(axis) ? axis : [axis]).map((a) => (a !== undefined && a < 0 ? a + x.shape.length : a));
+  if (stockSum === null) throw new Error('column Sum used before installation');
+  const backend = args.backend as WasmBackendInternals;
+  if (x.shape.length === 2 && axes.length === 1 && axes[0] === 0 && x.dtype === 'float32' && x.shape[1] > 0) bind(backend);
+  else return stockSum.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  if (!useSimd || simdColSum === null) return stockSum.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  const [rows, cols] = x.shape;
+  const out = backend.makeOutput(keepDims === true ? [1, cols] : [cols], 'float32');
+  simdColSum(backend.dataIdMap.get(x.dataId).memoryOffset, backend.dataIdMap.get(out.dataId).memoryOffset, rows, cols);
   return out;
 }
 
@@ -199,21 +233,25 @@ function swap(name: string, want: tf.KernelConfig): void {
  * tfjs-backend-wasm other than TESTED_WASM_VERSION).
  */
 export function useFastKernels(on: boolean): boolean {
-  if (stock === null || stockIdentity === null || stockCast === null) {
+  if (stock === null || stockIdentity === null || stockCast === null || stockSum === null) {
     const bmm = tf.getKernel('BatchMatMul', 'wasm');
     const identity = tf.getKernel('Identity', 'wasm');
     const cast = tf.getKernel('Cast', 'wasm');
-    if (bmm === undefined || identity === undefined || cast === undefined) throw new Error('the tfjs wasm backend has no BatchMatMul, Identity or Cast kernel registered');
+    const sum = tf.getKernel('Sum', 'wasm');
+    if (bmm === undefined || identity === undefined || cast === undefined || sum === undefined) throw new Error('the tfjs wasm backend has no BatchMatMul, Identity, Cast or Sum kernel registered');
     stock = bmm;
     stockIdentity = identity;
     stockCast = cast;
+    stockSum = sum;
+    fastSum = { kernelName: 'Sum', backendName: 'wasm', kernelFunc: columnSum as unknown as tf.KernelFunc };
     sharedCast = { kernelName: 'Cast', backendName: 'wasm', kernelFunc: sameDtypeCast as unknown as tf.KernelFunc };
     fast = { kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc: viewKernel as unknown as tf.KernelFunc };
     sharedIdentity = { kernelName: 'Identity', backendName: 'wasm', kernelFunc: sharingIdentity as unknown as tf.KernelFunc };
   }
-  const active = on && version_wasm === TESTED_WASM_VERSION;
+  active = on && version_wasm === TESTED_WASM_VERSION;
   swap('BatchMatMul', active ? fast! : stock);
   swap('Identity', active ? sharedIdentity! : stockIdentity);
   swap('Cast', active ? sharedCast! : stockCast);
+  swap('Sum', active ? fastSum! : stockSum);
   return active;
 }

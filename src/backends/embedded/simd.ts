@@ -57,71 +57,157 @@ const sleb = (n: number): number[] => {
 const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
 const name = (text: string): number[] => [...uleb(text.length), ...Array.from(text, (ch) => ch.charCodeAt(0))];
 
-// locals: parameters a, b, c, n, m, k, cols, rowStep, colStep; then i32 e, i, t, ap, bp, j, cp; then v128 s, acc0..acc3; then f32 x
-const [A, B, C, N, M, K, COLS, RS, CS, E, I, T, AP, BP, J, CP, S, ACC, X] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 21];
-const get = (l: number): number[] => [0x20, l];
-const set = (l: number): number[] => [0x21, l];
+// bmm's locals: parameters a, b, c, n, m, k, cols, rowStep, colStep; then i32 e, i, t, ap, bp, j, cp, cols4,
+// r·rowStep and r·cols4 for r = 1 … ROWS−1; then v128 s, b0 … b(VECS−1), the ROWS × VECS accumulators; then f32 x0 … x(ROWS−1)
+const [A, B, C, N, M, K, COLS, RS, CS, E, I, T, AP, BP, J, CP, COLS4, T0, TEND] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18];
+const get = (l: number): number[] => [0x20, ...uleb(l)];
+const set = (l: number): number[] => [0x21, ...uleb(l)];
 const i32 = (v: number): number[] => [0x41, ...sleb(v)];
 const ADD = 0x6a;
 const MUL = 0x6c;
 const GT_U = 0x4b;
+const GE_U = 0x4f;
 const simd = (op: number): number[] => [0xfd, ...uleb(op)];
+const V128_LOAD = 0x00;
+const LOAD32_SPLAT = 0x09;
+const V128_STORE = 0x0b;
+const F32X4_ADD = 0xe4;
+const F32X4_MUL = 0xe6;
+const v128Zero = (): number[] => [...simd(0x0c), ...new Array<number>(16).fill(0)];
 const addTo = (l: number, by: number[]): number[] => [...get(l), ...by, ADD, ...set(l)];
 /** block { loop { if (stop) break; …; continue } } */
 const loopUntil = (stop: number[], inner: number[]): number[] => [0x02, 0x40, 0x03, 0x40, ...stop, 0x0d, 1, ...inner, 0x0c, 0, 0x0b, 0x0b];
 /** stop once j + width > cols */
 const pastEnd = (width: number): number[] => [...get(J), ...i32(width), ADD, ...get(COLS), GT_U];
 
-/**
- * Columns j .. j+4·vectors of row i: vectors f32x4 accumulators from zero, then for t = 0..k−1
- * acc += splat(A[i, t]) · B[t, j..]; with vectors = 0 one scalar column.
- */
-function columns(vectors: number): number[] {
-  const lanes = Array.from({ length: vectors }, (_, q) => q);
-  const width = vectors === 0 ? 1 : 4 * vectors;
-  const zero = vectors === 0 ? [0x43, 0, 0, 0, 0, ...set(X)] : lanes.flatMap((q) => [...simd(0x0c), ...new Array<number>(16).fill(0), ...set(ACC + q)]);
-  const step =
-    vectors === 0
-      ? [...get(X), ...get(AP), 0x2a, 2, 0, ...get(BP), 0x2a, 2, 0, 0x94, 0x92, ...set(X)] // x = x + a·b
-      : [...get(AP), 0x2a, 2, 0, ...simd(0x13), ...set(S), ...lanes.flatMap((q) => [...get(ACC + q), ...get(S), ...get(BP), ...simd(0x00), 2, 16 * q, ...simd(0xe6), ...simd(0xe4), ...set(ACC + q)])];
-  const store = vectors === 0 ? [...get(CP), ...get(X), 0x38, 2, 0] : lanes.flatMap((q) => [...get(CP), ...get(ACC + q), ...simd(0x0b), 2, 16 * q]);
-  return loopUntil(pastEnd(width), [
-    ...zero,
-    ...get(A), ...get(I), ...get(RS), MUL, ADD, ...set(AP), // ap = a + i·rowStep
-    ...get(B), ...get(J), ...i32(4), MUL, ADD, ...set(BP), // bp = b + 4·j
-    ...i32(0), ...set(T),
-    ...loopUntil([...get(T), ...get(K), 0x4f], [...step, ...addTo(AP, get(CS)), ...addTo(BP, [...get(COLS), ...i32(4), MUL]), ...addTo(T, i32(1))]),
-    ...get(C), ...get(I), ...get(COLS), MUL, ...get(J), ADD, ...i32(4), MUL, ADD, ...set(CP), // cp = c + 4·(i·cols + j)
-    ...store,
-    ...addTo(J, i32(width)),
-  ]);
+/** The register block of bmm: ROWS rows of A at once, VECS f32x4 accumulators (4·VECS columns) per row. */
+export interface Blocking {
+  rows: number;
+  vecs: number;
+  /** Inner indices t per pass (partial sums go through C between passes). */
+  depth: number;
 }
+/** The default blocking: 4 × 8 outputs in 8 accumulators, with the 2 B vectors and a splat 11 of x64's 16 vector registers. */
+export const DEFAULT_BLOCKING: Blocking = { rows: 4, vecs: 2, depth: 128 };
 
-function moduleBytes(): Uint8Array {
-  const row = [...i32(0), ...set(J), ...columns(4), ...columns(1), ...columns(0), ...addTo(I, i32(1))];
-  const element = [
+function bmmCode({ rows: R, vecs: V, depth: KC }: Blocking): { locals: number[]; body: number[] } {
+  const VMAX = Math.max(V, 4);
+  const RS_R = (r: number): number => TEND + r; // r·rowStep, r ≥ 1
+  const CS_R = (r: number): number => TEND + R - 1 + r; // r·cols4, r ≥ 1
+  const firstV = TEND + 2 * (R - 1) + 1;
+  const S = firstV;
+  const BV = (q: number): number => S + 1 + q;
+  const ACC = (r: number, q: number): number => S + 1 + VMAX + r * VMAX + q;
+  const firstF = S + 1 + VMAX + R * VMAX;
+  const X = (r: number): number => firstF + r;
+  const plus = (base: number, r: number, mult: (r: number) => number): number[] => (r === 0 ? get(base) : [...get(base), ...get(mult(r)), ADD]);
+
+  /**
+   * Columns j .. j + width of rows i .. i + rows: each accumulator from zero, then for t = 0 … k−1
+   * acc += A[i + r, t] · B[t, j ..] (vecs = 0: one scalar column).
+   */
+  const columns = (rows: number, vecs: number): number[] => {
+    const width = vecs === 0 ? 1 : 4 * vecs;
+    const rr = Array.from({ length: rows }, (_, r) => r);
+    const qq = Array.from({ length: vecs }, (_, q) => q);
+    // the first pass starts each accumulator at zero, later ones at the partial sum in C
+    const zero = vecs === 0 ? rr.flatMap((r) => [0x43, 0, 0, 0, 0, ...set(X(r))]) : rr.flatMap((r) => qq.flatMap((q) => [...v128Zero(), ...set(ACC(r, q))]));
+    const reload = vecs === 0 ? rr.flatMap((r) => [...plus(CP, r, CS_R), 0x2a, 2, 0, ...set(X(r))]) : rr.flatMap((r) => qq.flatMap((q) => [...plus(CP, r, CS_R), ...simd(V128_LOAD), 2, ...uleb(16 * q), ...set(ACC(r, q))]));
+    const step =
+      vecs === 0
+        ? rr.flatMap((r) => [...get(X(r)), ...plus(AP, r, RS_R), 0x2a, 2, 0, ...get(BP), 0x2a, 2, 0, 0x94, 0x92, ...set(X(r))]) // x = x + a·b
+        : [
+            ...qq.flatMap((q) => [...get(BP), ...simd(V128_LOAD), 2, ...uleb(16 * q), ...set(BV(q))]),
+            ...rr.flatMap((r) => [
+              ...plus(AP, r, RS_R), ...simd(LOAD32_SPLAT), 2, 0, ...set(S),
+              ...qq.flatMap((q) => [...get(ACC(r, q)), ...get(S), ...get(BV(q)), ...simd(F32X4_MUL), ...simd(F32X4_ADD), ...set(ACC(r, q))]),
+            ]),
+          ];
+    const store =
+      vecs === 0
+        ? rr.flatMap((r) => [...plus(CP, r, CS_R), ...get(X(r)), 0x38, 2, 0])
+        : rr.flatMap((r) => qq.flatMap((q) => [...plus(CP, r, CS_R), ...get(ACC(r, q)), ...simd(V128_STORE), 2, ...uleb(16 * q)]));
+    return loopUntil(pastEnd(width), [
+      ...get(C), ...get(I), ...get(COLS), MUL, ...get(J), ADD, ...i32(4), MUL, ADD, ...set(CP), // cp = c + 4·(i·cols + j)
+      ...get(T0), 0x45, 0x04, 0x40, ...zero, 0x05, ...reload, 0x0b, // if (t0 == 0) zero else reload
+      ...get(A), ...get(I), ...get(RS), MUL, ADD, ...get(T0), ...get(CS), MUL, ADD, ...set(AP), // ap = a + i·rowStep + t0·colStep
+      ...get(B), ...get(J), ...i32(4), MUL, ADD, ...get(T0), ...get(COLS4), MUL, ADD, ...set(BP), // bp = b + 4·j + t0·cols4
+      ...get(T0), ...set(T),
+      ...loopUntil([...get(T), ...get(TEND), GE_U], [...step, ...addTo(AP, get(CS)), ...addTo(BP, get(COLS4)), ...addTo(T, i32(1))]),
+      ...store,
+      ...addTo(J, i32(width)),
+    ]);
+  };
+  const rowBlocks = [...i32(0), ...set(J), ...columns(R, V), ...(V > 1 ? columns(R, 1) : []), ...columns(R, 0), ...addTo(I, i32(R))];
+  const singleRows = [...i32(0), ...set(J), ...columns(1, 4), ...columns(1, 1), ...columns(1, 0), ...addTo(I, i32(1))];
+  const pass = [
+    ...get(T0), ...i32(KC), ADD, ...get(K), ...get(T0), ...i32(KC), ADD, ...get(K), 0x49, 0x1b, ...set(TEND), // tend = min(t0 + depth, k)
     ...i32(0), ...set(I),
-    ...loopUntil([...get(I), ...get(M), 0x4f], row),
+    ...(R > 1 ? loopUntil([...get(I), ...i32(R), ADD, ...get(M), GT_U], rowBlocks) : []),
+    ...loopUntil([...get(I), ...get(M), GE_U], singleRows),
+    ...addTo(T0, i32(KC)),
+  ];
+  const element = [
+    ...i32(0), ...set(T0),
+    ...loopUntil([...get(T0), ...get(K), GE_U], pass),
     ...addTo(A, [...get(M), ...get(K), MUL, ...i32(4), MUL]),
     ...addTo(B, [...get(K), ...get(COLS), MUL, ...i32(4), MUL]),
     ...addTo(C, [...get(M), ...get(COLS), MUL, ...i32(4), MUL]),
     ...addTo(E, i32(1)),
   ];
-  const code = [3, 7, 0x7f, 5, 0x7b, 1, 0x7d, ...loopUntil([...get(E), ...get(N), 0x4f], element), 0x0b];
+  const setup = [
+    ...get(COLS), ...i32(4), MUL, ...set(COLS4),
+    ...Array.from({ length: R - 1 }, (_, q) => q + 1).flatMap((r) => [...get(RS), ...i32(r), MUL, ...set(RS_R(r)), ...get(COLS4), ...i32(r), MUL, ...set(CS_R(r))]),
+  ];
+  const locals = [3, 10 + 2 * (R - 1), 0x7f, 1 + VMAX + R * VMAX, 0x7b, R, 0x7d];
+  return { locals, body: [...setup, ...loopUntil([...get(E), ...get(N), GE_U], element)] };
+}
+
+/** colsum's locals: parameters a, c, rows, cols; then i32 j, t, p, cols4; then v128 acc0 … acc3; then f32 x. */
+function colsumCode(): { locals: number[]; body: number[] } {
+  const [a, c, rows, cols, j, t, p, cols4, acc, x] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 12];
+  /** Columns j .. j + width: each sum from zero, adding a[t, j ..] for t = 0 … rows−1 (vecs = 0: one scalar column). */
+  const columns = (vecs: number): number[] => {
+    const width = vecs === 0 ? 1 : 4 * vecs;
+    const qq = Array.from({ length: vecs }, (_, q) => q);
+    const zero = vecs === 0 ? [0x43, 0, 0, 0, 0, ...set(x)] : qq.flatMap((q) => [...v128Zero(), ...set(acc + q)]);
+    const step = vecs === 0 ? [...get(x), ...get(p), 0x2a, 2, 0, 0x92, ...set(x)] : qq.flatMap((q) => [...get(acc + q), ...get(p), ...simd(V128_LOAD), 2, ...uleb(16 * q), ...simd(F32X4_ADD), ...set(acc + q)]);
+    const out = [...get(c), ...get(j), ...i32(4), MUL, ADD];
+    const store = vecs === 0 ? [...out, ...get(x), 0x38, 2, 0] : qq.flatMap((q) => [...out, ...get(acc + q), ...simd(V128_STORE), 2, ...uleb(16 * q)]);
+    return loopUntil([...get(j), ...i32(width), ADD, ...get(cols), GT_U], [
+      ...zero,
+      ...get(a), ...get(j), ...i32(4), MUL, ADD, ...set(p),
+      ...i32(0), ...set(t),
+      ...loopUntil([...get(t), ...get(rows), GE_U], [...step, ...addTo(p, get(cols4)), ...addTo(t, i32(1))]),
+      ...store,
+      ...addTo(j, i32(width)),
+    ]);
+  };
+  return { locals: [3, 4, 0x7f, 4, 0x7b, 1, 0x7d], body: [...get(cols), ...i32(4), MUL, ...set(cols4), ...i32(0), ...set(j), ...columns(4), ...columns(1), ...columns(0)] };
+}
+
+function moduleBytes(blocking: Blocking): Uint8Array {
+  const fn = ({ locals, body }: { locals: number[]; body: number[] }): number[] => {
+    const code = [...locals, ...body, 0x0b];
+    return [...uleb(code.length), ...code];
+  };
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-    ...section(1, [1, 0x60, 9, ...new Array<number>(9).fill(0x7f), 0]), // (i32 ×9) → ()
+    ...section(1, [2, 0x60, 9, ...new Array<number>(9).fill(0x7f), 0, 0x60, 4, ...new Array<number>(4).fill(0x7f), 0]), // (i32 ×9) → (), (i32 ×4) → ()
     ...section(2, [1, ...name('env'), ...name('memory'), 2, 0, 0]), // imported memory, no bounds required
-    ...section(3, [1, 0]),
-    ...section(7, [1, ...name('bmm'), 0, 0]),
-    ...section(10, [1, ...uleb(code.length), ...code]),
+    ...section(3, [2, 0, 1]),
+    ...section(7, [2, ...name('bmm'), 0, 0, ...name('colsum'), 0, 1]),
+    ...section(10, [2, ...fn(bmmCode(blocking)), ...fn(colsumCode())]),
   ]);
 }
 
-/** The kernel bound to `memory` (a WebAssembly.Memory), or null where WebAssembly SIMD is unavailable. */
-export function createSimdBmm(memory: object): SimdBmm | null {
-  const bytes = moduleBytes();
+/** `colsum(a, c, rows, cols)`: c[j] = Σ_t a[t, j] for a [rows, cols] (byte offsets), each sum from zero adding t = 0, 1, … in order. */
+export type SimdColSum = (a: number, c: number, rows: number, cols: number) => void;
+
+/** The kernels bound to `memory` (a WebAssembly.Memory), or null where WebAssembly SIMD is unavailable. */
+export function createSimdKernels(memory: object, blocking: Blocking = DEFAULT_BLOCKING): { bmm: SimdBmm; colsum: SimdColSum } | null {
+  const bytes = moduleBytes(blocking);
   if (!wasmApi.validate(bytes)) return null;
   const instance = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } });
-  return instance.exports.bmm as SimdBmm;
+  return { bmm: instance.exports.bmm as SimdBmm, colsum: instance.exports.colsum as SimdColSum };
 }
