@@ -82,6 +82,9 @@ export const SIMD_MAX_B = 4096;
 /** Fewer rows per batch element than this go to the stock kernel (see above). */
 export const MIN_ROWS = 8;
 
+/** Plain 2-D products (and fused ones with a bias) with at least this many rows go through simd.ts instead of XNNPACK (training's [B·L, ·] products; sampling's decode rows stay on XNNPACK). */
+export const MIN_ROWS_2D = 256;
+
 let stock: tf.KernelConfig | null = null;
 let fast: tf.KernelConfig | null = null;
 let stockIdentity: tf.KernelConfig | null = null;
@@ -91,6 +94,9 @@ let sharedCast: tf.KernelConfig | null = null;
 let wasmBatchMatMul: WasmBatchMatMul | null = null;
 let wasmOwner: unknown = null;
 let simdBmm: SimdBmm | null = null;
+let simdBmmWide: SimdBmm | null = null;
+let stockFused: tf.KernelConfig | null = null;
+let fastFused: tf.KernelConfig | null = null;
 let simdColSum: SimdColSum | null = null;
 let stockSum: tf.KernelConfig | null = null;
 let fastSum: tf.KernelConfig | null = null;
@@ -120,6 +126,7 @@ function bind(backend: WasmBackendInternals): void {
   const memory = backend.wasm.asm?.memory;
   const kernels = memory === undefined ? null : createSimdKernels(memory);
   simdBmm = kernels?.bmm ?? null;
+  simdBmmWide = kernels?.bmmWide ?? null;
   simdColSum = kernels?.colsum ?? null;
   wasmOwner = backend.wasm;
 }
@@ -138,9 +145,10 @@ function viewKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; att
   const tA = attrs.transposeA === true;
   const [m, k] = tA ? [a.shape[ra - 1], a.shape[ra - 2]] : [a.shape[ra - 2], a.shape[ra - 1]];
   const n = b.shape[rb - 1];
+  if (stock === null) throw new Error('fast BatchMatMul used before installation');
+  if (ra === 2 && rb === 2 && !tA && !attrs.transposeB) return plain2d(args, stock, a, b, null, [m, n]);
   // a 2-D product with A transposed (weight gradients xᵀ·dy, engine.ts) is one batch element
   const twoD = ra === 2 && rb === 2 && tA;
-  if (stock === null) throw new Error('fast BatchMatMul used before installation');
   if (attrs.transposeB || !sameBatch || ((ra < 3 || N < 2) && !twoD) || m < MIN_ROWS || k * n === 0 || a.dtype !== 'float32' || b.dtype !== 'float32' || b.shape[rb - 2] !== k)
     return stock.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   const backend = args.backend as WasmBackendInternals;
@@ -153,7 +161,7 @@ function viewKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; att
   const bOff = backend.dataIdMap.get(b.dataId).memoryOffset;
   const oOff = backend.dataIdMap.get(out.dataId).memoryOffset;
   if (simd && simdBmm !== null) {
-    simdBmm(aOff, bOff, oOff, N, m, k, n, tA ? 4 : 4 * k, tA ? 4 * m : 4);
+    (tA ? simdBmm : (simdBmmWide ?? simdBmm))(aOff, bOff, oOff, N, m, k, n, tA ? 4 : 4 * k, tA ? 4 * m : 4, 0);
     return out;
   }
   const aShape = shapeBytes([1, m, k]);
@@ -175,6 +183,33 @@ function viewKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; att
   }
   if (aT !== null) backend.disposeData(aT.dataId);
   return out;
+}
+
+/**
+ * A plain product a [m, k] · b [k, n] (or [1, m, k] · [1, k, n]), with a bias [n] to start from (the fused kernel),
+ * through simd.ts's wide blocking when it has at least MIN_ROWS_2D rows; otherwise the stock kernel. XNNPACK starts
+ * each output at its bias (zero without one) and adds the products in order, as simd.ts does.
+ */
+function plain2d(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }, fallback: tf.KernelConfig, a: tf.TensorInfo, b: tf.TensorInfo, bias: tf.TensorInfo | null, [m, n]: [number, number]): tf.TensorInfo {
+  const k = a.shape[a.shape.length - 1];
+  const backend = args.backend as WasmBackendInternals;
+  const fits = m >= MIN_ROWS_2D && k * n > 0 && a.dtype === 'float32' && b.dtype === 'float32' && b.shape[b.shape.length - 2] === k && (bias === null || (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === n));
+  if (fits) bind(backend);
+  if (!fits || !useSimd || simdBmmWide === null) return fallback.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  const out = backend.makeOutput([...a.shape.slice(0, -2), m, n], 'float32');
+  const offset = (t: tf.TensorInfo): number => backend.dataIdMap.get(t.dataId).memoryOffset;
+  simdBmmWide(offset(a), offset(b), offset(out), 1, m, k, n, 4 * k, 4, bias === null ? 0 : offset(bias));
+  return out;
+}
+
+/** The fused product: with a bias (or none), no transposes, no activation, batch 1, through plain2d; anything else to the stock kernel. */
+function fusedKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  const { a, b, bias, preluActivationWeights } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo; bias?: tf.TensorInfo; preluActivationWeights?: tf.TensorInfo };
+  const attrs = (args.attrs ?? {}) as { transposeA?: boolean; transposeB?: boolean; activation?: string };
+  if (stockFused === null) throw new Error('fused product used before installation');
+  const plain = a.shape.length === 3 && b.shape.length === 3 && a.shape[0] === 1 && b.shape[0] === 1 && !attrs.transposeA && !attrs.transposeB && (attrs.activation ?? 'linear') === 'linear' && preluActivationWeights == null;
+  if (!plain) return stockFused.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  return plain2d(args, stockFused, a, b, bias ?? null, [a.shape[1], b.shape[2]]);
 }
 
 /** Sum over axis 0 of a 2-D float32 tensor (the bias and layer-norm gradients) through simd.ts; anything else to the stock kernel. */
@@ -233,12 +268,15 @@ function swap(name: string, want: tf.KernelConfig): void {
  * tfjs-backend-wasm other than TESTED_WASM_VERSION).
  */
 export function useFastKernels(on: boolean): boolean {
-  if (stock === null || stockIdentity === null || stockCast === null || stockSum === null) {
+  if (stock === null || stockIdentity === null || stockCast === null || stockSum === null || stockFused === null) {
     const bmm = tf.getKernel('BatchMatMul', 'wasm');
     const identity = tf.getKernel('Identity', 'wasm');
     const cast = tf.getKernel('Cast', 'wasm');
     const sum = tf.getKernel('Sum', 'wasm');
-    if (bmm === undefined || identity === undefined || cast === undefined || sum === undefined) throw new Error('the tfjs wasm backend has no BatchMatMul, Identity, Cast or Sum kernel registered');
+    const fused = tf.getKernel('_FusedMatMul', 'wasm');
+    if (bmm === undefined || identity === undefined || cast === undefined || sum === undefined || fused === undefined) throw new Error('the tfjs wasm backend has no BatchMatMul, Identity, Cast, Sum or _FusedMatMul kernel registered');
+    stockFused = fused;
+    fastFused = { kernelName: '_FusedMatMul', backendName: 'wasm', kernelFunc: fusedKernel as unknown as tf.KernelFunc };
     stock = bmm;
     stockIdentity = identity;
     stockCast = cast;
@@ -253,5 +291,6 @@ export function useFastKernels(on: boolean): boolean {
   swap('Identity', active ? sharedIdentity! : stockIdentity);
   swap('Cast', active ? sharedCast! : stockCast);
   swap('Sum', active ? fastSum! : stockSum);
+  swap('_FusedMatMul', active ? fastFused! : stockFused);
   return active;
 }

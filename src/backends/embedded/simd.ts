@@ -25,7 +25,7 @@
  */
 
 /** Byte offsets a, b, c; n elements of [m, k] · [k, cols]; A's element (i, t) at a + i·rowStep + t·colStep bytes. */
-export type SimdBmm = (a: number, b: number, c: number, n: number, m: number, k: number, cols: number, rowStep: number, colStep: number) => void;
+export type SimdBmm = (a: number, b: number, c: number, n: number, m: number, k: number, cols: number, rowStep: number, colStep: number, bias: number) => void;
 
 /** The few WebAssembly JS API members used here (the project's TypeScript lib has no WebAssembly declarations). */
 interface WebAssemblyApi {
@@ -59,7 +59,7 @@ const name = (text: string): number[] => [...uleb(text.length), ...Array.from(te
 
 // bmm's locals: parameters a, b, c, n, m, k, cols, rowStep, colStep; then i32 e, i, t, ap, bp, j, cp, cols4,
 // r·rowStep and r·cols4 for r = 1 … ROWS−1; then v128 s, b0 … b(VECS−1), the ROWS × VECS accumulators; then f32 x0 … x(ROWS−1)
-const [A, B, C, N, M, K, COLS, RS, CS, E, I, T, AP, BP, J, CP, COLS4, T0, TEND] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18];
+const [A, B, C, N, M, K, COLS, RS, CS, BIAS, E, I, T, AP, BP, J, CP, COLS4, T0, TEND] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19];
 const get = (l: number): number[] => [0x20, ...uleb(l)];
 const set = (l: number): number[] => [0x21, ...uleb(l)];
 const i32 = (v: number): number[] => [0x41, ...sleb(v)];
@@ -87,8 +87,14 @@ export interface Blocking {
   /** Inner indices t per pass (partial sums go through C between passes). */
   depth: number;
 }
-/** The default blocking: 4 × 8 outputs in 8 accumulators, with the 2 B vectors and a splat 11 of x64's 16 vector registers. */
-export const DEFAULT_BLOCKING: Blocking = { rows: 4, vecs: 2, depth: 128 };
+/**
+ * The two blockings built: 4 × 8 outputs (`bmm`, for A read transposed) and 2 × 16 (`bmmWide`, for A read by
+ * rows), each in 8 accumulators that with the B vectors and a splat take 11 of x64's 16 vector registers; 128 inner
+ * indices per pass keep the rows of A and B that a pass reads in the L2 cache. Measured against the other
+ * blockings tried (4 × 8, 2 × 16, 5 × 8, 6 × 8, 3 × 12; depths 64 to 512 and unbounded), docs/embedded-engine-notes.md.
+ */
+export const TALL: Blocking = { rows: 4, vecs: 2, depth: 128 };
+export const WIDE: Blocking = { rows: 2, vecs: 4, depth: 128 };
 
 function bmmCode({ rows: R, vecs: V, depth: KC }: Blocking): { locals: number[]; body: number[] } {
   const VMAX = Math.max(V, 4);
@@ -110,8 +116,10 @@ function bmmCode({ rows: R, vecs: V, depth: KC }: Blocking): { locals: number[];
     const width = vecs === 0 ? 1 : 4 * vecs;
     const rr = Array.from({ length: rows }, (_, r) => r);
     const qq = Array.from({ length: vecs }, (_, q) => q);
-    // the first pass starts each accumulator at zero, later ones at the partial sum in C
+    // the first pass starts each accumulator at zero (or at bias[j ..]), later ones at the partial sum in C
     const zero = vecs === 0 ? rr.flatMap((r) => [0x43, 0, 0, 0, 0, ...set(X(r))]) : rr.flatMap((r) => qq.flatMap((q) => [...v128Zero(), ...set(ACC(r, q))]));
+    const biasAt = [...get(BIAS), ...get(J), ...i32(4), MUL, ADD];
+    const fromBias = vecs === 0 ? rr.flatMap((r) => [...biasAt, 0x2a, 2, 0, ...set(X(r))]) : rr.flatMap((r) => qq.flatMap((q) => [...biasAt, ...simd(V128_LOAD), 2, ...uleb(16 * q), ...set(ACC(r, q))]));
     const reload = vecs === 0 ? rr.flatMap((r) => [...plus(CP, r, CS_R), 0x2a, 2, 0, ...set(X(r))]) : rr.flatMap((r) => qq.flatMap((q) => [...plus(CP, r, CS_R), ...simd(V128_LOAD), 2, ...uleb(16 * q), ...set(ACC(r, q))]));
     const step =
       vecs === 0
@@ -129,7 +137,7 @@ function bmmCode({ rows: R, vecs: V, depth: KC }: Blocking): { locals: number[];
         : rr.flatMap((r) => qq.flatMap((q) => [...plus(CP, r, CS_R), ...get(ACC(r, q)), ...simd(V128_STORE), 2, ...uleb(16 * q)]));
     return loopUntil(pastEnd(width), [
       ...get(C), ...get(I), ...get(COLS), MUL, ...get(J), ADD, ...i32(4), MUL, ADD, ...set(CP), // cp = c + 4·(i·cols + j)
-      ...get(T0), 0x45, 0x04, 0x40, ...zero, 0x05, ...reload, 0x0b, // if (t0 == 0) zero else reload
+      ...get(T0), 0x45, 0x04, 0x40, ...get(BIAS), 0x45, 0x04, 0x40, ...zero, 0x05, ...fromBias, 0x0b, 0x05, ...reload, 0x0b, // if (t0 == 0) (bias == 0 ? zero : bias) else reload
       ...get(A), ...get(I), ...get(RS), MUL, ADD, ...get(T0), ...get(CS), MUL, ADD, ...set(AP), // ap = a + i·rowStep + t0·colStep
       ...get(B), ...get(J), ...i32(4), MUL, ADD, ...get(T0), ...get(COLS4), MUL, ADD, ...set(BP), // bp = b + 4·j + t0·cols4
       ...get(T0), ...set(T),
@@ -186,18 +194,18 @@ function colsumCode(): { locals: number[]; body: number[] } {
   return { locals: [3, 4, 0x7f, 4, 0x7b, 1, 0x7d], body: [...get(cols), ...i32(4), MUL, ...set(cols4), ...i32(0), ...set(j), ...columns(4), ...columns(1), ...columns(0)] };
 }
 
-function moduleBytes(blocking: Blocking): Uint8Array {
+function moduleBytes(tall: Blocking, wide: Blocking): Uint8Array {
   const fn = ({ locals, body }: { locals: number[]; body: number[] }): number[] => {
     const code = [...locals, ...body, 0x0b];
     return [...uleb(code.length), ...code];
   };
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-    ...section(1, [2, 0x60, 9, ...new Array<number>(9).fill(0x7f), 0, 0x60, 4, ...new Array<number>(4).fill(0x7f), 0]), // (i32 ×9) → (), (i32 ×4) → ()
+    ...section(1, [2, 0x60, 10, ...new Array<number>(10).fill(0x7f), 0, 0x60, 4, ...new Array<number>(4).fill(0x7f), 0]), // (i32 ×10) → (), (i32 ×4) → ()
     ...section(2, [1, ...name('env'), ...name('memory'), 2, 0, 0]), // imported memory, no bounds required
-    ...section(3, [2, 0, 1]),
-    ...section(7, [2, ...name('bmm'), 0, 0, ...name('colsum'), 0, 1]),
-    ...section(10, [2, ...fn(bmmCode(blocking)), ...fn(colsumCode())]),
+    ...section(3, [3, 0, 0, 1]),
+    ...section(7, [3, ...name('bmm'), 0, 0, ...name('bmmWide'), 0, 1, ...name('colsum'), 0, 2]),
+    ...section(10, [3, ...fn(bmmCode(tall)), ...fn(bmmCode(wide)), ...fn(colsumCode())]),
   ]);
 }
 
@@ -205,9 +213,9 @@ function moduleBytes(blocking: Blocking): Uint8Array {
 export type SimdColSum = (a: number, c: number, rows: number, cols: number) => void;
 
 /** The kernels bound to `memory` (a WebAssembly.Memory), or null where WebAssembly SIMD is unavailable. */
-export function createSimdKernels(memory: object, blocking: Blocking = DEFAULT_BLOCKING): { bmm: SimdBmm; colsum: SimdColSum } | null {
-  const bytes = moduleBytes(blocking);
+export function createSimdKernels(memory: object, tall: Blocking = TALL, wide: Blocking = WIDE): { bmm: SimdBmm; bmmWide: SimdBmm; colsum: SimdColSum } | null {
+  const bytes = moduleBytes(tall, wide);
   if (!wasmApi.validate(bytes)) return null;
   const instance = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } });
-  return { bmm: instance.exports.bmm as SimdBmm, colsum: instance.exports.colsum as SimdColSum };
+  return { bmm: instance.exports.bmm as SimdBmm, bmmWide: instance.exports.bmmWide as SimdBmm, colsum: instance.exports.colsum as SimdColSum };
 }
