@@ -54,7 +54,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { MrpoError } from '../../errors.js';
-import { fastKernelsActive, useFastKernels } from './kernels.js';
+import { fastKernelsActive, fusedElementwise, useFastKernels } from './kernels.js';
+import type { Expr } from './simd.js';
 
 export { tf };
 
@@ -215,6 +216,30 @@ export function embed(table: tf.Tensor2D, ids: Int32Array): tf.Tensor2D {
 const GELU_C = 2 * Math.sqrt(2 / Math.PI);
 
 /**
+ * The two elementwise chains of gelu as single kernels (kernels.ts's fusedElementwise): the same float32 operations
+ * in the same order as the tfjs ops written out below, so the same bits, without the intermediate [N, ff] tensors
+ * (the forward's argument of σ: 5 ops; the gradient: 9). Built on first use.
+ */
+type GeluKernels = { argument: (x: tf.Tensor) => tf.Tensor; gradient: (dy: tf.Tensor, x: tf.Tensor, s: tf.Tensor) => tf.Tensor };
+let geluKernels: GeluKernels | null = null;
+function fusedGelu(): GeluKernels {
+  if (geluKernels !== null) return geluKernels;
+  const mul = (a: Expr, b: Expr): Expr => ({ op: 'mul', a, b });
+  const add = (a: Expr, b: Expr): Expr => ({ op: 'add', a, b });
+  const x: Expr = { in: 0 };
+  // GELU_C·(x + 0.044715·(x·(x·x)))
+  const argument = fusedElementwise('MrpoGeluArgument', mul({ c: GELU_C }, add(x, mul({ c: 0.044715 }, mul(x, mul(x, x))))));
+  // inputs dy, x, s: dy·(s + (x·((x·x)·3·0.044715·GELU_C + GELU_C))·(s·(1 − s)))
+  const [dy, gx, gs]: Expr[] = [{ in: 0 }, { in: 1 }, { in: 2 }];
+  const slope = add(mul(mul(gx, gx), { c: 3 * 0.044715 * GELU_C }), { c: GELU_C });
+  const gradient = fusedElementwise('MrpoGeluGradient', mul(dy, add(gs, mul(mul(gx, slope), mul(gs, { op: 'sub', a: { c: 1 }, b: gs })))));
+  geluKernels = { argument: (t) => argument(t), gradient: (d, t, sg) => gradient(d, t, sg) };
+  return geluKernels;
+}
+const geluArgument = (): GeluKernels['argument'] => fusedGelu().argument;
+const geluGradient = (): GeluKernels['gradient'] => fusedGelu().gradient;
+
+/**
  * GELU, tanh form: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), computed as
  * x·σ(2·√(2/π)·(x + 0.044715·x³)) — the same function (0.5·(1 + tanh z) = σ(2z));
  * the backend's sigmoid is several times faster than its tanh. The gradient is
@@ -222,12 +247,13 @@ const GELU_C = 2 * Math.sqrt(2 / Math.PI);
  * where autodiff through the forward takes about twice as many, plus casts.
  */
 export const gelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
-  const s = tf.sigmoid(tf.mul(GELU_C, tf.add(x, tf.mul(0.044715, tf.mul(x, tf.mul(x, x))))));
+  const s = tf.sigmoid(fastKernelsActive() ? geluArgument()(x) : tf.mul(GELU_C, tf.add(x, tf.mul(0.044715, tf.mul(x, tf.mul(x, x))))));
   save([x, s]);
   return {
     value: tf.mul(x, s),
     gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
       const [xs, ss] = saved;
+      if (fastKernelsActive()) return [geluGradient()(dy as tf.Tensor, xs, ss)];
       const slope = tf.add(tf.mul(tf.square(xs), 3 * 0.044715 * GELU_C), GELU_C); // dz/dx
       const dsig = tf.mul(ss, tf.sub(1, ss));
       return [tf.mul(dy as tf.Tensor, tf.add(ss, tf.mul(tf.mul(xs, slope), dsig)))];

@@ -55,7 +55,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
-import { type SimdBmm, type SimdColSum, createSimdKernels } from './simd.js';
+import { type Expr, type SimdBmm, type SimdColSum, type SimdMap, createSimdKernels, createSimdMap } from './simd.js';
 
 /** The tfjs-backend-wasm version whose internals this kernel was written and tested against; on any other the stock kernel stays. */
 export const TESTED_WASM_VERSION = '4.22.0';
@@ -226,6 +226,34 @@ function columnSum(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attr
   const out = backend.makeOutput(keepDims === true ? [1, cols] : [cols], 'float32');
   simdColSum(backend.dataIdMap.get(x.dataId).memoryOffset, backend.dataIdMap.get(out.dataId).memoryOffset, rows, cols);
   return out;
+}
+
+/**
+ * A float32 elementwise expression over same-shape tensors as one kernel `name` of the wasm backend (simd.ts's
+ * createSimdMap, compiled on first use per backend module): `fusedElementwise(name, expr)(...inputs)`. The caller
+ * writes the same expression with stock ops for when the replacements are off (engine.ts's gelu).
+ */
+export function fusedElementwise(name: string, expr: Expr): (...inputs: tf.Tensor[]) => tf.Tensor {
+  let map: SimdMap | null = null;
+  let owner: unknown = null;
+  const kernelFunc = (args: { inputs: tf.NamedTensorInfoMap; backend: unknown }): tf.TensorInfo => {
+    const xs = Object.values(args.inputs) as tf.TensorInfo[];
+    const backend = args.backend as WasmBackendInternals;
+    if (xs.length === 0 || xs.length > 3 || xs.some((x) => x.dtype !== 'float32' || x.shape.length !== xs[0].shape.length || x.shape.some((d, i) => d !== xs[0].shape[i])))
+      throw new Error(`${name}: 1 to 3 float32 inputs of one shape expected`);
+    if (map === null || owner !== backend.wasm) {
+      const memory = backend.wasm.asm?.memory;
+      map = memory === undefined ? null : createSimdMap(memory, expr);
+      owner = backend.wasm;
+      if (map === null) throw new Error(`${name}: WebAssembly SIMD is unavailable`);
+    }
+    const out = backend.makeOutput(xs[0].shape, 'float32');
+    const at = (i: number): number => backend.dataIdMap.get(xs[Math.min(i, xs.length - 1)].dataId).memoryOffset;
+    map(at(0), at(1), at(2), backend.dataIdMap.get(out.dataId).memoryOffset, size(xs[0].shape));
+    return out;
+  };
+  if (tf.getKernel(name, 'wasm') === undefined) tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+  return (...inputs) => tf.engine().runKernel(name, Object.fromEntries(inputs.map((t, i) => [`x${i}`, t]))) as tf.Tensor;
 }
 
 function transposeKernel(): tf.KernelConfig {

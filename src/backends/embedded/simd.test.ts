@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng } from '../../utils/rng.js';
 import { fastKernelsActive, useFastKernels, useSimdBmm } from './kernels.js';
-import { initEngine, layerNorm, linear, tf } from './engine.js';
+import { gelu, initEngine, layerNorm, linear, tf } from './engine.js';
 
 beforeAll(async () => {
   await initEngine();
@@ -214,5 +214,43 @@ describe('engine.ts gradients on simd.ts', () => {
     expect(fast.length).toBe(5);
     expectSameBits(fast, stock, 'gradients');
     tf.dispose([x, w, b, w2, g, c]);
+  });
+});
+
+describe('engine.ts gelu on simd.ts elementwise kernels', () => {
+  it('gives the stock kernels’ values and gradients bit for bit, on lane multiples and tails', () => {
+    for (const shape of [
+      [6272, 256],
+      [7, 3],
+      [1, 5],
+    ]) {
+      const x = tf.mul(random(shape, shape[0]), 3); // reaching into σ's tails
+      const w = random(shape, shape[1]);
+      const f = (t: tf.Tensor): tf.Tensor => tf.sum(tf.mul(gelu(t), w));
+      const run = (on: boolean): Float32Array[] => {
+        useFastKernels(on);
+        return values(() => tf.tidy(() => [gelu(x), ...tf.grads(f)([x])]));
+      };
+      const stock = run(false);
+      const before = tf.memory();
+      const fast = run(true);
+      expectSameBits(fast, stock, shape.join(' × '));
+      expect(tf.getKernel('MrpoGeluArgument', 'wasm') !== undefined && tf.getKernel('MrpoGeluGradient', 'wasm') !== undefined).toBe(true); // (the fused path ran)
+      expect([tf.memory().numTensors, tf.memory().numBytes]).toEqual([before.numTensors, before.numBytes]);
+      tf.dispose([x, w]);
+    }
+  });
+
+  it('computes gelu at hand-worked points', () => {
+    useFastKernels(true);
+    // gelu(0) = 0; gelu(x) → x for large x and → 0 for large −x; gelu′(0) = 1/2 (σ(0) + 0)
+    const x = tf.tensor1d([0, 10, -10]);
+    const y = Array.from(gelu(x).dataSync());
+    expect(y[0]).toBe(0);
+    expect(y[1]).toBeCloseTo(10, 5);
+    expect(y[2]).toBeCloseTo(0, 5);
+    const dx = Array.from(tf.grad((t: tf.Tensor) => tf.sum(gelu(t)))(tf.tensor1d([0])).dataSync());
+    expect(dx[0]).toBeCloseTo(0.5, 6);
+    x.dispose();
   });
 });

@@ -219,3 +219,46 @@ export function createSimdKernels(memory: object, tall: Blocking = TALL, wide: B
   const instance = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } });
   return { bmm: instance.exports.bmm as SimdBmm, bmmWide: instance.exports.bmmWide as SimdBmm, colsum: instance.exports.colsum as SimdColSum };
 }
+
+/** An elementwise float32 expression over inputs 0 … 2 and constants (each rounded to float32), for `createSimdMap`. */
+export type Expr = { in: number } | { c: number } | { op: 'add' | 'sub' | 'mul'; a: Expr; b: Expr };
+
+/**
+ * `map(in0, in1, in2, out, n)`: out[i] = expr(in0[i], in1[i], in2[i]) for i < n (byte offsets; unused inputs
+ * ignored), four lanes at a time, then one at a time. Each node is one float32 operation, rounded as the stock
+ * elementwise kernels round it, so an expression written in the same order as a chain of tfjs ops gives their
+ * bits without the intermediate tensors.
+ */
+export type SimdMap = (in0: number, in1: number, in2: number, out: number, n: number) => void;
+
+function mapCode(expr: Expr): number[] {
+  const [OUT, NN, P] = [3, 4, 5]; // parameters in0..in2, out, n; local p (byte offset)
+  const f32Bits = (v: number): number[] => Array.from(new Uint8Array(Float32Array.of(v).buffer));
+  const emit = (e: Expr, lanes: boolean): number[] => {
+    if ('in' in e) return [...get(e.in), ...get(P), ADD, ...(lanes ? [...simd(V128_LOAD), 2, 0] : [0x2a, 2, 0])];
+    if ('c' in e) return lanes ? [0x43, ...f32Bits(e.c), ...simd(0x13)] : [0x43, ...f32Bits(e.c)];
+    const op = lanes ? simd({ add: F32X4_ADD, sub: 0xe5, mul: F32X4_MUL }[e.op]) : [{ add: 0x92, sub: 0x93, mul: 0x94 }[e.op]];
+    return [...emit(e.a, lanes), ...emit(e.b, lanes), ...op];
+  };
+  const pass = (lanes: boolean): number[] => {
+    const width = lanes ? 16 : 4;
+    const stop = [...get(P), ...i32(width), ADD, ...get(NN), ...i32(4), MUL, GT_U]; // p + width > 4n
+    return loopUntil(stop, [...get(OUT), ...get(P), ADD, ...emit(expr, lanes), ...(lanes ? [...simd(V128_STORE), 2, 0] : [0x38, 2, 0]), ...addTo(P, i32(width))]);
+  };
+  return [1, 1, 0x7f, ...i32(0), ...set(P), ...pass(true), ...pass(false)];
+}
+
+/** The expression compiled as its own module on `memory`, or null where WebAssembly SIMD is unavailable. */
+export function createSimdMap(memory: object, expr: Expr): SimdMap | null {
+  const code = [...mapCode(expr), 0x0b];
+  const bytes = new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+    ...section(1, [1, 0x60, 5, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]),
+    ...section(2, [1, ...name('env'), ...name('memory'), 2, 0, 0]),
+    ...section(3, [1, 0]),
+    ...section(7, [1, ...name('map'), 0, 0]),
+    ...section(10, [1, ...uleb(code.length), ...code]),
+  ]);
+  if (!wasmApi.validate(bytes)) return null;
+  return new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } }).exports.map as SimdMap;
+}
