@@ -55,7 +55,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
-import { type Expr, type SimdBmm, type SimdColSum, type SimdMap, createSimdKernels, createSimdMap } from './simd.js';
+import { type Expr, type SimdBmm, type SimdColSum, type SimdMap, type SimdSwap, createSimdKernels, createSimdMap, createSimdSwap } from './simd.js';
 
 /** The tfjs-backend-wasm version whose internals this kernel was written and tested against; on any other the stock kernel stays. */
 export const TESTED_WASM_VERSION = '4.22.0';
@@ -95,6 +95,9 @@ let wasmBatchMatMul: WasmBatchMatMul | null = null;
 let wasmOwner: unknown = null;
 let simdBmm: SimdBmm | null = null;
 let simdBmmWide: SimdBmm | null = null;
+let simdSwap: SimdSwap | null = null;
+let stockTranspose: tf.KernelConfig | null = null;
+let fastTranspose: tf.KernelConfig | null = null;
 let stockFused: tf.KernelConfig | null = null;
 let fastFused: tf.KernelConfig | null = null;
 let simdColSum: SimdColSum | null = null;
@@ -127,6 +130,7 @@ function bind(backend: WasmBackendInternals): void {
   const kernels = memory === undefined ? null : createSimdKernels(memory);
   simdBmm = kernels?.bmm ?? null;
   simdBmmWide = kernels?.bmmWide ?? null;
+  simdSwap = memory === undefined ? null : createSimdSwap(memory);
   simdColSum = kernels?.colsum ?? null;
   wasmOwner = backend.wasm;
 }
@@ -257,9 +261,23 @@ export function fusedElementwise(name: string, expr: Expr): (...inputs: tf.Tenso
 }
 
 function transposeKernel(): tf.KernelConfig {
-  const kernel = tf.getKernel('Transpose', 'wasm');
+  const kernel = stockTranspose ?? tf.getKernel('Transpose', 'wasm');
   if (kernel === undefined) throw new Error('the tfjs wasm backend has no Transpose kernel registered');
   return kernel;
+}
+
+/** The transpose [0, 2, 1, 3] of a float32 tensor whose last dimension is a multiple of 4 (attention's heads) as row copies through simd.ts; any other to the stock kernel. */
+function headsTranspose(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  const { perm } = (args.attrs ?? {}) as { perm?: number[] };
+  const backend = args.backend as WasmBackendInternals;
+  const fits = x.dtype === 'float32' && x.shape.length === 4 && perm !== undefined && perm.join() === '0,2,1,3' && x.shape[3] % 4 === 0 && size(x.shape) > 0;
+  if (fits) bind(backend);
+  if (!fits || simdSwap === null) return transposeKernel().kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  const [n0, n1, n2, n3] = x.shape;
+  const out = backend.makeOutput([n0, n2, n1, n3], 'float32');
+  simdSwap(backend.dataIdMap.get(x.dataId).memoryOffset, backend.dataIdMap.get(out.dataId).memoryOffset, n0, n1, n2, n3);
+  return out;
 }
 
 /** Identity that shares the input's data (one more reference) instead of copying it. */
@@ -296,13 +314,17 @@ function swap(name: string, want: tf.KernelConfig): void {
  * tfjs-backend-wasm other than TESTED_WASM_VERSION).
  */
 export function useFastKernels(on: boolean): boolean {
-  if (stock === null || stockIdentity === null || stockCast === null || stockSum === null || stockFused === null) {
+  if (stock === null || stockIdentity === null || stockCast === null || stockSum === null || stockFused === null || stockTranspose === null) {
     const bmm = tf.getKernel('BatchMatMul', 'wasm');
     const identity = tf.getKernel('Identity', 'wasm');
     const cast = tf.getKernel('Cast', 'wasm');
     const sum = tf.getKernel('Sum', 'wasm');
     const fused = tf.getKernel('_FusedMatMul', 'wasm');
-    if (bmm === undefined || identity === undefined || cast === undefined || sum === undefined || fused === undefined) throw new Error('the tfjs wasm backend has no BatchMatMul, Identity, Cast, Sum or _FusedMatMul kernel registered');
+    const transpose = tf.getKernel('Transpose', 'wasm');
+    fastTranspose = { kernelName: 'Transpose', backendName: 'wasm', kernelFunc: headsTranspose as unknown as tf.KernelFunc };
+    if (bmm === undefined || identity === undefined || cast === undefined || sum === undefined || fused === undefined || transpose === undefined)
+      throw new Error('the tfjs wasm backend has no BatchMatMul, Identity, Cast, Sum, _FusedMatMul or Transpose kernel registered');
+    stockTranspose = transpose;
     stockFused = fused;
     fastFused = { kernelName: '_FusedMatMul', backendName: 'wasm', kernelFunc: fusedKernel as unknown as tf.KernelFunc };
     stock = bmm;
@@ -320,5 +342,6 @@ export function useFastKernels(on: boolean): boolean {
   swap('Cast', active ? sharedCast! : stockCast);
   swap('Sum', active ? fastSum! : stockSum);
   swap('_FusedMatMul', active ? fastFused! : stockFused);
+  swap('Transpose', active ? fastTranspose! : stockTranspose);
   return active;
 }

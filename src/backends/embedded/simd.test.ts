@@ -254,3 +254,29 @@ describe('engine.ts gelu on simd.ts elementwise kernels', () => {
     x.dispose();
   });
 });
+
+describe('simd.ts heads transpose (the Transpose kernel for [0, 2, 1, 3])', () => {
+  it('gives the stock kernel’s values, leaves other transposes to it, and leaves no memory behind', () => {
+    const cases = (): tf.Tensor[] => {
+      const x = random([64, 98, 4, 16], 50);
+      const small = random([2, 3, 5, 4], 51);
+      const odd = random([2, 3, 5, 6], 52); // last dimension not a multiple of 4: stock
+      return [x, small, odd, tf.transpose(x, [0, 2, 1, 3]), tf.transpose(small, [0, 2, 1, 3]), tf.transpose(odd, [0, 2, 1, 3]), tf.transpose(small, [0, 1, 3, 2]), tf.transpose(small, [1, 0, 2, 3])];
+    };
+    useFastKernels(false);
+    const stock = values(cases);
+    useFastKernels(true);
+    const before = tf.memory();
+    const fast = values(cases);
+    expectSameBits(fast, stock, 'transposes');
+    expect([tf.memory().numTensors, tf.memory().numBytes]).toEqual([before.numTensors, before.numBytes]);
+  });
+
+  it('moves a hand-worked tensor', () => {
+    useFastKernels(true);
+    // x [1, 2, 2, 4]: rows r0 = 0..3, r1 = 4..7 (b = 0), r2 = 8..11, r3 = 12..15 (b = 1); out[0, c, b] = x[0, b, c]
+    const x = tf.tensor4d(Array.from({ length: 16 }, (_, i) => i), [1, 2, 2, 4]);
+    expect(Array.from(tf.transpose(x, [0, 2, 1, 3]).dataSync())).toEqual([0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15]);
+    x.dispose();
+  });
+});

@@ -262,3 +262,31 @@ export function createSimdMap(memory: object, expr: Expr): SimdMap | null {
   if (!wasmApi.validate(bytes)) return null;
   return new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } }).exports.map as SimdMap;
 }
+
+/** `swap(x, out, n0, n1, n2, n3)`: out[a, c, b, :] = x[a, b, c, :] for x [n0, n1, n2, n3] (byte offsets; n3 a multiple of 4): the transpose [0, 2, 1, 3] as copies of n3-float rows. */
+export type SimdSwap = (x: number, out: number, n0: number, n1: number, n2: number, n3: number) => void;
+
+function swapCode(): number[] {
+  const [X, O, N0, N1, N2, N3, A, Bi, Ci, D, SRC, DST, ROW] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+  const loop = (l: number, bound: number, inner: number[]): number[] => [...i32(0), ...set(l), ...loopUntil([...get(l), ...get(bound), GE_U], [...inner, ...addTo(l, i32(1))])];
+  // src = x + ((a·n1 + b)·n2 + c)·row, dst = out + ((a·n2 + c)·n1 + b)·row; row = 4·n3 bytes
+  const src = [...get(X), ...get(A), ...get(N1), MUL, ...get(Bi), ADD, ...get(N2), MUL, ...get(Ci), ADD, ...get(ROW), MUL, ADD, ...set(SRC)];
+  const dst = [...get(O), ...get(A), ...get(N2), MUL, ...get(Ci), ADD, ...get(N1), MUL, ...get(Bi), ADD, ...get(ROW), MUL, ADD, ...set(DST)];
+  const copy = [...i32(0), ...set(D), ...loopUntil([...get(D), ...get(ROW), GE_U], [...get(DST), ...get(D), ADD, ...get(SRC), ...get(D), ADD, ...simd(V128_LOAD), 2, 0, ...simd(V128_STORE), 2, 0, ...addTo(D, i32(16))])];
+  return [1, 7, 0x7f, ...get(N3), ...i32(4), MUL, ...set(ROW), ...loop(A, N0, loop(Bi, N1, loop(Ci, N2, [...src, ...dst, ...copy])))];
+}
+
+/** The [0, 2, 1, 3] transpose as its own module on `memory`, or null where WebAssembly SIMD is unavailable. */
+export function createSimdSwap(memory: object): SimdSwap | null {
+  const code = [...swapCode(), 0x0b];
+  const bytes = new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+    ...section(1, [1, 0x60, 6, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]),
+    ...section(2, [1, ...name('env'), ...name('memory'), 2, 0, 0]),
+    ...section(3, [1, 0]),
+    ...section(7, [1, ...name('swap'), 0, 0]),
+    ...section(10, [1, ...uleb(code.length), ...code]),
+  ]);
+  if (!wasmApi.validate(bytes)) return null;
+  return new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } }).exports.swap as SimdSwap;
+}
