@@ -32,8 +32,11 @@
  * - XNNPACK packs the right-hand matrix of every product (≈6 ns per element
  *   here, a transpose costs 0.4–1.5): a product whose right-hand side is
  *   thousands of rows tall (weight gradients) or used once per batch element
- *   (attention) pays for it, so the gradients below pick the arrangement that
- *   packs the smaller operand (`weightGrad`, `bmmNT`);
+ *   (attention) pays for it. With kernels.ts's replacements, weight gradients
+ *   are xᵀ·dy with the transposeA flag (simd.ts reads x in place and packs
+ *   nothing) and bias gradients column sums; on the stock kernels the
+ *   gradients below pick the arrangement that packs the smaller operand
+ *   (`weightGrad`, `bmmNT`), with the same bits either way;
  * - the gradient of `gather` needs a kernel the wasm backend lacks, and its
  *   Gather kernel is slow (≈30 ns per element): token embedding (`embed`) copies
  *   rows on the CPU and its gradient is a scatter-add there;
@@ -55,7 +58,7 @@ import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { MrpoError } from '../../errors.js';
 import { fastKernelsActive, fusedElementwise, useFastKernels } from './kernels.js';
-import type { Expr } from './simd.js';
+import { type Expr, simdSupported } from './simd.js';
 
 export { tf };
 
@@ -93,7 +96,8 @@ export function transpose2d(t: tf.Tensor2D): tf.Tensor2D {
 }
 
 /**
- * xᵀ·g for x [N, a] and g [N, b] (a weight gradient), arranged so that the narrower of the two is the
+ * xᵀ·g for x [N, a] and g [N, b] (a weight gradient). With kernels.ts's replacements: one product with the
+ * transposeA flag (simd.ts). On the stock kernels, arranged so that the narrower of the two is the
  * right-hand operand. XNNPACK packs the right-hand matrix of every product it runs (≈6 ns per element here,
  * against ≈1–1.5 for a transpose), and both operands here are N rows tall: packing the [6272, 64] one and
  * transposing the [6272, 256] one costs 4–5 ms less than the other way round.
@@ -247,13 +251,14 @@ const geluGradient = (): GeluKernels['gradient'] => fusedGelu().gradient;
  * where autodiff through the forward takes about twice as many, plus casts.
  */
 export const gelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
-  const s = tf.sigmoid(fastKernelsActive() ? geluArgument()(x) : tf.mul(GELU_C, tf.add(x, tf.mul(0.044715, tf.mul(x, tf.mul(x, x))))));
+  const fused = fastKernelsActive() && simdSupported();
+  const s = tf.sigmoid(fused ? geluArgument()(x) : tf.mul(GELU_C, tf.add(x, tf.mul(0.044715, tf.mul(x, tf.mul(x, x))))));
   save([x, s]);
   return {
     value: tf.mul(x, s),
     gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
       const [xs, ss] = saved;
-      if (fastKernelsActive()) return [geluGradient()(dy as tf.Tensor, xs, ss)];
+      if (fused) return [geluGradient()(dy as tf.Tensor, xs, ss)];
       const slope = tf.add(tf.mul(tf.square(xs), 3 * 0.044715 * GELU_C), GELU_C); // dz/dx
       const dsig = tf.mul(ss, tf.sub(1, ss));
       return [tf.mul(dy as tf.Tensor, tf.add(ss, tf.mul(tf.mul(xs, slope), dsig)))];

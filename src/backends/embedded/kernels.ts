@@ -1,7 +1,9 @@
 /**
- * Three kernel replacements for the tfjs wasm backend (pinned at 4.22.0), all
+ * Kernel replacements for the tfjs wasm backend (pinned at 4.22.0), all
  * installed by `initEngine` and checked against the stock kernels in
- * kernels.test.ts.
+ * kernels.test.ts and simd.test.ts: Identity, Cast, BatchMatMul, and (below)
+ * _FusedMatMul, Sum over the rows of a matrix and the [0, 2, 1, 3] Transpose,
+ * plus the fused elementwise kernels engine.ts's gelu registers.
  *
  * **Identity without a copy.** While a gradient is being recorded, tfjs keeps
  * the inputs of nearly every op through `clone` (the Identity kernel), and the
@@ -37,11 +39,28 @@
  *
  * With transposeA, simd.ts reads A transposed in place (for a B too large
  * for it, the stock Transpose kernel runs first): attention's gradients use
- * the flag instead of transposing [N, L, L] tensors.
+ * the flag instead of transposing [N, L, L] tensors. A 2-D product with
+ * transposeA (engine.ts's weight gradients xᵀ·dy, [6272, ·]ᵀ · [6272, ·] at
+ * the demo size) is one such element of any size: simd.ts's passes of 128
+ * inner indices keep its operands in the L2 cache, and nothing is packed or
+ * transposed (2–3.5× faster than transposing and running XNNPACK).
+ *
+ * **2-D products through simd.ts.** Plain 2-D products, and the fused kernel
+ * with a bias and no activation, of at least MIN_ROWS_2D rows (the training
+ * step's [B·L, ·] products; not sampling's decode rows) go through simd.ts's
+ * 2 × 16 blocking starting from the bias, as XNNPACK does, without XNNPACK's
+ * packing of the right-hand matrix: the same bits, 20–45% faster per product.
+ *
+ * **Column sums and the heads' transpose.** Sum over axis 0 of a float32
+ * matrix (bias and layer-norm gradients) is simd.ts's column sum, in the
+ * stock kernel's order; the stock kernel transposes first and sums with a
+ * scalar loop. The [0, 2, 1, 3] transpose of attention's heads (last
+ * dimension a multiple of 4) copies whole rows.
  *
  * Anything else (transposeB, broadcast batch dimensions, batch size 1,
  * fewer than MIN_ROWS rows per element, an empty dimension, a non-float32
- * dtype) goes to the stock kernel unchanged. The row limit is for sampling:
+ * dtype) goes to the stock kernel unchanged, as does anything the kernels
+ * below do not handle. The row limit is for sampling:
  * a decode step multiplies one query row per element, and packing each
  * element's right-hand matrix then costs more than the scalar loop (measured
  * at [256, m, 16] × [256, 16, 80]: m = 1 7× slower, 2 2× slower, 4 about even,
@@ -57,7 +76,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { type Expr, type SimdBmm, type SimdColSum, type SimdMap, type SimdSwap, createSimdKernels, createSimdMap, createSimdSwap } from './simd.js';
 
-/** The tfjs-backend-wasm version whose internals this kernel was written and tested against; on any other the stock kernel stays. */
+/** The tfjs-backend-wasm version whose internals these kernels were written and tested against; on any other the stock kernels stay. */
 export const TESTED_WASM_VERSION = '4.22.0';
 
 /** The parts of BackendWasm this kernel uses (the class itself is not exported with these members typed). */
@@ -104,10 +123,10 @@ let simdColSum: SimdColSum | null = null;
 let stockSum: tf.KernelConfig | null = null;
 let fastSum: tf.KernelConfig | null = null;
 let active = false;
-/** Whether products with 16 output columns go through simd.ts's kernel (tests turn it off to compare with the XNNPACK path). */
+/** Whether products and column sums go through simd.ts (tests turn it off to compare with the XNNPACK path). */
 let useSimd = true;
 
-/** Routes n = 16 products through simd.ts (default) or through XNNPACK per element; for tests and benchmarks. */
+/** Routes products through simd.ts (default) or through XNNPACK (per element for batches), column sums through the stock Sum; for tests and benchmarks. */
 export function useSimdBmm(on: boolean): void {
   useSimd = on;
 }
@@ -307,8 +326,10 @@ function swap(name: string, want: tf.KernelConfig): void {
 }
 
 /**
- * Selects the wasm backend's BatchMatMul, Identity and Cast kernels: the
- * replacements above (`true`) or the stock ones (`false`). Call after the wasm
+ * Selects the wasm backend's BatchMatMul, _FusedMatMul, Identity, Cast, Sum and
+ * Transpose kernels: the replacements above (`true`) or the stock ones
+ * (`false`; engine.ts then also computes gelu and the weight gradients with
+ * stock ops, as before the replacements). Call after the wasm
  * backend is initialised (`initEngine` does, with `true`); safe to call
  * repeatedly. Returns whether the replacements are now installed (never on a
  * tfjs-backend-wasm other than TESTED_WASM_VERSION).

@@ -1,27 +1,34 @@
 /**
- * A batched float32 product for attention's small operands, hand-encoded as a
- * WebAssembly SIMD module that shares the tfjs wasm backend's memory.
+ * Float32 kernels hand-encoded as WebAssembly SIMD modules that share the tfjs
+ * wasm backend's memory (kernels.ts installs them in place of stock kernels).
  *
- * `bmm(a, b, c, N, m, k, cols, rowStep, colStep)` computes, for each of N
+ * `bmm(a, b, c, N, m, k, cols, rowStep, colStep, bias)` computes, for each of N
  * consecutive batch elements, C[m, cols] = A[m, k] · B[k, cols] (row-major,
  * byte offsets into the backend's heap; A may be stored transposed, [k, m],
- * with rowStep 4 and colStep 4m instead of 4k and 4). Each output row is done
- * in blocks of 16 columns (four f32x4 accumulators), then blocks of 4, then
- * single columns; every
- * accumulator starts at zero and adds a[i, t] · b[t, j] for t = 0, 1, … in
- * order, a multiply then an add. These are the operations, in the same order,
- * of XNNPACK's wasm SIMD GEMM as tfjs-backend-wasm 4.22 runs it (no fused
- * multiply-add, a zero bias), so the results are bit for bit those of the
- * per-element XNNPACK path it replaces (kernels.test.ts checks this on every
- * block width), without XNNPACK's per-call operator creation and packing of
- * B. B is re-read for every row of A, so this is only for B that stays in
- * the L1 cache (kernels.ts: at most SIMD_MAX_B entries). Measured, CPU time
- * at load 3–3.5: [256, 98, 98] × [256, 98, 16] 2.4–5.1 ms against 6.5–11.1
- * ms through XNNPACK; [256, 98, 16] × [256, 16, 98] 2.6–4.4 against 4.7–7.7.
+ * with rowStep 4 and colStep 4m instead of 4k and 4). Outputs are done in
+ * register blocks (`bmm`: 4 rows × 8 columns, `bmmWide`: 2 × 16; then blocks
+ * of 4 columns, single columns, single rows at the edges), and the inner index
+ * in passes of 128 (TALL, WIDE). Every accumulator starts at zero (or at
+ * bias[j] when `bias` is not 0) and adds a[i, t] · b[t, j] for t = 0, 1, … in
+ * order, a multiply then an add; between passes the partial sum waits in C as
+ * a float32, which is exact. These are the operations, in the same order, of
+ * XNNPACK's wasm SIMD GEMM as tfjs-backend-wasm 4.22 runs it (no fused
+ * multiply-add; the bias, or zero, as the start value), so the results are
+ * bit for bit those of the XNNPACK path they replace (kernels.test.ts and
+ * simd.test.ts check this on every block edge), without XNNPACK's per-call
+ * operator creation and packing of B, and with A read transposed in place.
+ * Measurements: docs/embedded-engine-notes.md.
  *
- * The module (under 1 kB) is built below from its opcodes: the project has no
- * WebAssembly toolchain. Loop bounds are checked before each pass, so empty
- * dimensions do nothing.
+ * `colsum` sums the rows of a matrix (the Sum kernel over axis 0: each column
+ * from zero, rows in order, as the stock kernel adds them); `createSimdMap`
+ * compiles an elementwise expression of adds, subtracts and multiplies (one
+ * rounding per node, as the stock elementwise kernels round); `createSimdSwap`
+ * is the [0, 2, 1, 3] transpose as row copies.
+ *
+ * The modules (a few kB) are built below from their opcodes: the project has
+ * no WebAssembly toolchain. Loop bounds are checked before each pass, so empty
+ * dimensions do nothing (kernels.ts never calls bmm with k = 0: it would
+ * leave C unwritten).
  */
 
 /** Byte offsets a, b, c; n elements of [m, k] · [k, cols]; A's element (i, t) at a + i·rowStep + t·colStep bytes. */
@@ -211,6 +218,13 @@ function moduleBytes(tall: Blocking, wide: Blocking): Uint8Array {
 
 /** `colsum(a, c, rows, cols)`: c[j] = Σ_t a[t, j] for a [rows, cols] (byte offsets), each sum from zero adding t = 0, 1, … in order. */
 export type SimdColSum = (a: number, c: number, rows: number, cols: number) => void;
+
+let supported: boolean | null = null;
+/** Whether this JS engine validates the modules here (WebAssembly SIMD; every Node since 16 does). */
+export function simdSupported(): boolean {
+  supported ??= wasmApi.validate(moduleBytes(TALL, WIDE));
+  return supported;
+}
 
 /** The kernels bound to `memory` (a WebAssembly.Memory), or null where WebAssembly SIMD is unavailable. */
 export function createSimdKernels(memory: object, tall: Blocking = TALL, wide: Blocking = WIDE): { bmm: SimdBmm; bmmWide: SimdBmm; colsum: SimdColSum } | null {
