@@ -59,6 +59,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { MrpoError } from '../../errors.js';
 import { fastKernelsActive, fusedElementwise, useFastKernels } from './kernels.js';
 import { type Expr, simdSupported } from './simd.js';
+import { layerNormBackward, layerNormForward } from './simd-norm.js';
 
 export { tf };
 
@@ -292,6 +293,12 @@ export const logSumExpRows = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc
  * the rsqrt takes two dozen and builds two [N, d] ones tensors in JS.
  */
 export const layerNorm = tf.customGrad(((x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+  if (fastKernelsActive() && simdSupported() && x.rank === 2) {
+    // simd-norm.ts: the same float32 operations as the ops below, in one kernel each way
+    const [y, xhat, r] = layerNormForward(x as tf.Tensor2D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5);
+    save([xhat, r, g]);
+    return { value: y, gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => layerNormBackward(dy as tf.Tensor, saved[0], saved[1], saved[2]) };
+  }
   const centred = tf.sub(x, tf.mean(x, -1, true));
   const r = tf.rsqrt(tf.add(tf.mean(tf.square(centred), -1, true), 1e-5));
   const xhat = tf.mul(centred, r);

@@ -80,7 +80,7 @@ import { type Expr, type SimdBmm, type SimdColSum, type SimdMap, type SimdSwap, 
 export const TESTED_WASM_VERSION = '4.22.0';
 
 /** The parts of BackendWasm this kernel uses (the class itself is not exported with these members typed). */
-interface WasmBackendInternals {
+export interface WasmBackendInternals {
   dataIdNextNumber: number;
   incRef(dataId: object): void;
   dataIdMap: { get(dataId: object): { id: number; memoryOffset: number } };

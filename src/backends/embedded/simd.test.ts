@@ -280,3 +280,39 @@ describe('simd.ts heads transpose (the Transpose kernel for [0, 2, 1, 3])', () =
     x.dispose();
   });
 });
+
+describe('simd-norm.ts layer norm', () => {
+  it('gives the stock ops’ values and gradients bit for bit, on lane multiples and tails', () => {
+    for (const [rows, d] of [
+      [6272, 64],
+      [7, 6],
+      [5, 3],
+      [1, 16],
+    ]) {
+      const x = tf.add(tf.mul(random([rows, d], rows + d), 2), 0.5);
+      const g = random([d], d);
+      const b = random([d], d + 1);
+      const w = random([rows, d], rows);
+      const f = (xs: tf.Tensor, gs: tf.Tensor, bs: tf.Tensor): tf.Tensor => tf.sum(tf.mul(layerNorm(xs as tf.Tensor2D, gs as tf.Tensor1D, bs as tf.Tensor1D), w));
+      const run = (on: boolean): Float32Array[] => {
+        useFastKernels(on);
+        return values(() => tf.tidy(() => [layerNorm(x as tf.Tensor2D, g as tf.Tensor1D, b as tf.Tensor1D), ...tf.grads(f)([x, g, b])]));
+      };
+      const stock = run(false);
+      const before = tf.memory();
+      const fast = run(true);
+      expectSameBits(fast, stock, `${rows} × ${d}`);
+      expect(tf.getKernel('MrpoLayerNorm', 'wasm') !== undefined && tf.getKernel('MrpoLayerNormGrad', 'wasm') !== undefined).toBe(true); // (the fused path ran)
+      expect([tf.memory().numTensors, tf.memory().numBytes]).toEqual([before.numTensors, before.numBytes]);
+      tf.dispose([x, g, b, w]);
+    }
+  });
+
+  it('normalises a hand-worked row', () => {
+    useFastKernels(true);
+    // x = [1, 2, 3, 4, 5]: μ = 3, σ² = 2, r = 1/√(2 + 1e-5); with g = 1, b = 0: (x − 3)·r
+    const y = Array.from(layerNorm(tf.tensor2d([1, 2, 3, 4, 5], [1, 5]), tf.ones([5]) as tf.Tensor1D, tf.zeros([5]) as tf.Tensor1D).dataSync());
+    const r = 1 / Math.sqrt(2 + 1e-5);
+    [-2, -1, 0, 1, 2].forEach((c, i) => expect(y[i]).toBeCloseTo(c * r, 6));
+  });
+});

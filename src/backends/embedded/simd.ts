@@ -40,9 +40,9 @@ interface WebAssemblyApi {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
 }
-const wasmApi = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+export const wasmApi = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
 
-const uleb = (n: number): number[] => {
+export const uleb = (n: number): number[] => {
   const out: number[] = [];
   do {
     let byte = n & 0x7f;
@@ -52,7 +52,7 @@ const uleb = (n: number): number[] => {
   } while (n !== 0);
   return out;
 };
-const sleb = (n: number): number[] => {
+export const sleb = (n: number): number[] => {
   const out: number[] = [];
   for (;;) {
     const byte = n & 0x7f;
@@ -61,29 +61,29 @@ const sleb = (n: number): number[] => {
     out.push(byte | 0x80);
   }
 };
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-const name = (text: string): number[] => [...uleb(text.length), ...Array.from(text, (ch) => ch.charCodeAt(0))];
+export const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
+export const name = (text: string): number[] => [...uleb(text.length), ...Array.from(text, (ch) => ch.charCodeAt(0))];
 
 // bmm's locals: parameters a, b, c, n, m, k, cols, rowStep, colStep; then i32 e, i, t, ap, bp, j, cp, cols4,
 // r·rowStep and r·cols4 for r = 1 … ROWS−1; then v128 s, b0 … b(VECS−1), the ROWS × VECS accumulators; then f32 x0 … x(ROWS−1)
 const [A, B, C, N, M, K, COLS, RS, CS, BIAS, E, I, T, AP, BP, J, CP, COLS4, T0, TEND] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19];
-const get = (l: number): number[] => [0x20, ...uleb(l)];
-const set = (l: number): number[] => [0x21, ...uleb(l)];
-const i32 = (v: number): number[] => [0x41, ...sleb(v)];
-const ADD = 0x6a;
-const MUL = 0x6c;
-const GT_U = 0x4b;
-const GE_U = 0x4f;
-const simd = (op: number): number[] => [0xfd, ...uleb(op)];
-const V128_LOAD = 0x00;
+export const get = (l: number): number[] => [0x20, ...uleb(l)];
+export const set = (l: number): number[] => [0x21, ...uleb(l)];
+export const i32 = (v: number): number[] => [0x41, ...sleb(v)];
+export const ADD = 0x6a;
+export const MUL = 0x6c;
+export const GT_U = 0x4b;
+export const GE_U = 0x4f;
+export const simd = (op: number): number[] => [0xfd, ...uleb(op)];
+export const V128_LOAD = 0x00;
 const LOAD32_SPLAT = 0x09;
-const V128_STORE = 0x0b;
-const F32X4_ADD = 0xe4;
-const F32X4_MUL = 0xe6;
+export const V128_STORE = 0x0b;
+export const F32X4_ADD = 0xe4;
+export const F32X4_MUL = 0xe6;
 const v128Zero = (): number[] => [...simd(0x0c), ...new Array<number>(16).fill(0)];
-const addTo = (l: number, by: number[]): number[] => [...get(l), ...by, ADD, ...set(l)];
+export const addTo = (l: number, by: number[]): number[] => [...get(l), ...by, ADD, ...set(l)];
 /** block { loop { if (stop) break; …; continue } } */
-const loopUntil = (stop: number[], inner: number[]): number[] => [0x02, 0x40, 0x03, 0x40, ...stop, 0x0d, 1, ...inner, 0x0c, 0, 0x0b, 0x0b];
+export const loopUntil = (stop: number[], inner: number[]): number[] => [0x02, 0x40, 0x03, 0x40, ...stop, 0x0d, 1, ...inner, 0x0c, 0, 0x0b, 0x0b];
 /** stop once j + width > cols */
 const pastEnd = (width: number): number[] => [...get(J), ...i32(width), ADD, ...get(COLS), GT_U];
 
