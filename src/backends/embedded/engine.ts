@@ -59,7 +59,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { MrpoError } from '../../errors.js';
 import { fastKernelsActive, fusedElementwise, useFastKernels } from './kernels.js';
 import { type Expr, simdSupported } from './simd.js';
-import { layerNormBackward, layerNormForward } from './simd-norm.js';
+import { layerNormBackward, layerNormForward, softmaxBackward } from './simd-norm.js';
 
 export { tf };
 
@@ -266,6 +266,20 @@ export const gelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
     },
   };
 }) as unknown as CustomFn) as (x: tf.Tensor) => tf.Tensor;
+
+const softmaxFusedGrad = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  const y = tf.softmax(x);
+  save([y]);
+  return { value: y, gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => [softmaxBackward(dy as tf.Tensor, saved[0])] };
+}) as unknown as CustomFn) as (x: tf.Tensor) => tf.Tensor;
+
+/**
+ * tf.softmax over the last axis. With kernels.ts's replacements its gradient, tfjs's dy·y − (Σ dy·y)·y (four ops
+ * over attention's [B, H, L, L]), is one simd-norm.ts kernel with the same float32 operations in the same order.
+ */
+export function softmaxLast(x: tf.Tensor): tf.Tensor {
+  return fastKernelsActive() && simdSupported() ? softmaxFusedGrad(x) : tf.softmax(x);
+}
 
 /**
  * log Σ_j exp(x_ij) over the last axis of x [N, V], keeping the axis; gradient

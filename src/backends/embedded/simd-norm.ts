@@ -107,23 +107,40 @@ function backwardCode(): number[] {
   return [3, 4, 0x7f, 6, 0x7d, 3, 0x7b, ...get(D), ...i32(4), MUL, ...set(ROWB), ...zero, ...rowsLoop(I, ROWS, XP, ROWB, row)];
 }
 
+/** softmaxBackward(dy, y, dx, rows, d): p = dy·y; s = Σp (from zero, in order); dx = p − s·y (tfjs's Softmax gradient over the last axis). */
+export type SimdSoftmaxBackward = (dy: number, y: number, dx: number, rows: number, d: number) => void;
+
+function softmaxBackwardCode(): number[] {
+  const [DY, Y, DX, ROWS, D] = [0, 1, 2, 3, 4];
+  const [I, J, XP, ROWB, S, P, VS] = [5, 6, 7, 8, 9, 10, 11];
+  const load = (lanes: boolean): number[] => (lanes ? VLOAD : F32_LOAD);
+  const op = (lanes: boolean, scalar: number, vector: number): number[] => (lanes ? simd(vector) : [scalar]);
+  const row = [
+    0x43, 0, 0, 0, 0, ...set(S),
+    ...scalarLoop(J, ROWB, [...at(DY, XP, J), ...F32_LOAD, ...at(Y, XP, J), ...F32_LOAD, F_MUL, ...set(P), ...at(DX, XP, J), ...get(P), ...F32_STORE, ...get(S), ...get(P), F_ADD, ...set(S)]),
+    ...get(S), ...simd(F32X4_SPLAT), ...set(VS),
+    ...rowLoop(J, ROWB, (l) => [...at(DX, XP, J), ...at(DX, XP, J), ...load(l), ...get(l ? VS : S), ...at(Y, XP, J), ...load(l), ...op(l, F_MUL, F32X4_MUL), ...op(l, F_SUB, F32X4_SUB), ...(l ? VSTORE : F32_STORE)]),
+  ];
+  return [3, 4, 0x7f, 2, 0x7d, 1, 0x7b, ...get(D), ...i32(4), MUL, ...set(ROWB), ...rowsLoop(I, ROWS, XP, ROWB, row)];
+}
+
 /** Both passes bound to `memory` (a WebAssembly.Memory), or null where WebAssembly SIMD is unavailable. */
-export function createSimdNorm(memory: object): { forward: SimdNormForward; backward: SimdNormBackward } | null {
+export function createSimdNorm(memory: object): { forward: SimdNormForward; backward: SimdNormBackward; softmaxBackward: SimdSoftmaxBackward } | null {
   const fn = (code: number[]): number[] => [...uleb(code.length + 1), ...code, 0x0b];
   const bytes = new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-    ...section(1, [2, 0x60, 9, ...new Array<number>(8).fill(0x7f), 0x7d, 0, 0x60, 9, ...new Array<number>(9).fill(0x7f), 0]),
+    ...section(1, [3, 0x60, 9, ...new Array<number>(8).fill(0x7f), 0x7d, 0, 0x60, 9, ...new Array<number>(9).fill(0x7f), 0, 0x60, 5, ...new Array<number>(5).fill(0x7f), 0]),
     ...section(2, [1, ...name('env'), ...name('memory'), 2, 0, 0]),
-    ...section(3, [2, 0, 1]),
-    ...section(7, [2, ...name('forward'), 0, 0, ...name('backward'), 0, 1]),
-    ...section(10, [2, ...fn(forwardCode()), ...fn(backwardCode())]),
+    ...section(3, [3, 0, 1, 2]),
+    ...section(7, [3, ...name('forward'), 0, 0, ...name('backward'), 0, 1, ...name('softmaxBackward'), 0, 2]),
+    ...section(10, [3, ...fn(forwardCode()), ...fn(backwardCode()), ...fn(softmaxBackwardCode())]),
   ]);
   if (!wasmApi.validate(bytes)) return null;
   const { exports } = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } });
-  return { forward: exports.forward as SimdNormForward, backward: exports.backward as SimdNormBackward };
+  return { forward: exports.forward as SimdNormForward, backward: exports.backward as SimdNormBackward, softmaxBackward: exports.softmaxBackward as SimdSoftmaxBackward };
 }
 
-let norm: { forward: SimdNormForward; backward: SimdNormBackward } | null = null;
+let norm: ReturnType<typeof createSimdNorm> = null;
 let owner: unknown = null;
 function bound(backend: WasmBackendInternals): NonNullable<typeof norm> {
   if (norm === null || owner !== backend.wasm) {
@@ -177,4 +194,24 @@ export function layerNormBackward(dy: tf.Tensor, xhat: tf.Tensor, r: tf.Tensor, 
       }) as unknown as tf.KernelFunc,
     });
   return tf.engine().runKernel('MrpoLayerNormGrad', { dy, xhat, r, g }) as unknown as [tf.Tensor, tf.Tensor, tf.Tensor];
+}
+
+/** tfjs's Softmax gradient over the last axis, dy·y − (Σ dy·y)·y, for dy, y of one shape: one kernel of the wasm backend (registered on first use). */
+export function softmaxBackward(dy: tf.Tensor, y: tf.Tensor): tf.Tensor {
+  if (tf.getKernel('MrpoSoftmaxGrad', 'wasm') === undefined)
+    tf.registerKernel({
+      kernelName: 'MrpoSoftmaxGrad',
+      backendName: 'wasm',
+      kernelFunc: ((args: { inputs: tf.NamedTensorInfoMap; backend: unknown }) => {
+        const { dy: ds, y: ys } = args.inputs as Record<string, tf.TensorInfo>;
+        check('MrpoSoftmaxGrad', ys.shape.length >= 1 && ds.dtype === 'float32' && ys.dtype === 'float32' && ds.shape.join() === ys.shape.join());
+        const backend = args.backend as WasmBackendInternals;
+        const out = backend.makeOutput(ys.shape, 'float32');
+        const d = ys.shape[ys.shape.length - 1];
+        const rows = ys.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+        bound(backend).softmaxBackward(offset(backend, ds), offset(backend, ys), offset(backend, out), rows, d);
+        return out;
+      }) as unknown as tf.KernelFunc,
+    });
+  return tf.engine().runKernel('MrpoSoftmaxGrad', { dy, y }) as tf.Tensor;
 }

@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng } from '../../utils/rng.js';
 import { fastKernelsActive, useFastKernels, useSimdBmm } from './kernels.js';
-import { gelu, initEngine, layerNorm, linear, tf } from './engine.js';
+import { gelu, initEngine, layerNorm, linear, softmaxLast, tf } from './engine.js';
 
 beforeAll(async () => {
   await initEngine();
@@ -314,5 +314,37 @@ describe('simd-norm.ts layer norm', () => {
     const y = Array.from(layerNorm(tf.tensor2d([1, 2, 3, 4, 5], [1, 5]), tf.ones([5]) as tf.Tensor1D, tf.zeros([5]) as tf.Tensor1D).dataSync());
     const r = 1 / Math.sqrt(2 + 1e-5);
     [-2, -1, 0, 1, 2].forEach((c, i) => expect(y[i]).toBeCloseTo(c * r, 6));
+  });
+});
+
+describe('simd-norm.ts softmax gradient', () => {
+  it('gives tfjs’s Softmax gradient bit for bit, on lane multiples and tails, with the forward unchanged', () => {
+    for (const shape of [
+      [64, 4, 98, 98],
+      [3, 7],
+      [2, 2, 3],
+    ]) {
+      const x = tf.mul(random(shape, shape.length), 3);
+      const w = random(shape, shape[0]);
+      const f = (t: tf.Tensor): tf.Tensor => tf.sum(tf.mul(softmaxLast(t), w));
+      const run = (on: boolean): Float32Array[] => {
+        useFastKernels(on);
+        return values(() => tf.tidy(() => [softmaxLast(x), ...tf.grads(f)([x])]));
+      };
+      const stock = run(false);
+      const before = tf.memory();
+      const fast = run(true);
+      expectSameBits(fast, stock, shape.join(' × '));
+      expect(tf.getKernel('MrpoSoftmaxGrad', 'wasm')).toBeDefined(); // (the fused path ran)
+      expect([tf.memory().numTensors, tf.memory().numBytes]).toEqual([before.numTensors, before.numBytes]);
+      tf.dispose([x, w]);
+    }
+  });
+
+  it('gives the hand-worked gradient of a two-way softmax', () => {
+    useFastKernels(true);
+    // y = softmax([0, 0]) = [1/2, 1/2]; L = y₀: dL/dx = y₀·(e₀ − y) = [1/4, −1/4]
+    const dx = Array.from(tf.grad((t: tf.Tensor) => tf.sum(tf.mul(softmaxLast(t), tf.tensor2d([1, 0], [1, 2]))))(tf.tensor2d([0, 0], [1, 2])).dataSync());
+    expect(dx).toEqual([0.25, -0.25]);
   });
 });
