@@ -10,9 +10,11 @@
  * see the same moments of a shared machine, with the same statistic; the
  * figure against the best block of the run is printed too, as a stricter
  * bound). The training step is warmed with one full-size step first,
- * and is also timed on the stock tfjs BatchMatMul, Identity, Cast, Sum and
- * _FusedMatMul kernels for comparison (the same model code otherwise:
- * engine.ts's written-out gradients are in both). Prompts are ~25 tokens, completions 50 tokens (an untrained
+ * and is also timed on the stock tfjs kernels for comparison
+ * (useFastKernels(false): the stock BatchMatMul, _FusedMatMul, Identity, Cast,
+ * Sum and Transpose, and engine.ts's gelu, layer norm, softmax gradient and
+ * weight gradients from stock ops; the same model code otherwise: engine.ts's
+ * written-out gradients are in both). Prompts are ~25 tokens, completions 50 tokens (an untrained
  * model rarely stops early; the training batch is built so every completion
  * has 50). Each figure is given per wall-clock second and per CPU-second: the
  * engine is single-threaded, so on a busy shared machine the CPU figure is the

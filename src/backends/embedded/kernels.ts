@@ -3,7 +3,8 @@
  * installed by `initEngine` and checked against the stock kernels in
  * kernels.test.ts and simd.test.ts: Identity, Cast, BatchMatMul, and (below)
  * _FusedMatMul, Sum over the rows of a matrix and the [0, 2, 1, 3] Transpose,
- * plus the fused elementwise kernels engine.ts's gelu registers.
+ * plus the fused elementwise kernels engine.ts's gelu registers (and
+ * simd-norm.ts's layer norm and softmax-gradient kernels).
  *
  * **Identity without a copy.** While a gradient is being recorded, tfjs keeps
  * the inputs of nearly every op through `clone` (the Identity kernel), and the
