@@ -243,9 +243,9 @@ function columnSum(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attr
   const axes = (Array.isArray(axis) ? axis : [axis]).map((a) => (a !== undefined && a < 0 ? a + x.shape.length : a));
   if (stockSum === null) throw new Error('column Sum used before installation');
   const backend = args.backend as WasmBackendInternals;
-  if (x.shape.length === 2 && axes.length === 1 && axes[0] === 0 && x.dtype === 'float32' && x.shape[1] > 0) bind(backend);
-  else return stockSum.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
-  if (!useSimd || simdColSum === null) return stockSum.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  const fits = x.shape.length === 2 && axes.length === 1 && axes[0] === 0 && x.dtype === 'float32' && x.shape[1] > 0;
+  if (fits) bind(backend);
+  if (!fits || !useSimd || simdColSum === null) return stockSum.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   const [rows, cols] = x.shape;
   const out = backend.makeOutput(keepDims === true ? [1, cols] : [cols], 'float32');
   simdColSum(backend.dataIdMap.get(x.dataId).memoryOffset, backend.dataIdMap.get(out.dataId).memoryOffset, rows, cols);
