@@ -5,7 +5,7 @@
  * (useSimdBmm(false)), through the ordinary tfjs ops, or is written out by
  * hand. Bit equality (toEqual on Float32Array) holds because simd.ts performs
  * the same float32 operations in the same order: each output a sum from zero
- * over t = 0, 1, … of a multiply then an add (passes of 128 indices keep the
+ * over t = 0, 1, … of a multiply then an add (passes of 128 or 256 indices keep the
  * partial sum in the output between passes, which is exact).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -75,7 +75,7 @@ describe('simd.ts register-blocked product', () => {
   });
 
   it('gives plain and fused (bias) 2-D products of MIN_ROWS_2D rows or more with the bits of XNNPACK', () => {
-    // [m, k] · [k, n] (+ bias [n]); m at and above MIN_ROWS_2D and off the 2 × 16 block, k over one 128-deep pass
+    // [m, k] · [k, n] (+ bias [n]); m at and above MIN_ROWS_2D and off the 2 × 16 block, k over one 256-deep pass
     const cases: Array<[number, number, number]> = [
       [6272, 64, 64],
       [6272, 256, 64],
