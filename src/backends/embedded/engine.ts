@@ -32,8 +32,11 @@
  * - XNNPACK packs the right-hand matrix of every product (≈6 ns per element
  *   here, a transpose costs 0.4–1.5): a product whose right-hand side is
  *   thousands of rows tall (weight gradients) or used once per batch element
- *   (attention) pays for it, so the gradients below pick the arrangement that
- *   packs the smaller operand (`weightGrad`, `bmmNT`);
+ *   (attention) pays for it. With kernels.ts's replacements, weight gradients
+ *   are xᵀ·dy with the transposeA flag (simd.ts reads x in place and packs
+ *   nothing) and bias gradients column sums; on the stock kernels the
+ *   gradients below pick the arrangement that packs the smaller operand
+ *   (`weightGrad`, `bmmNT`), with the same bits either way;
  * - the gradient of `gather` needs a kernel the wasm backend lacks, and its
  *   Gather kernel is slow (≈30 ns per element): token embedding (`embed`) copies
  *   rows on the CPU and its gradient is a scatter-add there;
@@ -54,7 +57,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { MrpoError } from '../../errors.js';
-import { useFastKernels } from './kernels.js';
+import { fastKernelsActive, fusedElementwise, useFastKernels } from './kernels.js';
+import { type Expr, simdSupported } from './simd.js';
+import { layerNormBackward, layerNormForward, softmaxBackward } from './simd-norm.js';
 
 export { tf };
 
@@ -92,12 +97,14 @@ export function transpose2d(t: tf.Tensor2D): tf.Tensor2D {
 }
 
 /**
- * xᵀ·g for x [N, a] and g [N, b] (a weight gradient), arranged so that the narrower of the two is the
+ * xᵀ·g for x [N, a] and g [N, b] (a weight gradient). With kernels.ts's replacements: one product with the
+ * transposeA flag (simd.ts). On the stock kernels, arranged so that the narrower of the two is the
  * right-hand operand. XNNPACK packs the right-hand matrix of every product it runs (≈6 ns per element here,
  * against ≈1–1.5 for a transpose), and both operands here are N rows tall: packing the [6272, 64] one and
  * transposing the [6272, 256] one costs 4–5 ms less than the other way round.
  */
 function weightGrad(x: tf.Tensor2D, g: tf.Tensor2D): tf.Tensor2D {
+  if (fastKernelsActive()) return tf.matMul(x, g, true, false); // simd.ts reads x transposed in place, packs nothing
   return x.shape[1] < g.shape[1] ? tf.transpose(tf.matMul(transpose2d(g), x)) : tf.matMul(transpose2d(x), g);
 }
 
@@ -122,6 +129,8 @@ const linearBias = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, sav
       const g = dy as tf.Tensor2D;
       const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
       const [n, inner, out] = [g.shape[0], ws.shape[0], ws.shape[1]];
+      // with kernels.ts's kernels: xᵀ·dy through simd.ts (x read transposed in place) and db as its column sum
+      if (fastKernelsActive()) return [tf.matMul(g, tf.transpose(ws)), tf.matMul(xs, g, true, false), tf.sum(g, 0)];
       // db = Σ_rows dy as a product with a ones vector (the backend's column-sum, Sum over axis 0, is several
       // times slower). When dy is the right-hand operand of dW (out ≤ in), ones·dy reuses the packing XNNPACK
       // cached for dy; otherwise dyᵀ is at hand and dyᵀ·ones packs only the ones.
@@ -212,6 +221,30 @@ export function embed(table: tf.Tensor2D, ids: Int32Array): tf.Tensor2D {
 const GELU_C = 2 * Math.sqrt(2 / Math.PI);
 
 /**
+ * The two elementwise chains of gelu as single kernels (kernels.ts's fusedElementwise): the same float32 operations
+ * in the same order as the tfjs ops written out below, so the same bits, without the intermediate [N, ff] tensors
+ * (the forward's argument of σ: 5 ops; the gradient: 9). Built on first use.
+ */
+type GeluKernels = { argument: (x: tf.Tensor) => tf.Tensor; gradient: (dy: tf.Tensor, x: tf.Tensor, s: tf.Tensor) => tf.Tensor };
+let geluKernels: GeluKernels | null = null;
+function fusedGelu(): GeluKernels {
+  if (geluKernels !== null) return geluKernels;
+  const mul = (a: Expr, b: Expr): Expr => ({ op: 'mul', a, b });
+  const add = (a: Expr, b: Expr): Expr => ({ op: 'add', a, b });
+  const x: Expr = { in: 0 };
+  // GELU_C·(x + 0.044715·(x·(x·x)))
+  const argument = fusedElementwise('MrpoGeluArgument', mul({ c: GELU_C }, add(x, mul({ c: 0.044715 }, mul(x, mul(x, x))))));
+  // inputs dy, x, s: dy·(s + (x·((x·x)·3·0.044715·GELU_C + GELU_C))·(s·(1 − s)))
+  const [dy, gx, gs]: Expr[] = [{ in: 0 }, { in: 1 }, { in: 2 }];
+  const slope = add(mul(mul(gx, gx), { c: 3 * 0.044715 * GELU_C }), { c: GELU_C });
+  const gradient = fusedElementwise('MrpoGeluGradient', mul(dy, add(gs, mul(mul(gx, slope), mul(gs, { op: 'sub', a: { c: 1 }, b: gs })))));
+  geluKernels = { argument: (t) => argument(t), gradient: (d, t, sg) => gradient(d, t, sg) };
+  return geluKernels;
+}
+const geluArgument = (): GeluKernels['argument'] => fusedGelu().argument;
+const geluGradient = (): GeluKernels['gradient'] => fusedGelu().gradient;
+
+/**
  * GELU, tanh form: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), computed as
  * x·σ(2·√(2/π)·(x + 0.044715·x³)) — the same function (0.5·(1 + tanh z) = σ(2z));
  * the backend's sigmoid is several times faster than its tanh. The gradient is
@@ -219,18 +252,34 @@ const GELU_C = 2 * Math.sqrt(2 / Math.PI);
  * where autodiff through the forward takes about twice as many, plus casts.
  */
 export const gelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
-  const s = tf.sigmoid(tf.mul(GELU_C, tf.add(x, tf.mul(0.044715, tf.mul(x, tf.mul(x, x))))));
+  const fused = fastKernelsActive() && simdSupported();
+  const s = tf.sigmoid(fused ? geluArgument()(x) : tf.mul(GELU_C, tf.add(x, tf.mul(0.044715, tf.mul(x, tf.mul(x, x))))));
   save([x, s]);
   return {
     value: tf.mul(x, s),
     gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
       const [xs, ss] = saved;
+      if (fused) return [geluGradient()(dy as tf.Tensor, xs, ss)];
       const slope = tf.add(tf.mul(tf.square(xs), 3 * 0.044715 * GELU_C), GELU_C); // dz/dx
       const dsig = tf.mul(ss, tf.sub(1, ss));
       return [tf.mul(dy as tf.Tensor, tf.add(ss, tf.mul(tf.mul(xs, slope), dsig)))];
     },
   };
 }) as unknown as CustomFn) as (x: tf.Tensor) => tf.Tensor;
+
+const softmaxFusedGrad = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  const y = tf.softmax(x);
+  save([y]);
+  return { value: y, gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => [softmaxBackward(dy as tf.Tensor, saved[0])] };
+}) as unknown as CustomFn) as (x: tf.Tensor) => tf.Tensor;
+
+/**
+ * tf.softmax over the last axis. With kernels.ts's replacements its gradient, tfjs's dy·y − (Σ dy·y)·y (four ops
+ * over attention's [B, H, L, L]), is one simd-norm.ts kernel with the same float32 operations in the same order.
+ */
+export function softmaxLast(x: tf.Tensor): tf.Tensor {
+  return fastKernelsActive() && simdSupported() ? softmaxFusedGrad(x) : tf.softmax(x);
+}
 
 /**
  * log Σ_j exp(x_ij) over the last axis of x [N, V], keeping the axis; gradient
@@ -258,6 +307,12 @@ export const logSumExpRows = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc
  * the rsqrt takes two dozen and builds two [N, d] ones tensors in JS.
  */
 export const layerNorm = tf.customGrad(((x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+  if (fastKernelsActive() && simdSupported() && x.rank === 2) {
+    // simd-norm.ts: the same float32 operations as the ops below, in one kernel each way
+    const [y, xhat, r] = layerNormForward(x as tf.Tensor2D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5);
+    save([xhat, r, g]);
+    return { value: y, gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => layerNormBackward(dy as tf.Tensor, saved[0], saved[1], saved[2]) };
+  }
   const centred = tf.sub(x, tf.mean(x, -1, true));
   const r = tf.rsqrt(tf.add(tf.mean(tf.square(centred), -1, true), 1e-5));
   const xhat = tf.mul(centred, r);

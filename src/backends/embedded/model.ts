@@ -18,7 +18,7 @@
  */
 import type { Rng } from '../../utils/rng.js';
 import { numPatches, patchDim, type ModelConfig } from './config.js';
-import { bmm, bmmNT, embed, gatherRows, gelu, layerNorm, linear, logSumExpRows, tf } from './engine.js';
+import { bmm, bmmNT, embed, gatherRows, gelu, layerNorm, linear, logSumExpRows, softmaxLast, tf } from './engine.js';
 import { BOS, PAD } from './tokenizer.js';
 
 export type Params = Record<string, tf.Tensor>;
@@ -128,7 +128,7 @@ function block(
   // d_h = 16, and exact there (a power of two)
   const scores = bmmNT(tf.mul(q, 1 / Math.sqrt(dh)), k); // [B·H, Lq, Lk]
   const masked = tf.add(tf.reshape(scores, [B, H, Lq, Lk]), mask);
-  const att = tf.reshape(tf.softmax(masked), [B * H, Lq, Lk]) as tf.Tensor3D;
+  const att = tf.reshape(softmaxLast(masked), [B * H, Lq, Lk]) as tf.Tensor3D;
   const ctx = tf.reshape(tf.transpose(tf.reshape(bmm(att, v), [B, H, Lq, dh]), [0, 2, 1, 3]), [B * Lq, d]) as tf.Tensor2D;
   const x1 = tf.add(x, linear(ctx, p[`l${l}.out.w`] as tf.Tensor2D, p[`l${l}.out.b`] as tf.Tensor1D)) as tf.Tensor2D;
   const h2 = layerNorm(x1, p[`l${l}.ln2.g`] as tf.Tensor1D, p[`l${l}.ln2.b`] as tf.Tensor1D);
