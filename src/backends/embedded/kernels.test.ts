@@ -8,27 +8,17 @@
  * vs the scalar loop) differ by a few ulps of the partial sums; with entries
  * of order 1 and k ≤ 98 the bound used is |fast − stock| ≤ 1e-5 + 1e-5·|stock|.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createRng } from '../../utils/rng.js';
 import type { LossSpec, OptimizerSpec, Prompt, TrainExample } from '../backend.js';
 import { readFileSync } from 'node:fs';
 import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { TESTED_WASM_VERSION, simdBmmBound, useFastKernels, useSimdBmm } from './kernels.js';
 import { createEmbeddedBackend } from './embedded-backend.js';
-import { bmm, initEngine, tf } from './engine.js';
+import { bmm, tf } from './engine.js';
+import { random, useEngineForTests } from './test-support/engine-setup.js';
 
-beforeAll(async () => {
-  await initEngine();
-});
-afterAll(() => {
-  useFastKernels(true);
-  useSimdBmm(true);
-});
-
-function random(shape: number[], seed: number): tf.Tensor {
-  const rng = createRng(seed);
-  return tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()), shape);
-}
+useEngineForTests();
 
 /** Runs f under the stock kernel and under the fast one; returns both results as plain arrays. */
 function both(f: () => tf.Tensor[]): { stock: Float32Array[]; fast: Float32Array[] } {

@@ -8,23 +8,12 @@
  * over t = 0, 1, … of a multiply then an add (passes of 128 or 256 indices keep the
  * partial sum in the output between passes, which is exact).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRng } from '../../utils/rng.js';
+import { describe, expect, it } from 'vitest';
 import { fastKernelsActive, useFastKernels, useSimdBmm } from './kernels.js';
-import { gelu, initEngine, layerNorm, linear, softmaxLast, tf } from './engine.js';
+import { gelu, layerNorm, linear, softmaxLast, tf } from './engine.js';
+import { random, useEngineForTests } from './test-support/engine-setup.js';
 
-beforeAll(async () => {
-  await initEngine();
-});
-afterAll(() => {
-  useFastKernels(true);
-  useSimdBmm(true);
-});
-
-function random(shape: number[], seed: number): tf.Tensor {
-  const rng = createRng(seed);
-  return tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()), shape);
-}
+useEngineForTests();
 
 function values(f: () => tf.Tensor[]): Float32Array[] {
   const ts = f();
