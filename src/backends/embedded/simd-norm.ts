@@ -16,7 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { WasmBackendInternals } from './kernels.js';
-import { ADD, F32X4_ADD, F32X4_MUL, GE_U, GT_U, MUL, V128_LOAD, V128_STORE, addTo, get, i32, loopUntil, name, section, set, simd, wasmApi, uleb } from './simd.js';
+import { ADD, F32X4_ADD, F32X4_MUL, GE_U, GT_U, I32_PARAMS, MUL, V128_LOAD, V128_STORE, addTo, get, i32, instantiateOn, loopUntil, set, simd } from './simd.js';
 
 export type SimdNormForward = (x: number, g: number, b: number, y: number, xhat: number, r: number, rows: number, d: number, eps: number) => void;
 export type SimdNormBackward = (dy: number, xhat: number, r: number, g: number, dx: number, dg: number, db: number, rows: number, d: number) => void;
@@ -126,18 +126,12 @@ function softmaxBackwardCode(): number[] {
 
 /** Both passes bound to `memory` (a WebAssembly.Memory), or null where WebAssembly SIMD is unavailable. */
 export function createSimdNorm(memory: object): { forward: SimdNormForward; backward: SimdNormBackward; softmaxBackward: SimdSoftmaxBackward } | null {
-  const fn = (code: number[]): number[] => [...uleb(code.length + 1), ...code, 0x0b];
-  const bytes = new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-    ...section(1, [3, 0x60, 9, ...new Array<number>(8).fill(0x7f), 0x7d, 0, 0x60, 9, ...new Array<number>(9).fill(0x7f), 0, 0x60, 5, ...new Array<number>(5).fill(0x7f), 0]),
-    ...section(2, [1, ...name('env'), ...name('memory'), 2, 0, 0]),
-    ...section(3, [3, 0, 1, 2]),
-    ...section(7, [3, ...name('forward'), 0, 0, ...name('backward'), 0, 1, ...name('softmaxBackward'), 0, 2]),
-    ...section(10, [3, ...fn(forwardCode()), ...fn(backwardCode()), ...fn(softmaxBackwardCode())]),
+  const exports = instantiateOn(memory, [
+    { name: 'forward', params: [...I32_PARAMS(8), 0x7d], code: forwardCode() }, // …, eps (f32)
+    { name: 'backward', params: I32_PARAMS(9), code: backwardCode() },
+    { name: 'softmaxBackward', params: I32_PARAMS(5), code: softmaxBackwardCode() },
   ]);
-  if (!wasmApi.validate(bytes)) return null;
-  const { exports } = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } });
-  return { forward: exports.forward as SimdNormForward, backward: exports.backward as SimdNormBackward, softmaxBackward: exports.softmaxBackward as SimdSoftmaxBackward };
+  return exports === null ? null : { forward: exports.forward as SimdNormForward, backward: exports.backward as SimdNormBackward, softmaxBackward: exports.softmaxBackward as SimdSoftmaxBackward };
 }
 
 let norm: ReturnType<typeof createSimdNorm> = null;

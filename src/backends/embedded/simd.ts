@@ -40,9 +40,9 @@ interface WebAssemblyApi {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
 }
-export const wasmApi = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+const wasmApi = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
 
-export const uleb = (n: number): number[] => {
+const uleb = (n: number): number[] => {
   const out: number[] = [];
   do {
     let byte = n & 0x7f;
@@ -61,8 +61,36 @@ export const sleb = (n: number): number[] => {
     out.push(byte | 0x80);
   }
 };
-export const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-export const name = (text: string): number[] => [...uleb(text.length), ...Array.from(text, (ch) => ch.charCodeAt(0))];
+const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
+const name = (text: string): number[] => [...uleb(text.length), ...Array.from(text, (ch) => ch.charCodeAt(0))];
+
+/** One exported function of a module: its name, its parameter types (0x7f i32, 0x7d f32) and its code (locals, then the body, without the closing `end`). */
+export interface WasmFunction {
+  readonly name: string;
+  readonly params: readonly number[];
+  readonly code: readonly number[];
+}
+export const I32_PARAMS = (n: number): number[] => new Array<number>(n).fill(0x7f);
+
+/** The bytes of a module that imports `env.memory` (no bounds required) and exports these functions, each with its own type. */
+function moduleOf(fns: readonly WasmFunction[]): Uint8Array {
+  const body = (code: readonly number[]): number[] => [...uleb(code.length + 1), ...code, 0x0b];
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+    ...section(1, [...uleb(fns.length), ...fns.flatMap((f) => [0x60, ...uleb(f.params.length), ...f.params, 0])]), // (params) → ()
+    ...section(2, [1, ...name('env'), ...name('memory'), 2, 0, 0]),
+    ...section(3, [...uleb(fns.length), ...fns.flatMap((_, i) => uleb(i))]),
+    ...section(7, [...uleb(fns.length), ...fns.flatMap((f, i) => [...name(f.name), 0, ...uleb(i)])]),
+    ...section(10, [...uleb(fns.length), ...fns.flatMap((f) => body(f.code))]),
+  ]);
+}
+
+/** The functions compiled as one module on `memory` (a WebAssembly.Memory), or null where this engine does not validate it (no WebAssembly SIMD). */
+export function instantiateOn(memory: object, fns: readonly WasmFunction[]): Record<string, unknown> | null {
+  const bytes = moduleOf(fns);
+  if (!wasmApi.validate(bytes)) return null;
+  return new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } }).exports;
+}
 
 // bmm's locals: parameters a, b, c, n, m, k, cols, rowStep, colStep; then i32 e, i, t, ap, bp, j, cp, cols4,
 // r·rowStep and r·cols4 for r = 1 … ROWS−1; then v128 s, b0 … b(VECS−1), the ROWS × VECS accumulators; then f32 x0 … x(ROWS−1)
@@ -202,19 +230,13 @@ function colsumCode(): { locals: number[]; body: number[] } {
   return { locals: [3, 4, 0x7f, 4, 0x7b, 1, 0x7d], body: [...get(cols), ...i32(4), MUL, ...set(cols4), ...i32(0), ...set(j), ...columns(4), ...columns(1), ...columns(0)] };
 }
 
-function moduleBytes(tall: Blocking, wide: Blocking): Uint8Array {
-  const fn = ({ locals, body }: { locals: number[]; body: number[] }): number[] => {
-    const code = [...locals, ...body, 0x0b];
-    return [...uleb(code.length), ...code];
-  };
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-    ...section(1, [2, 0x60, 10, ...new Array<number>(10).fill(0x7f), 0, 0x60, 4, ...new Array<number>(4).fill(0x7f), 0]), // (i32 ×10) → (), (i32 ×4) → ()
-    ...section(2, [1, ...name('env'), ...name('memory'), 2, 0, 0]), // imported memory, no bounds required
-    ...section(3, [3, 0, 0, 1]),
-    ...section(7, [3, ...name('bmm'), 0, 0, ...name('bmmWide'), 0, 1, ...name('colsum'), 0, 2]),
-    ...section(10, [3, ...fn(bmmCode(tall)), ...fn(bmmCode(wide)), ...fn(colsumCode())]),
-  ]);
+function bmmFunctions(tall: Blocking, wide: Blocking): WasmFunction[] {
+  const code = ({ locals, body }: { locals: number[]; body: number[] }): number[] => [...locals, ...body];
+  return [
+    { name: 'bmm', params: I32_PARAMS(10), code: code(bmmCode(tall)) },
+    { name: 'bmmWide', params: I32_PARAMS(10), code: code(bmmCode(wide)) },
+    { name: 'colsum', params: I32_PARAMS(4), code: code(colsumCode()) },
+  ];
 }
 
 /** `colsum(a, c, rows, cols)`: c[j] = Σ_t a[t, j] for a [rows, cols] (byte offsets), each sum from zero adding t = 0, 1, … in order. */
@@ -223,16 +245,14 @@ export type SimdColSum = (a: number, c: number, rows: number, cols: number) => v
 let supported: boolean | null = null;
 /** Whether this JS engine validates the modules here (WebAssembly SIMD; every Node since 16 does). */
 export function simdSupported(): boolean {
-  supported ??= wasmApi.validate(moduleBytes(TALL, WIDE));
+  supported ??= wasmApi.validate(moduleOf(bmmFunctions(TALL, WIDE)));
   return supported;
 }
 
 /** The kernels bound to `memory` (a WebAssembly.Memory), or null where WebAssembly SIMD is unavailable. */
 export function createSimdKernels(memory: object, tall: Blocking = TALL, wide: Blocking = WIDE): { bmm: SimdBmm; bmmWide: SimdBmm; colsum: SimdColSum } | null {
-  const bytes = moduleBytes(tall, wide);
-  if (!wasmApi.validate(bytes)) return null;
-  const instance = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } });
-  return { bmm: instance.exports.bmm as SimdBmm, bmmWide: instance.exports.bmmWide as SimdBmm, colsum: instance.exports.colsum as SimdColSum };
+  const exports = instantiateOn(memory, bmmFunctions(tall, wide));
+  return exports === null ? null : { bmm: exports.bmm as SimdBmm, bmmWide: exports.bmmWide as SimdBmm, colsum: exports.colsum as SimdColSum };
 }
 
 /** An elementwise float32 expression over inputs 0 … 2 and constants (each rounded to float32), for `createSimdMap`. */
@@ -265,17 +285,8 @@ function mapCode(expr: Expr): number[] {
 
 /** The expression compiled as its own module on `memory`, or null where WebAssembly SIMD is unavailable. */
 export function createSimdMap(memory: object, expr: Expr): SimdMap | null {
-  const code = [...mapCode(expr), 0x0b];
-  const bytes = new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-    ...section(1, [1, 0x60, 5, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]),
-    ...section(2, [1, ...name('env'), ...name('memory'), 2, 0, 0]),
-    ...section(3, [1, 0]),
-    ...section(7, [1, ...name('map'), 0, 0]),
-    ...section(10, [1, ...uleb(code.length), ...code]),
-  ]);
-  if (!wasmApi.validate(bytes)) return null;
-  return new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } }).exports.map as SimdMap;
+  const exports = instantiateOn(memory, [{ name: 'map', params: I32_PARAMS(5), code: mapCode(expr) }]);
+  return exports === null ? null : (exports.map as SimdMap);
 }
 
 /** `swap(x, out, n0, n1, n2, n3)`: out[a, c, b, :] = x[a, b, c, :] for x [n0, n1, n2, n3] (byte offsets; n3 a multiple of 4): the transpose [0, 2, 1, 3] as copies of n3-float rows. */
@@ -293,15 +304,6 @@ function swapCode(): number[] {
 
 /** The [0, 2, 1, 3] transpose as its own module on `memory`, or null where WebAssembly SIMD is unavailable. */
 export function createSimdSwap(memory: object): SimdSwap | null {
-  const code = [...swapCode(), 0x0b];
-  const bytes = new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-    ...section(1, [1, 0x60, 6, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]),
-    ...section(2, [1, ...name('env'), ...name('memory'), 2, 0, 0]),
-    ...section(3, [1, 0]),
-    ...section(7, [1, ...name('swap'), 0, 0]),
-    ...section(10, [1, ...uleb(code.length), ...code]),
-  ]);
-  if (!wasmApi.validate(bytes)) return null;
-  return new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } }).exports.swap as SimdSwap;
+  const exports = instantiateOn(memory, [{ name: 'swap', params: I32_PARAMS(6), code: swapCode() }]);
+  return exports === null ? null : (exports.swap as SimdSwap);
 }
