@@ -105,24 +105,12 @@ export const MIN_ROWS = 8;
 /** Plain 2-D products (and fused ones with a bias) with at least this many rows go through simd.ts instead of XNNPACK (training's [B·L, ·] products; sampling's decode rows stay on XNNPACK). */
 export const MIN_ROWS_2D = 256;
 
-let stock: tf.KernelConfig | null = null;
-let fast: tf.KernelConfig | null = null;
-let stockIdentity: tf.KernelConfig | null = null;
-let sharedIdentity: tf.KernelConfig | null = null;
-let stockCast: tf.KernelConfig | null = null;
-let sharedCast: tf.KernelConfig | null = null;
 let wasmBatchMatMul: WasmBatchMatMul | null = null;
 let wasmOwner: unknown = null;
 let simdBmm: SimdBmm | null = null;
 let simdBmmWide: SimdBmm | null = null;
 let simdSwap: SimdSwap | null = null;
-let stockTranspose: tf.KernelConfig | null = null;
-let fastTranspose: tf.KernelConfig | null = null;
-let stockFused: tf.KernelConfig | null = null;
-let fastFused: tf.KernelConfig | null = null;
 let simdColSum: SimdColSum | null = null;
-let stockSum: tf.KernelConfig | null = null;
-let fastSum: tf.KernelConfig | null = null;
 let active = false;
 /** Whether products and column sums go through simd.ts (tests turn it off to compare with the XNNPACK path). */
 let useSimd = true;
@@ -169,7 +157,7 @@ function viewKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; att
   const tA = attrs.transposeA === true;
   const [m, k] = tA ? [a.shape[ra - 1], a.shape[ra - 2]] : [a.shape[ra - 2], a.shape[ra - 1]];
   const n = b.shape[rb - 1];
-  if (stock === null) throw new Error('fast BatchMatMul used before installation');
+  const stock = stockKernel('BatchMatMul');
   if (ra === 2 && rb === 2 && !tA && !attrs.transposeB) return plain2d(args, stock, a, b, null, [m, n]);
   // a 2-D product with A transposed (weight gradients xᵀ·dy, engine.ts) is one batch element
   const twoD = ra === 2 && rb === 2 && tA;
@@ -230,7 +218,7 @@ function plain2d(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }, fall
 function fusedKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
   const { a, b, bias, preluActivationWeights } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo; bias?: tf.TensorInfo; preluActivationWeights?: tf.TensorInfo };
   const attrs = (args.attrs ?? {}) as { transposeA?: boolean; transposeB?: boolean; activation?: string };
-  if (stockFused === null) throw new Error('fused product used before installation');
+  const stockFused = stockKernel('_FusedMatMul');
   const plain = a.shape.length === 3 && b.shape.length === 3 && a.shape[0] === 1 && b.shape[0] === 1 && !attrs.transposeA && !attrs.transposeB && (attrs.activation ?? 'linear') === 'linear' && preluActivationWeights == null;
   if (!plain) return stockFused.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   return plain2d(args, stockFused, a, b, bias ?? null, [a.shape[1], b.shape[2]]);
@@ -241,11 +229,10 @@ function columnSum(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attr
   const { x } = args.inputs as { x: tf.TensorInfo };
   const { axis, keepDims } = (args.attrs ?? {}) as { axis?: number | number[]; keepDims?: boolean };
   const axes = (Array.isArray(axis) ? axis : [axis]).map((a) => (a !== undefined && a < 0 ? a + x.shape.length : a));
-  if (stockSum === null) throw new Error('column Sum used before installation');
   const backend = args.backend as WasmBackendInternals;
   const fits = x.shape.length === 2 && axes.length === 1 && axes[0] === 0 && x.dtype === 'float32' && x.shape[1] > 0;
   if (fits) bind(backend);
-  if (!fits || !useSimd || simdColSum === null) return stockSum.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  if (!fits || !useSimd || simdColSum === null) return stockKernel('Sum').kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   const [rows, cols] = x.shape;
   const out = backend.makeOutput(keepDims === true ? [1, cols] : [cols], 'float32');
   simdColSum(backend.dataIdMap.get(x.dataId).memoryOffset, backend.dataIdMap.get(out.dataId).memoryOffset, rows, cols);
@@ -281,7 +268,7 @@ export function fusedElementwise(name: string, expr: Expr): (...inputs: tf.Tenso
 }
 
 function transposeKernel(): tf.KernelConfig {
-  const kernel = stockTranspose ?? tf.getKernel('Transpose', 'wasm');
+  const kernel = stockKernels?.Transpose ?? tf.getKernel('Transpose', 'wasm');
   if (kernel === undefined) throw new Error('the tfjs wasm backend has no Transpose kernel registered');
   return kernel;
 }
@@ -303,7 +290,7 @@ function headsTranspose(args: { inputs: tf.NamedTensorInfoMap; backend: unknown;
 /** Identity that shares the input's data (one more reference) instead of copying it. */
 function sharingIdentity(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }): tf.TensorInfo {
   const { x } = args.inputs as { x: tf.TensorInfo };
-  if (x.dtype === 'string' && stockIdentity !== null) return stockIdentity.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  if (x.dtype === 'string') return stockKernel('Identity').kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   (args.backend as WasmBackendInternals).incRef(x.dataId);
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
@@ -312,12 +299,30 @@ function sharingIdentity(args: { inputs: tf.NamedTensorInfoMap; backend: unknown
 function sameDtypeCast(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
   const { x } = args.inputs as { x: tf.TensorInfo };
   const { dtype } = (args.attrs ?? {}) as { dtype?: tf.DataType };
-  if (dtype !== x.dtype || x.dtype === 'string' || stockCast === null) {
-    if (stockCast === null) throw new Error('sharing Cast used before installation');
-    return stockCast.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
-  }
+  if (dtype !== x.dtype || x.dtype === 'string') return stockKernel('Cast').kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   (args.backend as WasmBackendInternals).incRef(x.dataId);
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+/** The kernels replaced, by name, and their replacements. */
+const REPLACEMENTS = {
+  BatchMatMul: viewKernel,
+  _FusedMatMul: fusedKernel,
+  Identity: sharingIdentity,
+  Cast: sameDtypeCast,
+  Sum: columnSum,
+  Transpose: headsTranspose,
+} as const;
+type Replaced = keyof typeof REPLACEMENTS;
+const REPLACED = Object.keys(REPLACEMENTS) as Replaced[];
+
+/** The stock kernels, taken from the registry on the first useFastKernels call; each replacement falls back to its own. */
+let stockKernels: Record<Replaced, tf.KernelConfig> | null = null;
+let fastKernels: Record<Replaced, tf.KernelConfig> | null = null;
+
+function stockKernel(name: Replaced): tf.KernelConfig {
+  if (stockKernels === null) throw new Error(`the ${name} replacement was used before installation`);
+  return stockKernels[name];
 }
 
 function swap(name: string, want: tf.KernelConfig): void {
@@ -336,34 +341,16 @@ function swap(name: string, want: tf.KernelConfig): void {
  * tfjs-backend-wasm other than TESTED_WASM_VERSION).
  */
 export function useFastKernels(on: boolean): boolean {
-  if (stock === null || stockIdentity === null || stockCast === null || stockSum === null || stockFused === null || stockTranspose === null) {
-    const bmm = tf.getKernel('BatchMatMul', 'wasm');
-    const identity = tf.getKernel('Identity', 'wasm');
-    const cast = tf.getKernel('Cast', 'wasm');
-    const sum = tf.getKernel('Sum', 'wasm');
-    const fused = tf.getKernel('_FusedMatMul', 'wasm');
-    const transpose = tf.getKernel('Transpose', 'wasm');
-    fastTranspose = { kernelName: 'Transpose', backendName: 'wasm', kernelFunc: headsTranspose as unknown as tf.KernelFunc };
-    if (bmm === undefined || identity === undefined || cast === undefined || sum === undefined || fused === undefined || transpose === undefined)
-      throw new Error('the tfjs wasm backend has no BatchMatMul, Identity, Cast, Sum, _FusedMatMul or Transpose kernel registered');
-    stockTranspose = transpose;
-    stockFused = fused;
-    fastFused = { kernelName: '_FusedMatMul', backendName: 'wasm', kernelFunc: fusedKernel as unknown as tf.KernelFunc };
-    stock = bmm;
-    stockIdentity = identity;
-    stockCast = cast;
-    stockSum = sum;
-    fastSum = { kernelName: 'Sum', backendName: 'wasm', kernelFunc: columnSum as unknown as tf.KernelFunc };
-    sharedCast = { kernelName: 'Cast', backendName: 'wasm', kernelFunc: sameDtypeCast as unknown as tf.KernelFunc };
-    fast = { kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc: viewKernel as unknown as tf.KernelFunc };
-    sharedIdentity = { kernelName: 'Identity', backendName: 'wasm', kernelFunc: sharingIdentity as unknown as tf.KernelFunc };
+  if (stockKernels === null) {
+    const found = REPLACED.map((name) => [name, tf.getKernel(name, 'wasm')] as const);
+    const missing = found.filter(([, kernel]) => kernel === undefined).map(([name]) => name);
+    if (missing.length > 0) throw new Error(`the tfjs wasm backend has no ${missing.join(', ')} kernel registered`);
+    stockKernels = Object.fromEntries(found) as Record<Replaced, tf.KernelConfig>;
+    fastKernels = Object.fromEntries(
+      REPLACED.map((name) => [name, { kernelName: name, backendName: 'wasm', kernelFunc: REPLACEMENTS[name] as unknown as tf.KernelFunc }]),
+    ) as Record<Replaced, tf.KernelConfig>;
   }
   active = on && version_wasm === TESTED_WASM_VERSION;
-  swap('BatchMatMul', active ? fast! : stock);
-  swap('Identity', active ? sharedIdentity! : stockIdentity);
-  swap('Cast', active ? sharedCast! : stockCast);
-  swap('Sum', active ? fastSum! : stockSum);
-  swap('_FusedMatMul', active ? fastFused! : stockFused);
-  swap('Transpose', active ? fastTranspose! : stockTranspose);
+  for (const name of REPLACED) swap(name, (active ? (fastKernels as Record<Replaced, tf.KernelConfig>) : stockKernels)[name]);
   return active;
 }
